@@ -1,0 +1,27 @@
+"""Opaque blob storage: bytes under random keys. Knows nothing of the vault, its users or keys."""
+
+from storage.base import (
+    BlobInfo,
+    BlobNotFound,
+    BlobReader,
+    BlobStore,
+    BlobWriter,
+    StoreUnavailable,
+    put_bytes,
+    read_range,
+)
+from storage.filestore import FileStore
+from storage.s3store import S3Store
+
+__all__ = [
+    "BlobInfo",
+    "BlobNotFound",
+    "BlobReader",
+    "BlobStore",
+    "BlobWriter",
+    "FileStore",
+    "S3Store",
+    "StoreUnavailable",
+    "put_bytes",
+    "read_range",
+]

@@ -1,0 +1,111 @@
+"""Blobs as files under one directory: the embedded default."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO, TypeVar
+
+from storage.base import BlobInfo, BlobNotFound, BlobReader, BlobWriter, StoreUnavailable, check_key
+
+_STALE_TEMPORARY_SECONDS = 24 * 3600
+T = TypeVar("T")
+
+
+class _LimitedReader:
+    def __init__(self, file: BinaryIO, length: int | None) -> None:
+        self._file = file
+        self._left = length
+
+    def read(self, size: int = -1, /) -> bytes:
+        if self._left is None:
+            return self._file.read(size)
+        size = self._left if size < 0 else min(size, self._left)
+        data = self._file.read(size)
+        self._left -= len(data)
+        return data
+
+
+class _FileWriter:
+    def __init__(self, file: BinaryIO) -> None:
+        self._file = file
+
+    def write(self, data: bytes, /) -> int:
+        return _io(lambda: self._file.write(data))
+
+
+def _io(operation: Callable[[], T]) -> T:
+    """Disk errors (full, read-only) are the store failing, not the caller."""
+    try:
+        return operation()
+    except OSError as error:
+        raise StoreUnavailable(f"file store: {error.strerror or type(error).__name__}") from error
+
+
+class FileStore:
+    """Writes go to a temporary file that is renamed into place once complete and synced,
+    so a crash never leaves a half-written blob under a real key."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._objects = root / "objects"
+        self._incoming = root / "incoming"
+        self._objects.mkdir(parents=True, exist_ok=True)
+        self._incoming.mkdir(parents=True, exist_ok=True)
+        self._remove_stale_temporaries()
+
+    def _path(self, key: str) -> Path:
+        check_key(key)
+        return self._objects / key[:2] / key
+
+    @contextmanager
+    def writer(self, key: str) -> Iterator[BlobWriter]:
+        path = self._path(key)
+        fd, temporary = tempfile.mkstemp(dir=self._incoming)
+        try:
+            with os.fdopen(fd, "wb") as file:
+                yield _FileWriter(file)
+                _io(file.flush)
+                _io(lambda: os.fsync(file.fileno()))
+            _io(lambda: path.parent.mkdir(exist_ok=True))
+            _io(lambda: os.replace(temporary, path))
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+    @contextmanager
+    def reader(self, key: str, offset: int = 0, length: int | None = None) -> Iterator[BlobReader]:
+        try:
+            file = self._path(key).open("rb", buffering=0)
+        except FileNotFoundError:
+            raise BlobNotFound(key) from None
+        with file:
+            file.seek(offset)
+            yield _LimitedReader(file, length)
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def iter_blobs(self) -> Iterator[BlobInfo]:
+        for path in self._objects.glob("*/*"):
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue
+            modified = datetime.fromtimestamp(stat.st_mtime, UTC)
+            yield BlobInfo(key=path.name, size=stat.st_size, modified=modified)
+
+    def check(self) -> None:
+        if not os.access(self._objects, os.W_OK):
+            raise StoreUnavailable(f"{self._objects} is not writable")
+
+    def _remove_stale_temporaries(self) -> None:
+        cutoff = time.time() - _STALE_TEMPORARY_SECONDS
+        for path in self._incoming.iterdir():
+            if path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)

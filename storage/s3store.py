@@ -1,0 +1,203 @@
+"""Blobs in an S3 bucket through the minio SDK: MinIO, SeaweedFS, Ceph RGW or AWS S3.
+
+Only the S3 subset every one of them implements is used: bucket create/exists,
+put (single or multipart), ranged get, delete, list.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import certifi
+import urllib3
+from minio import Minio
+from minio.error import MinioException, S3Error
+from urllib3.util import Retry, Timeout
+
+from storage.base import BlobInfo, BlobNotFound, BlobReader, BlobWriter, StoreUnavailable, check_key
+
+_END = b""
+
+
+class _Aborted(Exception):
+    """Raised inside the SDK's read so that it abandons the upload."""
+
+
+class _Pipe:
+    """Carries chunks from the caller's thread to the SDK's upload thread, a few at a time,
+    so the upload runs while the caller still produces data and memory stays bounded."""
+
+    def __init__(self, depth: int) -> None:
+        self._queue: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=depth)
+        self._pending = memoryview(b"")
+        self._ended = False
+        self.error: BaseException | None = None
+
+    def write(self, data: bytes, /) -> int:
+        if self.error is not None:
+            raise StoreUnavailable("object store upload failed") from self.error
+        if data:
+            self._queue.put(bytes(data))
+        return len(data)
+
+    def close(self, error: BaseException | None = None) -> None:
+        self._queue.put(error if error is not None else _END)
+
+    def fail(self, error: BaseException) -> None:
+        """The upload thread died: keep draining so the caller never blocks on a full queue."""
+        self.error = error
+        while not self._ended:
+            item = self._queue.get()
+            self._ended = item is _END or isinstance(item, BaseException)
+
+    def read(self, size: int = -1, /) -> bytes:
+        parts: list[memoryview] = []
+        wanted = size if size >= 0 else 1 << 62
+        while wanted > 0:
+            if not self._pending:
+                if self._ended:
+                    break
+                item = self._queue.get()
+                if isinstance(item, BaseException):
+                    self._ended = True
+                    raise _Aborted from item
+                if item is _END:
+                    self._ended = True
+                    break
+                self._pending = memoryview(item)
+            piece, self._pending = self._pending[:wanted], self._pending[wanted:]
+            parts.append(piece)
+            wanted -= len(piece)
+        if len(parts) == 1 and len(parts[0]) == len(parts[0].obj):  # type: ignore[arg-type]
+            return parts[0].obj  # type: ignore[return-value]
+        return b"".join(parts)
+
+
+class _Response:
+    def __init__(self, response: Any) -> None:
+        self._response = response
+
+    def read(self, size: int = -1, /) -> bytes:
+        try:
+            return self._response.read(None if size < 0 else size)  # type: ignore[no-any-return]
+        except urllib3.exceptions.HTTPError as error:
+            raise StoreUnavailable("object store read failed") from error
+
+
+class S3Store:
+    def __init__(
+        self,
+        *,
+        endpoint: str,
+        access_key: str,
+        secret_key: str,
+        bucket: str,
+        secure: bool = False,
+        region: str | None = None,
+        part_size: int = 8 << 20,
+        parallel_parts: int = 2,
+        timeout: float = 30.0,
+    ) -> None:
+        http = urllib3.PoolManager(
+            timeout=Timeout(connect=5.0, read=timeout),
+            maxsize=64,
+            cert_reqs="CERT_REQUIRED",
+            ca_certs=os.environ.get("SSL_CERT_FILE") or certifi.where(),
+            retries=Retry(total=3, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]),
+        )
+        self.client = Minio(
+            endpoint,
+            access_key=access_key,
+            secret_key=secret_key,
+            secure=secure,
+            region=region,
+            http_client=http,
+        )
+        self.bucket = bucket
+        self._part_size = part_size
+        self._parallel_parts = parallel_parts
+
+    def ensure_bucket(self) -> None:
+        with _translated():
+            if not self.client.bucket_exists(self.bucket):
+                try:
+                    self.client.make_bucket(self.bucket)
+                except S3Error as error:
+                    if error.code not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
+                        raise
+
+    @contextmanager
+    def writer(self, key: str) -> Iterator[BlobWriter]:
+        check_key(key)
+        pipe = _Pipe(depth=4)
+
+        def upload() -> None:
+            try:
+                self.client.put_object(
+                    self.bucket,
+                    key,
+                    pipe,  # type: ignore[arg-type]
+                    length=-1,
+                    part_size=self._part_size,
+                    num_parallel_uploads=self._parallel_parts,
+                )
+            except BaseException as error:
+                pipe.fail(error)
+
+        thread = threading.Thread(target=upload, name="s3-upload", daemon=True)
+        thread.start()
+        try:
+            yield pipe
+        except BaseException as error:
+            pipe.close(error)
+            thread.join()
+            raise
+        pipe.close()
+        thread.join()
+        if pipe.error is not None:
+            with _translated():
+                raise pipe.error
+
+    @contextmanager
+    def reader(self, key: str, offset: int = 0, length: int | None = None) -> Iterator[BlobReader]:
+        check_key(key)
+        with _translated():
+            response = self.client.get_object(self.bucket, key, offset=offset, length=length or 0)
+        try:
+            yield _Response(response)
+        finally:
+            response.close()
+            response.release_conn()
+
+    def delete(self, key: str) -> None:
+        check_key(key)
+        with _translated():
+            self.client.remove_object(self.bucket, key)
+
+    def iter_blobs(self) -> Iterator[BlobInfo]:
+        with _translated():
+            for item in self.client.list_objects(self.bucket, recursive=True):
+                if item.object_name and item.last_modified is not None:
+                    yield BlobInfo(item.object_name, item.size or 0, item.last_modified)
+
+    def check(self) -> None:
+        with _translated():
+            if not self.client.bucket_exists(self.bucket):
+                raise StoreUnavailable(f"bucket {self.bucket!r} does not exist")
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    try:
+        yield
+    except S3Error as error:
+        if error.code in {"NoSuchKey", "NoSuchObject"}:
+            raise BlobNotFound(error.object_name or "") from None
+        raise StoreUnavailable(f"object store refused: {error.code}") from error
+    except (MinioException, urllib3.exceptions.HTTPError, OSError) as error:
+        raise StoreUnavailable(f"object store unreachable: {type(error).__name__}") from error

@@ -1,0 +1,146 @@
+"""Fixtures over the real parts: SQLite and PostgreSQL, the file store and SeaweedFS's S3."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import product
+from pathlib import Path
+
+import pytest
+import sqlalchemy
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import make_url
+
+from tests.support.seaweed import S3Server, seaweedfs
+from vault import bootstrap, db
+from vault.app import create_app
+from vault.crypto import masterkeys
+from vault.settings import Settings
+
+CI = bool(os.environ.get("CI"))
+POSTGRES_URL = os.environ.get(
+    "VAULT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+@dataclass(frozen=True)
+class Stack:
+    database: str
+    storage: str
+
+    def __str__(self) -> str:
+        return f"{self.database}-{self.storage}"
+
+
+# Every API test runs on both databases and both stores; the core round trip on all four pairs.
+STACKS = [Stack("sqlite", "file"), Stack("postgresql", "s3")]
+ALL_STACKS = [Stack(d, s) for d, s in product(("sqlite", "postgresql"), ("file", "s3"))]
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    with seaweedfs(tmp_path_factory.mktemp("seaweedfs")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    engine = sqlalchemy.create_engine(POSTGRES_URL)
+    try:
+        with engine.connect():
+            pass
+    except sqlalchemy.exc.OperationalError as error:
+        message = f"PostgreSQL is not reachable at {make_url(POSTGRES_URL).render_as_string()}: {error.orig}"
+        if CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    finally:
+        engine.dispose()
+    return POSTGRES_URL
+
+
+@pytest.fixture(scope="session")
+def postgres_database(postgres_server: str) -> Iterator[str]:
+    """A database of this test session, migrated once; tables are emptied after each test."""
+    name = f"vault_test_{secrets.token_hex(6)}"
+    admin = sqlalchemy.create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = make_url(postgres_server).set(database=name).render_as_string(hide_password=False)
+    db.upgrade(url)
+    try:
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite") / "template.db"
+    db.upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(params=STACKS, ids=str)
+def stack(request: pytest.FixtureRequest) -> Stack:
+    return request.param  # type: ignore[no-any-return]
+
+
+def _empty_postgres(url: str) -> None:
+    engine = sqlalchemy.create_engine(url)
+    with engine.begin() as connection:
+        tables = connection.exec_driver_sql(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+        ).scalars()
+        connection.exec_driver_sql(f"TRUNCATE {', '.join(tables)} CASCADE")
+    engine.dispose()
+
+
+@pytest.fixture
+def settings(stack: Stack, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Settings]:
+    options: dict[str, object] = {}
+    if stack.database == "sqlite":
+        shutil.copy(request.getfixturevalue("sqlite_template"), tmp_path / "vault.db")
+        options["database_url"] = f"sqlite:///{tmp_path / 'vault.db'}"
+    else:
+        options["database_url"] = request.getfixturevalue("postgres_database")
+    if stack.storage == "s3":
+        server: S3Server = request.getfixturevalue("s3_server")
+        options |= {
+            "storage": "s3",
+            "s3_endpoint": server.endpoint,
+            "s3_access_key": server.access_key,
+            "s3_secret_key": server.secret_key,
+            "s3_bucket": f"test-{secrets.token_hex(6)}",
+        }
+    masterkeys.create(tmp_path / "master.key")
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        data_dir=tmp_path / "data",
+        master_key_file=tmp_path / "master.key",
+        **options,
+    )
+    yield settings
+    if stack.database == "postgresql":
+        _empty_postgres(str(options["database_url"]))
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[FastAPI]:
+    bootstrap.prepare(settings)
+    app = create_app(settings)
+    yield app
+    app.state.engine.dispose()
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client

@@ -1,0 +1,52 @@
+"""Talking to the vault the way a client does."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+PASSWORD = "mật khẩu đủ dài"
+
+
+def new_national_id(province: str = "048") -> str:
+    return f"{province}{secrets.randbelow(2)}{secrets.randbelow(100):02d}{secrets.randbelow(10**6):06d}"
+
+
+@dataclass(frozen=True)
+class Account:
+    national_id: str
+    headers: dict[str, str]
+    id: str
+
+
+def register(client: TestClient, *, full_name: str = "Nguyễn Văn An") -> Account:
+    number = new_national_id()
+    created = client.post(
+        "/api/v1/citizens",
+        json={"national_id": number, "full_name": full_name, "password": PASSWORD},
+    )
+    assert created.status_code == 201, created.text
+    token = client.post("/api/v1/auth/token", data={"username": number, "password": PASSWORD})
+    assert token.status_code == 200, token.text
+    headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    return Account(number, headers, created.json()["id"])
+
+
+def upload(
+    client: TestClient,
+    account: Account,
+    *files: tuple[str, bytes],
+    path: str = "/api/v1/documents",
+    **fields: Any,
+) -> Any:
+    if path == "/api/v1/documents":
+        fields.setdefault("doc_type", "GKS")
+    return client.post(
+        path,
+        headers=account.headers,
+        data=fields,
+        files=[("file", (name, data, "application/octet-stream")) for name, data in files],
+    )

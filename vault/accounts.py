@@ -1,0 +1,207 @@
+"""Citizen accounts: registration, login with throttling, access tokens, erasure."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError as RowConflict
+from sqlmodel import Session, col, select
+
+from vault import crypto, db, documents, national_id, objects
+from vault.backend import Backend
+from vault.errors import AuthenticationFailed, Conflict, InvalidInput, TooManyAttempts
+from vault.keys import Keyring
+from vault.models import AccessToken, Citizen, Document, LoginThrottle
+
+_hasher = PasswordHasher()
+# Verified when the account does not exist, so that a wrong id costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash("not a password of anyone")
+MIN_PASSWORD, MAX_PASSWORD = 8, 128
+
+
+@dataclass(frozen=True)
+class ThrottlePolicy:
+    """Failures allowed per window for one account, and for one client address."""
+
+    account_failures: int = 5
+    address_failures: int = 50
+    window: timedelta = timedelta(minutes=15)
+    block: timedelta = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class Profile:
+    full_name: str
+    phone: str | None
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    expires_in: int
+
+
+def register(
+    session: Session,
+    keyring: Keyring,
+    *,
+    national_id_number: str,
+    full_name: str,
+    password: str,
+    phone: str | None = None,
+) -> Citizen:
+    number = national_id.validate(national_id_number)
+    full_name = " ".join(full_name.split())
+    if not full_name:
+        raise InvalidInput("The full name is required.", field="full_name")
+    _check_password(password)
+    if session.exec(select(Citizen.id).where(Citizen.national_id == number)).first():
+        raise Conflict("An account with this personal identification number already exists.")
+    citizen = Citizen(national_id=number, password_hash=_hasher.hash(password), sealed_profile=b"")
+    kek = keyring.create_citizen_key(session, citizen.id)
+    citizen.sealed_profile = _seal_profile(kek, citizen.id, Profile(full_name, phone))
+    session.add(citizen)
+    try:
+        session.flush()
+    except RowConflict:
+        raise Conflict("An account with this personal identification number already exists.") from None
+    return citizen
+
+
+def _check_password(password: str) -> None:
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise InvalidInput(
+            f"A password has {MIN_PASSWORD} to {MAX_PASSWORD} characters.", field="password"
+        )
+
+
+def profile(session: Session, keyring: Keyring, citizen: Citizen) -> Profile:
+    _, kek = keyring.citizen_key(session, citizen.id)
+    aad = crypto.profile_aad(citizen_id=citizen.id)
+    data = json.loads(crypto.open_box(_profile_key(kek), citizen.sealed_profile, aad=aad))
+    return Profile(full_name=data["full_name"], phone=data["phone"])
+
+
+def _seal_profile(kek: bytes, citizen_id: uuid.UUID, value: Profile) -> bytes:
+    data = json.dumps({"full_name": value.full_name, "phone": value.phone}).encode()
+    return crypto.seal(_profile_key(kek), data, aad=crypto.profile_aad(citizen_id=citizen_id))
+
+
+def _profile_key(kek: bytes) -> bytes:
+    return crypto.subkey(kek, b"dvlt/v1/profile-key")
+
+
+def authenticate(
+    session: Session,
+    *,
+    national_id_number: str,
+    password: str,
+    client: str,
+    policy: ThrottlePolicy = ThrottlePolicy(),
+) -> Citizen:
+    """The citizen whose password this is; refused, and counted, otherwise.
+
+    Throttling is checked before the password, so a blocked caller learns nothing,
+    and it is kept in the database so that every API node sees the same counts.
+    """
+    now = db.utc_now()
+    number = national_id_number.strip()
+    limits = {
+        _throttle_key("account", number): policy.account_failures,
+        _throttle_key("address", client): policy.address_failures,
+    }
+    rows = [session.get(LoginThrottle, key) for key in limits]
+    blocked = [_aware(r.blocked_until) for r in rows if r is not None and r.blocked_until]
+    if blocked and max(blocked) > now:
+        seconds = int((max(blocked) - now).total_seconds()) + 1
+        raise TooManyAttempts("Too many failed logins; wait before trying again.", retry_after=seconds)
+    citizen = session.exec(select(Citizen).where(Citizen.national_id == number)).first()
+    if citizen is not None and _verify(citizen.password_hash, password):
+        session.execute(delete(LoginThrottle).where(col(LoginThrottle.key).in_(list(limits))))
+        return citizen
+    if citizen is None:
+        _verify(_DUMMY_HASH, password)
+    # The refusal rolls the request back, so the failure is counted in a transaction of its own.
+    engine = session.get_bind()
+    db.after_rollback(session, lambda: _count_failures(engine, limits, policy))
+    raise AuthenticationFailed("Wrong personal identification number or password.")
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _throttle_key(kind: str, value: str) -> str:
+    return f"{kind}:{hashlib.sha256(value.encode()).hexdigest()}"
+
+
+def _count_failures(engine: Any, limits: dict[str, int], policy: ThrottlePolicy) -> None:
+    now = db.utc_now()
+    with db.unit_of_work(engine) as session:
+        for key, allowed in limits.items():
+            row = session.get(LoginThrottle, key, with_for_update=True)
+            if row is None:
+                row = LoginThrottle(key=key, failures=0, window_started_at=now)
+            elif now - _aware(row.window_started_at) > policy.window:
+                row.failures, row.window_started_at, row.blocked_until = 0, now, None
+            row.failures += 1
+            if row.failures >= allowed:
+                row.blocked_until = now + policy.block
+            session.add(row)
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands timestamps back without their zone; they were written in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def issue_token(session: Session, citizen: Citizen, *, ttl_seconds: int) -> IssuedToken:
+    token = crypto.new_token()
+    now = db.utc_now()
+    session.execute(
+        delete(AccessToken).where(
+            col(AccessToken.citizen_id) == citizen.id, col(AccessToken.expires_at) < now
+        )
+    )
+    session.add(
+        AccessToken(
+            token_hash=crypto.hash_token(token),
+            citizen_id=citizen.id,
+            expires_at=now + timedelta(seconds=ttl_seconds),
+        )
+    )
+    return IssuedToken(token=token, expires_in=ttl_seconds)
+
+
+def citizen_for_token(session: Session, token: str) -> Citizen | None:
+    row = session.get(AccessToken, crypto.hash_token(token))
+    if row is None or _aware(row.expires_at) <= db.utc_now():
+        return None
+    return session.get(Citizen, row.citizen_id)
+
+
+def revoke_token(session: Session, token: str) -> None:
+    session.execute(delete(AccessToken).where(col(AccessToken.token_hash) == crypto.hash_token(token)))
+
+
+def erase(session: Session, backend: Backend, citizen: Citizen) -> None:
+    """Account deletion: the citizen key goes with the account, which makes every data key of
+    the citizen unopenable at commit; the objects are deleted once the commit has landed."""
+    document_ids = list(session.exec(select(Document.id).where(Document.owner_id == citizen.id)).all())
+    keys = documents.shred(session, backend, document_ids)
+    session.delete(citizen)
+    session.flush()
+    db.after_commit(session, lambda: backend.keyring.forget(citizen.id))
+    db.after_commit(session, lambda: [objects.discard(backend.store, key) for key in keys])
+    db.purge_deleted(session)

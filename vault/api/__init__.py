@@ -1,0 +1,12 @@
+"""HTTP only: routers, dependencies, error rendering. No rule lives here."""
+
+from fastapi import APIRouter
+
+from vault.api import auth, citizens, document_types, documents
+from vault.api.errors import add_error_handlers
+
+router = APIRouter(prefix="/api/v1")
+for module in (auth, citizens, document_types, documents):
+    router.include_router(module.router)
+
+__all__ = ["add_error_handlers", "router"]

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+
+from vault import accounts
+from vault.api.deps import BackendDep, CurrentCitizen, SessionDep
+from vault.api.schemas import CitizenCreate, CitizenPublic
+from vault.models import Citizen
+from sqlmodel import Session
+from vault.backend import Backend
+
+router = APIRouter(prefix="/citizens", tags=["citizens"])
+
+
+def _public(session: Session, backend: Backend, citizen: Citizen) -> CitizenPublic:
+    profile = accounts.profile(session, backend.keyring, citizen)
+    return CitizenPublic(
+        id=citizen.id,
+        national_id=citizen.national_id,
+        full_name=profile.full_name,
+        phone=profile.phone,
+        created_at=citizen.created_at,
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=CitizenPublic)
+def register_citizen(
+    body: CitizenCreate, session: SessionDep, backend: BackendDep, response: Response
+) -> CitizenPublic:
+    citizen = accounts.register(
+        session,
+        backend.keyring,
+        national_id_number=body.national_id,
+        full_name=body.full_name,
+        password=body.password,
+        phone=body.phone,
+    )
+    response.headers["Location"] = "/api/v1/citizens/me"
+    return _public(session, backend, citizen)
+
+
+@router.get("/me", response_model=CitizenPublic)
+def read_me(citizen: CurrentCitizen, session: SessionDep, backend: BackendDep) -> CitizenPublic:
+    return _public(session, backend, citizen)
+
+
+@router.delete("/me", status_code=status.HTTP_204_NO_CONTENT)
+def erase_me(citizen: CurrentCitizen, session: SessionDep, backend: BackendDep) -> None:
+    """Close the account: its key is destroyed, so none of its papers can ever be read again."""
+    accounts.erase(session, backend, citizen)

@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import uuid
+
+import anyio.to_thread
+from fastapi import APIRouter, Request, Response, status
+
+from vault import documents
+from vault.api.deps import BackendDep, CurrentCitizen, SessionDep
+from vault.api.downloads import paper_response, protective_headers
+from vault.api.forms import FormLimits, streamed_form
+from vault.api.schemas import UPLOAD_BODY, DocumentPublic
+from vault.backend import Backend
+
+router = APIRouter(prefix="/documents", tags=["documents"])
+
+
+def _form_limits(backend: Backend) -> FormLimits:
+    limits = backend.limits
+    return FormLimits(max_file_bytes=limits.max_upload_bytes, max_files=limits.max_pages)
+
+
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=DocumentPublic, openapi_extra=UPLOAD_BODY
+)
+async def upload_document(
+    request: Request, citizen: CurrentCitizen, session: SessionDep, backend: BackendDep
+) -> DocumentPublic:
+    """Store a paper: one PDF, or photos that become its pages. Fields: doc_type, title,
+    number, issued_on, expires_on; the file parts are named `file`."""
+    async with streamed_form(request, _form_limits(backend)) as parts:
+        view = await anyio.to_thread.run_sync(
+            lambda: documents.upload(session, backend, owner=citizen, parts=parts)
+        )
+    return DocumentPublic.of(view)
+
+
+@router.get("", response_model=list[DocumentPublic])
+def list_documents(
+    citizen: CurrentCitizen, session: SessionDep, backend: BackendDep, doc_type: str | None = None
+) -> list[DocumentPublic]:
+    views = documents.list_documents(session, backend, owner=citizen, doc_type=doc_type)
+    return [DocumentPublic.of(view) for view in views]
+
+
+@router.get("/{document_id}", response_model=DocumentPublic)
+def read_document(
+    document_id: uuid.UUID, citizen: CurrentCitizen, session: SessionDep, backend: BackendDep
+) -> DocumentPublic:
+    return DocumentPublic.of(documents.view(session, backend, owner=citizen, document_id=document_id))
+
+
+@router.get("/{document_id}/content", response_class=Response)
+def download_document(
+    document_id: uuid.UUID,
+    request: Request,
+    citizen: CurrentCitizen,
+    session: SessionDep,
+    backend: BackendDep,
+) -> Response:
+    content = documents.open_content(session, backend, owner=citizen, document_id=document_id)
+    return paper_response(request, content)
+
+
+@router.get("/{document_id}/thumbnail", response_class=Response)
+def read_thumbnail(
+    document_id: uuid.UUID, citizen: CurrentCitizen, session: SessionDep, backend: BackendDep
+) -> Response:
+    data = documents.thumbnail(session, backend, owner=citizen, document_id=document_id)
+    return Response(data, media_type="image/jpeg", headers=protective_headers())
+
+
+@router.post(
+    "/{document_id}/versions",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DocumentPublic,
+    openapi_extra=UPLOAD_BODY,
+)
+async def add_document_version(
+    document_id: uuid.UUID,
+    request: Request,
+    citizen: CurrentCitizen,
+    session: SessionDep,
+    backend: BackendDep,
+) -> DocumentPublic:
+    """Replace the paper with a newer scan; the older versions stay listed and readable."""
+    async with streamed_form(request, _form_limits(backend)) as parts:
+        view = await anyio.to_thread.run_sync(
+            lambda: documents.add_version(
+                session, backend, owner=citizen, document_id=document_id, parts=parts
+            )
+        )
+    return DocumentPublic.of(view)
+
+
+@router.get("/{document_id}/versions", response_model=list[DocumentPublic])
+def list_document_versions(
+    document_id: uuid.UUID, citizen: CurrentCitizen, session: SessionDep, backend: BackendDep
+) -> list[DocumentPublic]:
+    views = documents.list_versions(session, backend, owner=citizen, document_id=document_id)
+    return [DocumentPublic.of(view) for view in views]
+
+
+@router.get("/{document_id}/versions/{version}/content", response_class=Response)
+def download_document_version(
+    document_id: uuid.UUID,
+    version: int,
+    request: Request,
+    citizen: CurrentCitizen,
+    session: SessionDep,
+    backend: BackendDep,
+) -> Response:
+    content = documents.open_content(
+        session, backend, owner=citizen, document_id=document_id, version=version
+    )
+    return paper_response(request, content)
+
+
+@router.delete("/{document_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_document(
+    document_id: uuid.UUID, citizen: CurrentCitizen, session: SessionDep, backend: BackendDep
+) -> None:
+    """Shred the paper and all its versions: their keys are destroyed, the objects deleted."""
+    documents.delete(session, backend, owner=citizen, document_id=document_id)

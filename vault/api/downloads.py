@@ -1,0 +1,103 @@
+"""Serving a paper: streamed, verified as it goes, with Range support and headers that keep
+browsers from sniffing, caching or rendering it in the vault's origin."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator
+from urllib.parse import quote
+
+import anyio
+import anyio.from_thread
+import anyio.to_thread
+from fastapi import Request, Response
+from fastapi.responses import StreamingResponse
+
+from vault.api.errors import problem
+from vault.documents import Content
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def content_disposition(filename: str, *, inline: bool = False) -> str:
+    fallback = filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+    kind = "inline" if inline else "attachment"
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def protective_headers() -> dict[str, str]:
+    return {
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-store",
+        "Content-Security-Policy": "sandbox; default-src 'none'",
+    }
+
+
+def paper_response(request: Request, content: Content, *, inline: bool = False) -> Response:
+    etag = f'"{content.sha256}"'
+    headers = {
+        **protective_headers(),
+        "ETag": etag,
+        "Accept-Ranges": "bytes",
+        "Content-Disposition": content_disposition(content.filename, inline=inline),
+    }
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    wanted = _wanted_range(request, etag, content.size)
+    if wanted is False:
+        return problem(
+            416,
+            f"The range is outside this paper of {content.size} bytes.",
+            headers={"Content-Range": f"bytes */{content.size}"},
+        )
+    start, stop = wanted or (0, content.size)
+    chunks = content.chunks(start, stop)
+    headers["Content-Length"] = str(stop - start)
+    status = 200
+    if wanted:
+        status = 206
+        headers["Content-Range"] = f"bytes {start}-{stop - 1}/{content.size}"
+    return StreamingResponse(
+        _prefetched(chunks), status_code=status, media_type=content.content_type, headers=headers
+    )
+
+
+def _wanted_range(request: Request, etag: str, size: int) -> tuple[int, int] | None | bool:
+    """(start, stop) for one satisfiable range, None for the whole paper, False if unsatisfiable.
+
+    Several ranges, or a stale If-Range, get the whole paper, as RFC 9110 allows."""
+    header = request.headers.get("range")
+    if not header or request.headers.get("if-range", etag) != etag:
+        return None
+    match = _RANGE.match(header.replace(" ", ""))
+    if match is None:
+        return None
+    first, last = match.groups()
+    if not first and not last:
+        return None
+    if not first:
+        start, stop = max(size - int(last), 0), size
+    else:
+        start, stop = int(first), min(int(last) + 1, size) if last else size
+    if start >= size or start >= stop or size == 0:
+        return False
+    return start, stop
+
+
+async def _prefetched(chunks: Iterator[bytes], depth: int = 4) -> AsyncIterator[bytes]:
+    """Fetch and decrypt the next chunks in a thread while the current one is sent."""
+    send, receive = anyio.create_memory_object_stream[bytes](max_buffer_size=depth)
+
+    def produce() -> None:
+        with send:
+            for chunk in chunks:
+                try:
+                    anyio.from_thread.run(send.send, chunk)
+                except anyio.BrokenResourceError:
+                    return  # the client went away
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(anyio.to_thread.run_sync, produce)
+        with receive:
+            async for chunk in receive:
+                yield chunk

@@ -1,0 +1,133 @@
+"""Every refusal as RFC 9457 problem details (application/problem+json), from one table."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from storage import StoreUnavailable
+from vault import errors
+from vault.crypto import IntegrityError, MasterKeyError
+
+log = logging.getLogger("vault.api")
+
+STATUS_CODES: dict[type[errors.VaultError], int] = {
+    errors.NotFound: status.HTTP_404_NOT_FOUND,
+    errors.Conflict: status.HTTP_409_CONFLICT,
+    errors.InvalidInput: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    errors.UnsupportedFile: status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+    errors.FileTooLarge: status.HTTP_413_CONTENT_TOO_LARGE,
+    errors.CorruptFile: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    errors.ImageBomb: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    errors.ActiveContent: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    errors.AuthenticationFailed: status.HTTP_401_UNAUTHORIZED,
+    errors.TooManyAttempts: status.HTTP_429_TOO_MANY_REQUESTS,
+}
+TITLES = {
+    400: "Bad request",
+    401: "Not authenticated",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    410: "Gone",
+    413: "Content too large",
+    415: "Unsupported media type",
+    416: "Range not satisfiable",
+    422: "Unprocessable content",
+    429: "Too many requests",
+    500: "Internal server error",
+    503: "Service unavailable",
+}
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
+
+
+def problem(
+    status_code: int,
+    detail: str,
+    *,
+    kind: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body = {
+        "type": f"/problems/{kind}" if kind else "about:blank",
+        "title": TITLES.get(status_code, "Error"),
+        "status": status_code,
+        "detail": detail,
+        **extra,
+    }
+    return JSONResponse(body, status_code, headers=headers, media_type="application/problem+json")
+
+
+async def _vault_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, errors.VaultError)
+    code = next(
+        (s for cls, s in STATUS_CODES.items() if isinstance(error, cls)), status.HTTP_400_BAD_REQUEST
+    )
+    extra: dict[str, Any] = {}
+    headers = {}
+    if isinstance(error, errors.InvalidInput) and error.field:
+        extra["field"] = error.field
+    if isinstance(error, errors.TooManyAttempts):
+        headers["Retry-After"] = str(error.retry_after)
+    if isinstance(error, errors.AuthenticationFailed):
+        headers["WWW-Authenticate"] = "Bearer"
+    return problem(code, error.detail, kind=_slug(type(error).__name__), headers=headers, **extra)
+
+
+async def _validation_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    # Only where and what: never echo the input back (it may be a password).
+    issues = [
+        {"loc": list(issue.get("loc", ())), "msg": issue.get("msg", ""), "type": issue.get("type", "")}
+        for issue in error.errors()
+    ]
+    return problem(422, "The request is not valid.", kind="invalid-input", errors=issues)
+
+
+async def _http_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, HTTPException)
+    return problem(error.status_code, str(error.detail), headers=dict(error.headers or {}))
+
+
+async def _store_unavailable(_request: Request, _error: Exception) -> JSONResponse:
+    log.error("object store unavailable", exc_info=_error)
+    return problem(
+        503,
+        "The document store is not reachable right now; nothing was changed. Try again shortly.",
+        kind="store-unavailable",
+        headers={"Retry-After": "30"},
+    )
+
+
+async def _integrity_error(request: Request, _error: Exception) -> JSONResponse:
+    log.error("integrity check failed on %s %s", request.method, request.url.path)
+    return problem(
+        500,
+        "A stored paper failed its integrity check and was not served. The operators have been alerted.",
+        kind="integrity-failure",
+    )
+
+
+async def _key_error(_request: Request, error: Exception) -> JSONResponse:
+    log.error("master key problem: %s", error)
+    return problem(500, "The vault's keys are not available.", kind="key-unavailable")
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(errors.VaultError, _vault_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(StoreUnavailable, _store_unavailable)
+    app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(MasterKeyError, _key_error)

@@ -1,0 +1,205 @@
+"""multipart/form-data bodies, streamed: never spooled to a temporary file, never held whole.
+
+Starlette's UploadFile writes bodies over 1 MiB to an unencrypted temporary file; the vault
+cannot allow plaintext on disk, so it parses the body itself. The event loop reads the socket
+and hands batches of about 1 MiB to the worker thread where the service consumes the parts,
+so parsing, encryption and the upload to the store run while the next bytes arrive.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import anyio
+import anyio.from_thread
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from fastapi import Request
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import ClientDisconnect
+
+from vault.errors import FileTooLarge, InvalidInput, UnsupportedFile
+from vault.uploads import FormField, FormPart
+
+_BATCH = 1 << 20
+_OVERHEAD = 1 << 20  # boundaries, part headers and the small fields beside the files
+_Batch = list[bytes] | BaseException
+
+
+@dataclass(frozen=True)
+class FormLimits:
+    max_file_bytes: int
+    max_files: int
+    max_fields: int = 16
+    max_field_bytes: int = 8 << 10
+
+    @property
+    def max_body(self) -> int:
+        return self.max_file_bytes + _OVERHEAD
+
+
+@asynccontextmanager
+async def streamed_form(request: Request, limits: FormLimits) -> AsyncIterator[Iterator[FormPart]]:
+    """The parts of the request's form, to be iterated in a worker thread."""
+    boundary = _boundary(request.headers.get("content-type", ""))
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limits.max_body:
+        raise FileTooLarge(f"An upload is limited to {limits.max_file_bytes / (1 << 20):,.0f} MiB.")
+    send, receive = anyio.create_memory_object_stream[_Batch](max_buffer_size=4)
+    failure: BaseException | None = None
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(_pump, request, send, limits)
+        try:
+            with receive:
+                yield _parts(_batches(receive), boundary, limits)
+        except BaseException as error:
+            failure = error  # re-raised as itself, not wrapped in the task group's ExceptionGroup
+        tasks.cancel_scope.cancel()
+    if failure is not None:
+        raise failure
+
+
+def _boundary(content_type: str) -> bytes:
+    kind, options = parse_options_header(content_type)
+    if kind != b"multipart/form-data" or not options.get(b"boundary"):
+        raise UnsupportedFile("Send the paper as multipart/form-data, with the file in a part named 'file'.")
+    return options[b"boundary"]
+
+
+async def _pump(request: Request, send: MemoryObjectSendStream[_Batch], limits: FormLimits) -> None:
+    total, size, batch = 0, 0, []
+    async with send:
+        try:
+            async for chunk in request.stream():
+                total += len(chunk)
+                if total > limits.max_body:
+                    raise FileTooLarge(
+                        f"An upload is limited to {limits.max_file_bytes / (1 << 20):,.0f} MiB."
+                    )
+                batch.append(chunk)
+                size += len(chunk)
+                if size >= _BATCH:
+                    await send.send(batch)
+                    batch, size = [], 0
+            if batch:
+                await send.send(batch)
+        except (FileTooLarge, ClientDisconnect) as error:
+            await send.send(error)
+        except anyio.BrokenResourceError:
+            pass  # the reader stopped early: the request was refused already
+
+
+def _batches(receive: MemoryObjectReceiveStream[_Batch]) -> Iterator[bytes]:
+    while True:
+        try:
+            batch = anyio.from_thread.run(receive.receive)
+        except anyio.EndOfStream:
+            return
+        if isinstance(batch, BaseException):
+            raise batch
+        yield from batch
+
+
+def _events(chunks: Iterator[bytes], boundary: bytes) -> Iterator[tuple[str, object]]:
+    events: deque[tuple[str, object]] = deque()
+    headers: dict[str, str] = {}
+    name: list[bytes] = []
+    value: list[bytes] = []
+    ended: list[bool] = []
+
+    def header_end() -> None:
+        headers[b"".join(name).decode("latin-1").lower()] = b"".join(value).decode("latin-1")
+        name.clear()
+        value.clear()
+
+    def headers_finished() -> None:
+        events.append(("headers", dict(headers)))
+        headers.clear()
+
+    parser = MultipartParser(
+        boundary,
+        {
+            "on_header_field": lambda data, start, end: name.append(data[start:end]),
+            "on_header_value": lambda data, start, end: value.append(data[start:end]),
+            "on_header_end": header_end,
+            "on_headers_finished": headers_finished,
+            "on_part_data": lambda data, start, end: events.append(("data", data[start:end])),
+            "on_part_end": lambda: events.append(("end", None)),
+            "on_end": lambda: ended.append(True),
+        },
+        max_header_count=16,
+        max_header_size=8 << 10,
+    )
+    try:
+        for chunk in chunks:
+            parser.write(chunk)
+            while events:
+                yield events.popleft()
+        parser.finalize()
+    except MultipartParseError:
+        raise InvalidInput("The multipart body is malformed.") from None
+    yield from events
+    if not ended:
+        raise InvalidInput("The multipart body ended before its closing boundary.")
+
+
+class _StreamedFile:
+    def __init__(self, name: str, filename: str, events: Iterator[tuple[str, object]]) -> None:
+        self.name = name
+        self.filename = filename
+        self._events = events
+        self._finished = False
+
+    def chunks(self) -> Iterator[bytes]:
+        for kind, payload in self._events:
+            if kind == "data":
+                yield payload  # type: ignore[misc]
+            elif kind == "end":
+                self._finished = True
+                return
+
+    def drain(self) -> None:
+        if not self._finished:
+            for _ in self.chunks():
+                pass
+
+
+def _parts(chunks: Iterator[bytes], boundary: bytes, limits: FormLimits) -> Iterator[FormPart]:
+    events = _events(chunks, boundary)
+    fields = files = 0
+    for kind, payload in events:
+        if kind != "headers":
+            continue
+        disposition, options = parse_options_header(payload.get("content-disposition", ""))  # type: ignore[attr-defined]
+        if disposition != b"form-data" or b"name" not in options:
+            raise InvalidInput("Each part needs a Content-Disposition: form-data header with a name.")
+        name = options[b"name"].decode("utf-8", "replace")
+        if b"filename" in options:
+            files += 1
+            if files > limits.max_files:
+                raise InvalidInput(f"Send at most {limits.max_files} files at once.", field=name)
+            part = _StreamedFile(name, options[b"filename"].decode("utf-8", "replace"), events)
+            yield part
+            part.drain()
+        else:
+            fields += 1
+            if fields > limits.max_fields:
+                raise InvalidInput("Too many form fields.")
+            yield FormField(name, _field_value(events, name, limits.max_field_bytes))
+
+
+def _field_value(events: Iterator[tuple[str, object]], name: str, limit: int) -> str:
+    data = b""
+    for kind, payload in events:
+        if kind == "end":
+            break
+        data += payload  # type: ignore[operator]
+        if len(data) > limit:
+            raise InvalidInput(f"The field {name!r} is too long.", field=name)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput(f"The field {name!r} is not UTF-8 text.", field=name) from None

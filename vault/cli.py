@@ -1,0 +1,152 @@
+"""The operator's commands: `vault serve`, `vault keys …`, `vault storage gc`, `vault db upgrade`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from vault import bootstrap, db, sweep
+from vault.crypto import MasterKeyError, masterkeys
+from vault.keys import Keyring
+from vault.settings import Settings
+
+app = typer.Typer(help="Citizen document vault.", no_args_is_help=True, add_completion=False)
+keys_app = typer.Typer(help="Master keys: rotation and status.", no_args_is_help=True)
+storage_app = typer.Typer(help="The blob store.", no_args_is_help=True)
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(storage_app, name="storage")
+app.add_typer(db_app, name="db")
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(f"vault: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code=2)
+
+
+@contextmanager
+def _operator_errors() -> Iterator[None]:
+    try:
+        yield
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in error.errors()
+        )
+        raise _fail(f"invalid settings: {problems}") from None
+    except MasterKeyError as error:
+        raise _fail(str(error)) from None
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Prepare the data directory, key and schema, then serve the vault."""
+    import uvicorn
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    with _operator_errors():
+        settings = _settings()
+        bootstrap.prepare(settings)
+    uvicorn.run(
+        "vault.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        server_header=False,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the schema migrations (`vault serve` does this on start)."""
+    with _operator_errors():
+        db.upgrade(_settings().resolved_database_url)
+
+
+def _keyring(settings: Settings) -> Keyring:
+    return Keyring(settings.resolved_master_key_file, require_private=settings.env == "production")
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Add a master key version and rewrap every citizen key under it. No object is touched."""
+    with _operator_errors():
+        settings = _settings()
+        version = masterkeys.add_version(settings.resolved_master_key_file)
+        typer.echo(f"added master key version {version}")
+        _rewrap(settings)
+
+
+@keys_app.command("rewrap")
+def keys_rewrap() -> None:
+    """Finish an interrupted rotation: rewrap citizen keys still under older versions."""
+    with _operator_errors():
+        _rewrap(_settings())
+
+
+def _rewrap(settings: Settings) -> None:
+    keyring = _keyring(settings)
+    engine = db.make_engine(settings.resolved_database_url)
+    with db.unit_of_work(engine) as session:
+        count = keyring.rewrap(session)
+    typer.echo(f"rewrapped {count} citizen keys under version {keyring.master.current_version}")
+
+
+@keys_app.command("status")
+def keys_status() -> None:
+    """Master key versions and how many citizen keys each one still wraps."""
+    with _operator_errors():
+        settings = _settings()
+        keyring = _keyring(settings)
+        engine = db.make_engine(settings.resolved_database_url)
+        with db.unit_of_work(engine, writes=False) as session:
+            usage = Keyring.usage(session)
+    current = keyring.master.current_version
+    for version in keyring.master.versions:
+        mark = " (current)" if version == current else ""
+        typer.echo(f"v{version}{mark}: wraps {usage.get(version, 0)} citizen keys")
+
+
+@keys_app.command("retire")
+def keys_retire(version: Annotated[int, typer.Option(help="The master key version to remove.")]) -> None:
+    """Remove an old master key version once no citizen key is wrapped under it."""
+    with _operator_errors():
+        settings = _settings()
+        engine = db.make_engine(settings.resolved_database_url)
+        with db.unit_of_work(engine, writes=False) as session:
+            still = Keyring.usage(session).get(version, 0)
+        if still:
+            raise _fail(f"version {version} still wraps {still} citizen keys; run `vault keys rewrap`")
+        masterkeys.remove_version(settings.resolved_master_key_file, version)
+    typer.echo(f"removed master key version {version}")
+
+
+@storage_app.command("gc")
+def storage_gc(
+    grace_minutes: Annotated[int, typer.Option(help="Keep blobs younger than this.")] = 60,
+    dry_run: Annotated[bool, typer.Option(help="Only count what would be deleted.")] = False,
+) -> None:
+    """Delete blobs that no document refers to (left by a crash or a failed commit)."""
+    with _operator_errors():
+        settings = _settings()
+        engine = db.make_engine(settings.resolved_database_url)
+        report = sweep.sweep(
+            engine, bootstrap.build_store(settings), grace=timedelta(minutes=grace_minutes), dry_run=dry_run
+        )
+    verb = "would delete" if dry_run else "deleted"
+    typer.echo(f"scanned {report.scanned} blobs, {verb} {report.deleted}, kept {report.young} young")

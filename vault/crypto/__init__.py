@@ -1,0 +1,48 @@
+"""Encryption primitives of the vault. Knows bytes, keys and contexts; nothing of HTTP or tables."""
+
+from vault.crypto.aead import new_key, open_box, seal, subkey
+from vault.crypto.contexts import (
+    ObjectKind,
+    citizen_key_aad,
+    data_key_aad,
+    metadata_aad,
+    object_context,
+    profile_aad,
+)
+from vault.crypto.errors import IntegrityError
+from vault.crypto.masterkeys import MasterKeyError, MasterKeys
+from vault.crypto.stream import (
+    HEADER_SIZE,
+    Decryptor,
+    Encryptor,
+    SeekablePlaintext,
+    ciphertext_size,
+    encrypt_bytes,
+    read_exact,
+)
+from vault.crypto.tokens import hash_token, new_token
+
+__all__ = [
+    "HEADER_SIZE",
+    "Decryptor",
+    "Encryptor",
+    "IntegrityError",
+    "MasterKeyError",
+    "MasterKeys",
+    "ObjectKind",
+    "SeekablePlaintext",
+    "citizen_key_aad",
+    "ciphertext_size",
+    "data_key_aad",
+    "encrypt_bytes",
+    "hash_token",
+    "metadata_aad",
+    "new_key",
+    "new_token",
+    "object_context",
+    "open_box",
+    "profile_aad",
+    "read_exact",
+    "seal",
+    "subkey",
+]

@@ -1,0 +1,295 @@
+"""DVLT v1: the streaming AEAD every stored object is written in (SECURITY.md).
+
+    header(95) = "DVLT" ‖ 0x01 ‖ suite 0x01 ‖ chunk_exp ‖ 0x00 ‖ object_id(16)
+                 ‖ salt(32) ‖ nonce_prefix(7) ‖ commitment(32)
+    chunk_i    = AES-256-GCM(K_payload, nonce_prefix ‖ u32be(i) ‖ final?, plaintext_i)
+
+K_payload and the commitment are derived with HKDF from the data key, the salt,
+the header and the caller's context, so every chunk is bound to its object, its
+position and to whether it is the last one: truncation, reordering, splicing
+between objects and any flipped bit all fail authentication. A reader never
+releases plaintext of a chunk whose tag has not verified.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import os
+import struct
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from typing import Protocol
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from vault.crypto.errors import IntegrityError
+
+MAGIC = b"DVLT"
+VERSION = 1
+SUITE = 1
+HEADER_SIZE = 95
+_CORE_SIZE = 63
+TAG_SIZE = 16
+DEFAULT_CHUNK_EXP = 20
+MIN_CHUNK_EXP, MAX_CHUNK_EXP = 16, 22
+_PAYLOAD_LABEL = b"dvlt/v1/payload"
+_COMMIT_LABEL = b"dvlt/v1/commit"
+
+
+class Reader(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+def chunk_count(plaintext_size: int, chunk_exp: int = DEFAULT_CHUNK_EXP) -> int:
+    return max(1, -(-plaintext_size // (1 << chunk_exp)))
+
+
+def ciphertext_size(plaintext_size: int, chunk_exp: int = DEFAULT_CHUNK_EXP) -> int:
+    return HEADER_SIZE + plaintext_size + TAG_SIZE * chunk_count(plaintext_size, chunk_exp)
+
+
+def _derive(dek: bytes, salt: bytes, label: bytes, core: bytes, context: bytes) -> bytes:
+    info = label + hashlib.sha256(core).digest() + hashlib.sha256(context).digest()
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=info).derive(dek)
+
+
+class SegmentCipher:
+    """The keys of one object: seals and opens its chunks by index."""
+
+    def __init__(self, payload_key: bytes, nonce_prefix: bytes, chunk_exp: int) -> None:
+        self._aead = AESGCM(payload_key)
+        self._prefix = nonce_prefix
+        self.chunk_exp = chunk_exp
+        self.chunk_size = 1 << chunk_exp
+
+    @classmethod
+    def create(
+        cls, dek: bytes, *, object_id: bytes, context: bytes, chunk_exp: int = DEFAULT_CHUNK_EXP
+    ) -> tuple[bytes, SegmentCipher]:
+        if len(object_id) != 16:
+            raise ValueError("object_id must be 16 bytes")
+        salt, prefix = os.urandom(32), os.urandom(7)
+        core = MAGIC + bytes([VERSION, SUITE, chunk_exp, 0]) + object_id + salt + prefix
+        commitment = _derive(dek, salt, _COMMIT_LABEL, core, context)
+        payload_key = _derive(dek, salt, _PAYLOAD_LABEL, core, context)
+        return core + commitment, cls(payload_key, prefix, chunk_exp)
+
+    @classmethod
+    def from_header(cls, dek: bytes, header: bytes, *, context: bytes) -> SegmentCipher:
+        # Everything is checked before any chunk is read or any buffer sized by the header.
+        if len(header) != HEADER_SIZE or header[:4] != MAGIC:
+            raise IntegrityError("not a DVLT object")
+        version, suite, chunk_exp, reserved = header[4:8]
+        if version != VERSION or suite != SUITE or reserved != 0:
+            raise IntegrityError("unknown DVLT version or suite")
+        if not MIN_CHUNK_EXP <= chunk_exp <= MAX_CHUNK_EXP:
+            raise IntegrityError("chunk size out of range")
+        core, salt, prefix = header[:_CORE_SIZE], header[24:56], header[56:63]
+        expected = _derive(dek, salt, _COMMIT_LABEL, core, context)
+        if not hmac.compare_digest(expected, header[_CORE_SIZE:]):
+            raise IntegrityError("key commitment does not match")
+        return cls(_derive(dek, salt, _PAYLOAD_LABEL, core, context), prefix, chunk_exp)
+
+    def _nonce(self, index: int, final: bool) -> bytes:
+        return self._prefix + struct.pack(">I", index) + (b"\x01" if final else b"\x00")
+
+    def seal(self, index: int, plaintext: bytes | memoryview, *, final: bool) -> bytes:
+        return self._aead.encrypt(self._nonce(index, final), plaintext, None)
+
+    def open(self, index: int, ciphertext: bytes | memoryview, *, final: bool) -> bytes:
+        try:
+            return self._aead.decrypt(self._nonce(index, final), ciphertext, None)
+        except InvalidTag:
+            raise IntegrityError(f"chunk {index} failed authentication") from None
+
+
+class Encryptor:
+    """Encrypts a stream as it arrives, holding at most one chunk of plaintext.
+
+    A full chunk is held back until more data shows it is not the last one, so
+    that the final chunk is always marked final, even when it is full.
+    """
+
+    def __init__(
+        self, dek: bytes, *, object_id: bytes, context: bytes, chunk_exp: int = DEFAULT_CHUNK_EXP
+    ) -> None:
+        self.header, self._cipher = SegmentCipher.create(
+            dek, object_id=object_id, context=context, chunk_exp=chunk_exp
+        )
+        self._buffer = bytearray()
+        self._index = 0
+        self.plaintext_size = 0
+
+    def update(self, data: bytes | memoryview) -> Iterator[bytes]:
+        self.plaintext_size += len(data)
+        size = self._cipher.chunk_size
+        view = memoryview(data)
+        if self._buffer:
+            take = min(len(view), size - len(self._buffer))
+            self._buffer += view[:take]
+            view = view[take:]
+            if not view:
+                return
+            yield self._seal(self._buffer)
+            self._buffer.clear()
+        while len(view) > size:
+            yield self._seal(view[:size])
+            view = view[size:]
+        self._buffer += view
+
+    def finalize(self) -> bytes:
+        chunk = self._cipher.seal(self._index, self._buffer, final=True)
+        self._buffer = bytearray()
+        return chunk
+
+    def _seal(self, plaintext: bytes | bytearray | memoryview) -> bytes:
+        chunk = self._cipher.seal(self._index, plaintext, final=False)
+        self._index += 1
+        return chunk
+
+
+def encrypt_bytes(dek: bytes, plaintext: bytes, *, object_id: bytes, context: bytes) -> bytes:
+    encryptor = Encryptor(dek, object_id=object_id, context=context)
+    return b"".join([encryptor.header, *encryptor.update(plaintext), encryptor.finalize()])
+
+
+class Decryptor:
+    """Opens one object whose plaintext size is known from its metadata row.
+
+    The size fixes how many chunks there are and which one is final, so a short,
+    long or re-cut object fails instead of yielding a plausible prefix.
+    """
+
+    def __init__(self, dek: bytes, header: bytes, *, context: bytes, plaintext_size: int) -> None:
+        self._cipher = SegmentCipher.from_header(dek, header, context=context)
+        self.plaintext_size = plaintext_size
+        self.chunks = chunk_count(plaintext_size, self._cipher.chunk_exp)
+
+    @property
+    def chunk_size(self) -> int:
+        return self._cipher.chunk_size
+
+    def _stored_size(self, index: int) -> int:
+        return min(self.chunk_size, self.plaintext_size - index * self.chunk_size) + TAG_SIZE
+
+    def span(self, start: int, stop: int) -> tuple[int, int, int, int]:
+        """Chunks covering plaintext [start, stop): (first, last, ciphertext offset, length)."""
+        exp = self._cipher.chunk_exp
+        first, last = start >> exp, max(start, stop - 1) >> exp
+        stride = self.chunk_size + TAG_SIZE
+        # Every chunk before `last` in the span is full: only the object's final chunk is short.
+        return first, last, HEADER_SIZE + first * stride, (last - first) * stride + self._stored_size(last)
+
+    def open_chunk(self, index: int, ciphertext: bytes | memoryview) -> bytes:
+        if not 0 <= index < self.chunks or len(ciphertext) != self._stored_size(index):
+            raise IntegrityError(f"chunk {index} has the wrong length")
+        return self._cipher.open(index, ciphertext, final=index == self.chunks - 1)
+
+    def chunks_from(self, reader: Reader, first: int = 0, last: int | None = None) -> Iterator[bytes]:
+        """Plaintext of chunks first..last read in order from `reader`; the whole object by default.
+
+        For the whole object the reader must end exactly after the final chunk.
+        """
+        last = self.chunks - 1 if last is None else last
+        for index in range(first, last + 1):
+            ciphertext = read_exact(reader, self._stored_size(index))
+            # Checked before the final chunk is released, so the response never completes.
+            if index == self.chunks - 1 and reader.read(1):
+                raise IntegrityError("bytes follow the final chunk")
+            yield self.open_chunk(index, ciphertext)
+
+    def plaintext(self, reader: Reader, start: int = 0, stop: int | None = None) -> Iterator[bytes]:
+        """Plaintext [start, stop) from a reader positioned at the first chunk of the span."""
+        stop = self.plaintext_size if stop is None else stop
+        if start >= stop:
+            return
+        first, last, _, _ = self.span(start, stop)
+        base = first * self.chunk_size
+        for index, chunk in enumerate(self.chunks_from(reader, first, last), first):
+            offset = base if index == first else index * self.chunk_size
+            lo, hi = max(start - offset, 0), min(stop - offset, len(chunk))
+            yield chunk if (lo, hi) == (0, len(chunk)) else chunk[lo:hi]
+
+
+def read_exact(reader: Reader, size: int) -> bytes:
+    data = reader.read(size)
+    if len(data) == size:
+        return data
+    parts = [data]
+    got = len(data)
+    while got < size:
+        more = reader.read(size - got)
+        if not more:
+            raise IntegrityError("object is truncated")
+        parts.append(more)
+        got += len(more)
+    return b"".join(parts)
+
+
+class SeekablePlaintext(io.RawIOBase):
+    """A read-only, seekable plaintext view of an object, fetched by range and verified per chunk.
+
+    PDF parsers jump around a file (the cross-reference table sits at its end);
+    this lets them read a large stored PDF without it ever existing in plaintext
+    anywhere but a few cached chunks in memory.
+    """
+
+    def __init__(
+        self,
+        decryptor: Decryptor,
+        fetch: Callable[[int, int], bytes],
+        *,
+        cached_chunks: int = 8,
+    ) -> None:
+        self._decryptor = decryptor
+        self._fetch = fetch
+        self._cache: OrderedDict[int, bytes] = OrderedDict()
+        self._cached_chunks = cached_chunks
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position}.get(
+            whence, self._decryptor.plaintext_size
+        )
+        self._position = max(0, base + offset)
+        return self._position
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        view = memoryview(buffer).cast("B")
+        size = min(len(view), self._decryptor.plaintext_size - self._position)
+        done = 0
+        while done < size:
+            index, offset = divmod(self._position, self._decryptor.chunk_size)
+            chunk = self._chunk(index)
+            take = min(size - done, len(chunk) - offset)
+            view[done : done + take] = chunk[offset : offset + take]
+            done += take
+            self._position += take
+        return done
+
+    def _chunk(self, index: int) -> bytes:
+        chunk = self._cache.get(index)
+        if chunk is None:
+            _, _, offset, length = self._decryptor.span(
+                index * self._decryptor.chunk_size, (index + 1) * self._decryptor.chunk_size
+            )
+            chunk = self._decryptor.open_chunk(index, self._fetch(offset, length))
+            self._cache[index] = chunk
+            if len(self._cache) > self._cached_chunks:
+                self._cache.popitem(last=False)
+        self._cache.move_to_end(index)
+        return chunk

@@ -1,0 +1,1 @@
+"""Turning what a citizen uploads into what the vault stores: sniffing, normalising, checking."""

@@ -1,0 +1,105 @@
+"""Every table of the vault. Only what queries need is in clear; the rest is sealed bytes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, LargeBinary
+from sqlmodel import Field, SQLModel
+
+from vault.db import utc_now
+
+
+def _timestamp() -> Any:
+    return Field(default_factory=utc_now, sa_type=DateTime(timezone=True))
+
+
+class Citizen(SQLModel, table=True):
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    # The login name; a 12-digit number printed on most papers a citizen holds.
+    national_id: str = Field(max_length=12, unique=True)
+    password_hash: str = Field(max_length=255)
+    # Full name and phone, sealed under the citizen's own key.
+    sealed_profile: bytes = Field(sa_type=LargeBinary)
+    created_at: datetime = _timestamp()
+
+
+class CitizenKey(SQLModel, table=True):
+    """The citizen's key-encryption key, wrapped by a master key version.
+
+    Deleting this row is erasure: every data key of the citizen becomes unopenable.
+    """
+
+    __tablename__ = "citizen_key"
+
+    citizen_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("citizen.id", ondelete="CASCADE"), primary_key=True)
+    )
+    kek_version: int = 1
+    master_version: int = Field(index=True)
+    wrapped_kek: bytes = Field(sa_type=LargeBinary)
+    created_at: datetime = _timestamp()
+    rewrapped_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class AccessToken(SQLModel, table=True):
+    __tablename__ = "access_token"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    citizen_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("citizen.id", ondelete="CASCADE"), index=True, nullable=False)
+    )
+    expires_at: datetime = Field(sa_type=DateTime(timezone=True), index=True)
+    created_at: datetime = _timestamp()
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failed logins per key (an account or a client address), in a sliding window."""
+
+    __tablename__ = "login_throttle"
+
+    key: str = Field(primary_key=True, max_length=80)
+    failures: int = 0
+    window_started_at: datetime = _timestamp()
+    blocked_until: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class Document(SQLModel, table=True):
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    owner_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("citizen.id", ondelete="CASCADE"), nullable=False)
+    )
+    doc_type: str = Field(max_length=32)
+    current_version: int = 1
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+
+    __table_args__ = (Index("ix_document_owner_type", "owner_id", "doc_type"),)
+
+
+class DocumentVersion(SQLModel, table=True):
+    """One stored scan of a paper: its object, its thumbnail and their wrapped data keys."""
+
+    __tablename__ = "document_version"
+
+    document_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("document.id", ondelete="CASCADE"), primary_key=True)
+    )
+    version: int = Field(primary_key=True)
+    object_key: str = Field(max_length=64, unique=True)
+    thumbnail_key: str | None = Field(default=None, max_length=64, unique=True)
+    kek_version: int
+    wrapped_dek: bytes = Field(sa_type=LargeBinary)
+    wrapped_thumbnail_dek: bytes | None = Field(default=None, sa_type=LargeBinary)
+    content_type: str = Field(max_length=64)
+    size: int = Field(sa_type=BigInteger)
+    thumbnail_size: int | None = None
+    pages: int
+    trust: str = Field(max_length=16)
+    issued_on: date | None = None
+    expires_on: date | None = Field(default=None, index=True)
+    # Title, document number, original file name and SHA-256, sealed under the data key.
+    sealed_metadata: bytes = Field(sa_type=LargeBinary)
+    created_at: datetime = _timestamp()

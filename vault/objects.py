@@ -1,0 +1,124 @@
+"""Encrypted objects in the blob store: DVLT streams under random keys, each with its own
+data key. The store sees only ciphertext and keys that say nothing about their owner."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from itertools import chain
+
+from storage import BlobStore, BlobNotFound, StoreUnavailable, read_range
+from vault import crypto
+from vault.keys import ObjectBinding
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    key: str
+    dek: bytes
+    size: int
+    sha256: str
+
+    def __repr__(self) -> str:
+        return f"StoredObject(key={self.key!r}, size={self.size})"
+
+
+def new_key() -> str:
+    return secrets.token_hex(16)
+
+
+def write_stream(
+    store: BlobStore,
+    binding: ObjectBinding,
+    chunks: Iterable[bytes],
+    *,
+    on_key: Callable[[str], None],
+) -> StoredObject:
+    """Encrypt while reading; `on_key` learns the key before the first byte is written,
+    so that a failure at any point can still find and delete the object."""
+    key, dek = new_key(), crypto.new_key()
+    encryptor = crypto.Encryptor(dek, object_id=binding.document_id.bytes, context=binding.context)
+    digest = hashlib.sha256()
+    on_key(key)
+    with store.writer(key) as sink:
+        sink.write(encryptor.header)
+        for chunk in chunks:
+            digest.update(chunk)
+            for sealed in encryptor.update(chunk):
+                sink.write(sealed)
+        sink.write(encryptor.finalize())
+    return StoredObject(key, dek, encryptor.plaintext_size, digest.hexdigest())
+
+
+def write_bytes(
+    store: BlobStore, binding: ObjectBinding, data: bytes, *, on_key: Callable[[str], None]
+) -> StoredObject:
+    return write_stream(store, binding, [data], on_key=on_key)
+
+
+def _decryptor(
+    store: BlobStore, key: str, dek: bytes, binding: ObjectBinding, size: int
+) -> crypto.Decryptor:
+    header = read_range(store, key, 0, crypto.HEADER_SIZE)
+    return crypto.Decryptor(dek, header, context=binding.context, plaintext_size=size)
+
+
+def read_stream(
+    store: BlobStore,
+    obj: StoredObject,
+    binding: ObjectBinding,
+    start: int = 0,
+    stop: int | None = None,
+) -> Iterator[bytes]:
+    """Verified plaintext [start, stop). The header and first chunk are checked before this
+    returns, so a damaged object fails before a response starts rather than in its middle."""
+    chunks = _decrypted(store, obj, binding, start, obj.size if stop is None else stop)
+    head = next(chunks, None)
+    return iter(()) if head is None else chain([head], chunks)
+
+
+def _decrypted(
+    store: BlobStore, obj: StoredObject, binding: ObjectBinding, start: int, stop: int
+) -> Iterator[bytes]:
+    if (start, stop) == (0, obj.size):
+        with store.reader(obj.key) as reader:
+            header = crypto.read_exact(reader, crypto.HEADER_SIZE)
+            decryptor = crypto.Decryptor(obj.dek, header, context=binding.context, plaintext_size=obj.size)
+            yield from decryptor.plaintext(reader)
+        return
+    decryptor = _decryptor(store, obj.key, obj.dek, binding, obj.size)
+    _, _, offset, length = decryptor.span(start, stop)
+    with store.reader(obj.key, offset, length) as reader:
+        yield from decryptor.plaintext(reader, start, stop)
+
+
+def read_bytes(store: BlobStore, obj: StoredObject, binding: ObjectBinding) -> bytes:
+    return b"".join(read_stream(store, obj, binding))
+
+
+@contextmanager
+def seekable(
+    store: BlobStore, obj: StoredObject, binding: ObjectBinding
+) -> Iterator[crypto.SeekablePlaintext]:
+    decryptor = _decryptor(store, obj.key, obj.dek, binding, obj.size)
+    view = crypto.SeekablePlaintext(
+        decryptor, lambda offset, length: read_range(store, obj.key, offset, length)
+    )
+    try:
+        yield view
+    finally:
+        view.close()
+
+
+def discard(store: BlobStore, key: str) -> None:
+    """Best effort: a blob that cannot be deleted now is unreadable and swept by `vault storage gc`."""
+    try:
+        store.delete(key)
+    except (StoreUnavailable, BlobNotFound, OSError):
+        log.warning("could not delete blob now; the orphan sweep will remove it")

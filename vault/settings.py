@@ -1,0 +1,67 @@
+"""Settings from the environment (prefix VAULT_): the only reader of the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+GIB = 1 << 30
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VAULT_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    data_dir: Path = Path("./vault-data")
+    database_url: str | None = None
+    storage: Literal["file", "s3"] = "file"
+    s3_endpoint: str | None = None
+    s3_access_key: str | None = None
+    s3_secret_key: SecretStr | None = None
+    s3_bucket: str = "citizen-vault"
+    s3_secure: bool = False
+    s3_region: str | None = None
+    master_key_file: Path | None = None
+    max_upload_bytes: int = Field(default=GIB, ge=1)
+    max_pages: int = Field(default=20, ge=1, le=200)
+    max_image_bytes: int = Field(default=64 << 20, ge=1 << 20)
+    max_image_pixels: int = Field(default=64_000_000, ge=1_000_000)
+    token_ttl_seconds: int = Field(default=1800, ge=60, le=7 * 24 * 3600)
+    public_url: str = "http://localhost:8000"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        problems = []
+        if self.storage == "s3":
+            missing = [
+                f"VAULT_{name.upper()}"
+                for name in ("s3_endpoint", "s3_access_key", "s3_secret_key")
+                if not getattr(self, name)
+            ]
+            if missing:
+                problems.append(f"VAULT_STORAGE=s3 needs {', '.join(missing)}")
+        if self.s3_endpoint and "://" in self.s3_endpoint:
+            problems.append(
+                "VAULT_S3_ENDPOINT is host:port without a scheme; use VAULT_S3_SECURE for https"
+            )
+        if self.env == "production":
+            if self.master_key_file is None:
+                problems.append("production needs VAULT_MASTER_KEY_FILE (no key is generated)")
+            if self.database_url is None or self.database_url.startswith("sqlite"):
+                problems.append("production needs a PostgreSQL VAULT_DATABASE_URL")
+        if self.max_image_bytes > self.max_upload_bytes:
+            self.max_image_bytes = self.max_upload_bytes
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir.resolve() / 'vault.db'}"
+
+    @property
+    def resolved_master_key_file(self) -> Path:
+        return self.master_key_file or self.data_dir / "master.key"
