@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import queue
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -50,6 +52,63 @@ class BlobStore(Protocol):
 
     def check(self) -> None:
         """Raise StoreUnavailable unless the store answers."""
+
+
+class ReadAhead:
+    """Reads the next blocks of a slow (network) reader in a thread while the caller works on
+    the current one. A read of exactly one block's size hands that block over without a copy."""
+
+    def __init__(self, reader: BlobReader, block: int, depth: int = 4) -> None:
+        self._queue: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=depth)
+        self._pending = memoryview(b"")
+        self._ended = False
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._fill, args=(reader, block), daemon=True)
+        self._thread.start()
+
+    def _fill(self, reader: BlobReader, block: int) -> None:
+        try:
+            while not self._closed.is_set():
+                data = reader.read(block)
+                self._put(data)
+                if not data:
+                    return
+        except BaseException as error:
+            self._put(error)
+
+    def _put(self, item: bytes | BaseException) -> None:
+        while not self._closed.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def read(self, size: int = -1, /) -> bytes:
+        parts: list[bytes | memoryview] = []
+        wanted = size if size >= 0 else 1 << 62
+        while wanted > 0:
+            if not self._pending:
+                if self._ended:
+                    break
+                item = self._queue.get()
+                if isinstance(item, BaseException):
+                    self._ended = True
+                    raise item
+                if not item:
+                    self._ended = True
+                    break
+                if len(item) == wanted and not parts:
+                    return item
+                self._pending = memoryview(item)
+            piece, self._pending = self._pending[:wanted], self._pending[wanted:]
+            parts.append(piece)
+            wanted -= len(piece)
+        return b"".join(parts)
+
+    def close(self) -> None:
+        self._closed.set()
+        self._thread.join()
 
 
 def check_key(key: str) -> str:

@@ -99,8 +99,8 @@ class S3Store:
         bucket: str,
         secure: bool = False,
         region: str | None = None,
-        part_size: int = 8 << 20,
-        parallel_parts: int = 2,
+        part_size: int = 5 << 20,
+        parallel_parts: int = 3,
         timeout: float = 30.0,
     ) -> None:
         http = urllib3.PoolManager(

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -82,6 +83,19 @@ def _keyring(settings: Settings) -> Keyring:
     return Keyring(settings.resolved_master_key_file, require_private=settings.env == "production")
 
 
+@keys_app.command("init")
+def keys_init(
+    file: Annotated[Path | None, typer.Option(help="Where to write it; default VAULT_MASTER_KEY_FILE.")] = None,
+) -> None:
+    """Create a new master key file (mode 0600). Refuses to overwrite an existing one."""
+    with _operator_errors():
+        path = file or _settings().resolved_master_key_file
+        if path.exists():
+            raise _fail(f"{path} already exists; it is never overwritten")
+        masterkeys.create(path)
+    typer.echo(f"created {path}; back it up apart from the database")
+
+
 @keys_app.command("rotate")
 def keys_rotate() -> None:
     """Add a master key version and rewrap every citizen key under it. No object is touched."""
@@ -127,6 +141,8 @@ def keys_retire(version: Annotated[int, typer.Option(help="The master key versio
     """Remove an old master key version once no citizen key is wrapped under it."""
     with _operator_errors():
         settings = _settings()
+        if version == _keyring(settings).master.current_version:
+            raise _fail(f"version {version} is the current master key; rotate first")
         engine = db.make_engine(settings.resolved_database_url)
         with db.unit_of_work(engine, writes=False) as session:
             still = Keyring.usage(session).get(version, 0)

@@ -10,7 +10,6 @@ from datetime import date, datetime
 
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError as RowConflict
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select, SelectOfScalar
 
@@ -223,10 +222,7 @@ def _add_version(
         version.thumbnail_size = thumbnail.size
         version.wrapped_thumbnail_dek = wrap_data_key(kek, kek_version, thumbnail.dek, thumb_binding)
     session.add(version)
-    try:
-        session.flush()
-    except RowConflict:
-        raise Conflict("Another version of this paper was stored meanwhile; try again.") from None
+    session.flush()
     return version
 
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import chain
 
-from storage import BlobStore, BlobNotFound, StoreUnavailable, read_range
+from storage import BlobNotFound, BlobReader, BlobStore, ReadAhead, StoreUnavailable, read_range
 from vault import crypto
 from vault.keys import ObjectBinding
 
@@ -24,6 +25,7 @@ class StoredObject:
     dek: bytes
     size: int
     sha256: str
+    header: bytes | None = None  # known when just written: saves fetching it again
 
     def __repr__(self) -> str:
         return f"StoredObject(key={self.key!r}, size={self.size})"
@@ -33,12 +35,50 @@ def new_key() -> str:
     return secrets.token_hex(16)
 
 
+class Edges:
+    """The plaintext of an object's first chunk and last two chunks, kept while it is written:
+    a PDF's parser reads mostly there, so checking a fresh upload needs few reads back.
+    Only references to the incoming pieces are kept; bytes are copied once, at the end."""
+
+    def __init__(self, chunk_size: int) -> None:
+        self._size = chunk_size
+        self._first: list[bytes] = []
+        self._first_length = 0
+        self._recent: deque[tuple[int, bytes]] = deque()
+        self._recent_length = 0
+        self._position = 0
+
+    def add(self, piece: bytes) -> None:
+        if self._first_length < self._size:
+            self._first.append(piece)
+            self._first_length += len(piece)
+        self._recent.append((self._position, piece))
+        self._position += len(piece)
+        self._recent_length += len(piece)
+        while self._recent_length - len(self._recent[0][1]) >= 3 * self._size:
+            self._recent_length -= len(self._recent.popleft()[1])
+
+    def chunks(self) -> dict[int, bytes]:
+        found = {0: b"".join(self._first)[: self._size]}
+        if not self._recent:
+            return found
+        tail = b"".join(piece for _, piece in self._recent)
+        start = self._recent[0][0]
+        last = max(0, self._position - 1) // self._size
+        for index in (last - 1, last):
+            offset = index * self._size - start
+            if index >= 0 and offset >= 0:
+                found[index] = tail[offset : offset + self._size]
+        return found
+
+
 def write_stream(
     store: BlobStore,
     binding: ObjectBinding,
     chunks: Iterable[bytes],
     *,
     on_key: Callable[[str], None],
+    edges: Edges | None = None,
 ) -> StoredObject:
     """Encrypt while reading; `on_key` learns the key before the first byte is written,
     so that a failure at any point can still find and delete the object."""
@@ -50,10 +90,12 @@ def write_stream(
         sink.write(encryptor.header)
         for chunk in chunks:
             digest.update(chunk)
+            if edges is not None:
+                edges.add(chunk)
             for sealed in encryptor.update(chunk):
                 sink.write(sealed)
         sink.write(encryptor.finalize())
-    return StoredObject(key, dek, encryptor.plaintext_size, digest.hexdigest())
+    return StoredObject(key, dek, encryptor.plaintext_size, digest.hexdigest(), encryptor.header)
 
 
 def write_bytes(
@@ -90,12 +132,23 @@ def _decrypted(
         with store.reader(obj.key) as reader:
             header = crypto.read_exact(reader, crypto.HEADER_SIZE)
             decryptor = crypto.Decryptor(obj.dek, header, context=binding.context, plaintext_size=obj.size)
-            yield from decryptor.plaintext(reader)
+            yield from _with_read_ahead(decryptor, reader, start, stop)
         return
     decryptor = _decryptor(store, obj.key, obj.dek, binding, obj.size)
     _, _, offset, length = decryptor.span(start, stop)
     with store.reader(obj.key, offset, length) as reader:
-        yield from decryptor.plaintext(reader, start, stop)
+        yield from _with_read_ahead(decryptor, reader, start, stop)
+
+
+def _with_read_ahead(
+    decryptor: crypto.Decryptor, reader: BlobReader, start: int, stop: int
+) -> Iterator[bytes]:
+    """The next chunks are fetched while this one is decrypted; reads are chunk-aligned here."""
+    ahead = ReadAhead(reader, decryptor.chunk_size + crypto.TAG_SIZE)
+    try:
+        yield from decryptor.plaintext(ahead, start, stop)
+    finally:
+        ahead.close()
 
 
 def read_bytes(store: BlobStore, obj: StoredObject, binding: ObjectBinding) -> bytes:
@@ -104,11 +157,18 @@ def read_bytes(store: BlobStore, obj: StoredObject, binding: ObjectBinding) -> b
 
 @contextmanager
 def seekable(
-    store: BlobStore, obj: StoredObject, binding: ObjectBinding
+    store: BlobStore,
+    obj: StoredObject,
+    binding: ObjectBinding,
+    *,
+    edges: Edges | None = None,
 ) -> Iterator[crypto.SeekablePlaintext]:
-    decryptor = _decryptor(store, obj.key, obj.dek, binding, obj.size)
+    header = obj.header or read_range(store, obj.key, 0, crypto.HEADER_SIZE)
+    decryptor = crypto.Decryptor(obj.dek, header, context=binding.context, plaintext_size=obj.size)
     view = crypto.SeekablePlaintext(
-        decryptor, lambda offset, length: read_range(store, obj.key, offset, length)
+        decryptor,
+        lambda offset, length: read_range(store, obj.key, offset, length),
+        known=edges.chunks() if edges else None,
     )
     try:
         yield view

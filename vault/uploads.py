@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from itertools import chain
 from typing import Protocol
 
-from vault import objects
+from vault import crypto, objects
 from vault.backend import Backend
 from vault.errors import FileTooLarge, InvalidInput, VaultError
 from vault.intake import images, pdfs
@@ -76,6 +76,7 @@ class _Collected:
     pages: list[images.Page] = field(default_factory=list)
     thumbnail: bytes | None = None
     pdf: objects.StoredObject | None = None
+    edges: objects.Edges | None = None
     filename: str | None = None
 
 
@@ -123,8 +124,13 @@ def _take_file(
     if collected.pdf is not None or (kind is Kind.PDF and collected.pages):
         raise InvalidInput("Upload a PDF on its own; several photos become the pages of one PDF.")
     if kind is Kind.PDF:
+        collected.edges = objects.Edges(crypto.CHUNK_SIZE)
         collected.pdf = objects.write_stream(
-            backend.store, binding, budget.count(chain([head], rest)), on_key=written.append
+            backend.store,
+            binding,
+            budget.count(chain([head], rest)),
+            on_key=written.append,
+            edges=collected.edges,
         )
         return
     if len(collected.pages) >= limits.max_pages:
@@ -151,7 +157,7 @@ def _store(
     store = backend.store
     if collected.pdf is not None:
         content = collected.pdf
-        with objects.seekable(store, content, binding) as view:
+        with objects.seekable(store, content, binding, edges=collected.edges) as view:
             facts = pdfs.inspect(view, max_pages=backend.limits.max_pdf_pages)
         content_type, pages = PDF, facts.pages
         collected.thumbnail = _pdf_thumbnail(backend, facts)

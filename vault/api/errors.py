@@ -97,7 +97,8 @@ async def _validation_error(_request: Request, error: Exception) -> JSONResponse
 
 async def _http_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HTTPException)
-    return problem(error.status_code, str(error.detail), headers=dict(error.headers or {}))
+    kind = {401: "authentication-failed", 404: "not-found"}.get(error.status_code)
+    return problem(error.status_code, str(error.detail), kind=kind, headers=dict(error.headers or {}))
 
 
 async def _store_unavailable(_request: Request, _error: Exception) -> JSONResponse:

@@ -12,7 +12,9 @@ from vault.crypto.contexts import (
 from vault.crypto.errors import IntegrityError
 from vault.crypto.masterkeys import MasterKeyError, MasterKeys
 from vault.crypto.stream import (
+    CHUNK_SIZE,
     HEADER_SIZE,
+    TAG_SIZE,
     Decryptor,
     Encryptor,
     SeekablePlaintext,
@@ -23,7 +25,9 @@ from vault.crypto.stream import (
 from vault.crypto.tokens import hash_token, new_token
 
 __all__ = [
+    "CHUNK_SIZE",
     "HEADER_SIZE",
+    "TAG_SIZE",
     "Decryptor",
     "Encryptor",
     "IntegrityError",

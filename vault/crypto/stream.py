@@ -36,6 +36,7 @@ HEADER_SIZE = 95
 _CORE_SIZE = 63
 TAG_SIZE = 16
 DEFAULT_CHUNK_EXP = 20
+CHUNK_SIZE = 1 << DEFAULT_CHUNK_EXP
 MIN_CHUNK_EXP, MAX_CHUNK_EXP = 16, 22
 _PAYLOAD_LABEL = b"dvlt/v1/payload"
 _COMMIT_LABEL = b"dvlt/v1/commit"
@@ -245,9 +246,13 @@ class SeekablePlaintext(io.RawIOBase):
         fetch: Callable[[int, int], bytes],
         *,
         cached_chunks: int = 8,
+        known: dict[int, bytes] | None = None,
     ) -> None:
+        """`known` holds plaintext chunks the caller already has (it just encrypted them);
+        they are used as they are, and only the other chunks are fetched and verified."""
         self._decryptor = decryptor
         self._fetch = fetch
+        self._known = known or {}
         self._cache: OrderedDict[int, bytes] = OrderedDict()
         self._cached_chunks = cached_chunks
         self._position = 0
@@ -282,6 +287,8 @@ class SeekablePlaintext(io.RawIOBase):
         return done
 
     def _chunk(self, index: int) -> bytes:
+        if index in self._known:
+            return self._known[index]
         chunk = self._cache.get(index)
         if chunk is None:
             _, _, offset, length = self._decryptor.span(

@@ -44,6 +44,12 @@ class Sandbox:
         except MemoryError:
             raise ImageBomb("This file needs more memory to open than the vault allows.") from None
 
+    def warm(self) -> None:
+        """Start the workers now, so the first upload does not wait for them."""
+        pool = self._executor()
+        for _ in range(self._workers):
+            pool.submit(int)
+
     def _executor(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._pool is None:

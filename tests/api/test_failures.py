@@ -1,0 +1,120 @@
+"""Faults at the worst moment: the store unreachable, the database refusing the row or the commit,
+a crash between the object and its row. No readable orphan, no half-written row, no lost paper."""
+
+import socket
+import uuid
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlmodel import Session, func, select
+from typer.testing import CliRunner
+
+from tests.conftest import Stack
+from tests.support import files
+from tests.support.api import register, upload
+from tests.support.env import settings_env
+from vault import crypto, objects
+from vault.app import create_app
+from vault.cli import app as cli
+from vault.keys import ObjectBinding
+from vault.models import Document, DocumentVersion
+from vault.settings import Settings
+
+
+def _dead_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize("stack", [Stack("sqlite", "s3")], indirect=True, ids=str)
+def test_unreachable_store_is_503_and_nothing_is_written(app: FastAPI, settings: Settings) -> None:
+    with TestClient(app) as client:
+        citizen = register(client)
+        kept = upload(client, citizen, ("kept.pdf", files.pdf())).json()
+    broken = settings.model_copy(update={"s3_endpoint": f"127.0.0.1:{_dead_port()}"})
+    down = create_app(broken)
+    with TestClient(down) as client:
+        response = upload(client, citizen, ("a.pdf", files.pdf()))
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "30"
+        assert response.json()["type"] == "/problems/store-unavailable"
+        assert client.get(f"/api/v1/documents/{kept['id']}/content", headers=citizen.headers).status_code == 503
+    with Session(app.state.engine) as session:
+        assert session.exec(select(func.count()).select_from(DocumentVersion)).one() == 1
+    down.state.engine.dispose()
+
+
+def _refuse_rows(app: FastAPI, *, at_commit: bool) -> None:
+    with app.state.engine.begin() as connection:
+        if connection.dialect.name == "sqlite":
+            connection.execute(
+                text(
+                    "CREATE TRIGGER refuse BEFORE INSERT ON document_version "
+                    "BEGIN SELECT RAISE(ABORT, 'disk on fire'); END"
+                )
+            )
+            return
+        connection.execute(
+            text(
+                "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'disk on fire'; END $$"
+            )
+        )
+        kind = "CONSTRAINT TRIGGER" if at_commit else "TRIGGER"
+        timing = "AFTER INSERT ON document_version DEFERRABLE INITIALLY DEFERRED" if at_commit else "BEFORE INSERT ON document_version"
+        connection.execute(text(f"CREATE {kind} refuse {timing} FOR EACH ROW EXECUTE FUNCTION refuse()"))
+
+
+def _allow_rows(app: FastAPI) -> None:
+    with app.state.engine.begin() as connection:
+        connection.execute(text("DROP TRIGGER refuse" + (" ON document_version" if connection.dialect.name == "postgresql" else "")))
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("DROP FUNCTION refuse()"))
+
+
+@pytest.mark.parametrize(
+    ("stack", "at_commit"),
+    [(Stack("sqlite", "file"), False), (Stack("postgresql", "s3"), False), (Stack("postgresql", "s3"), True)],
+    indirect=["stack"],
+    ids=["sqlite-file-insert", "postgresql-s3-insert", "postgresql-s3-commit"],
+)
+def test_database_refusing_the_row_leaves_no_object(app: FastAPI, at_commit: bool) -> None:
+    with TestClient(app, raise_server_exceptions=False) as client:
+        citizen = register(client)
+        kept = upload(client, citizen, ("kept.pdf", files.pdf())).json()
+        before = {blob.key for blob in app.state.backend.store.iter_blobs()}
+        _refuse_rows(app, at_commit=at_commit)
+        try:
+            response = upload(client, citizen, ("a.jpg", files.jpeg_with_gps()))
+        finally:
+            _allow_rows(app)
+        # A failed commit is a 500, never a 201 for a paper that was not saved.
+        assert response.status_code == 500
+        assert {blob.key for blob in app.state.backend.store.iter_blobs()} == before
+        with Session(app.state.engine) as session:
+            assert [str(d.id) for d in session.exec(select(Document))] == [kept["id"]]
+        assert client.get(f"/api/v1/documents/{kept['id']}/content", headers=citizen.headers).status_code == 200
+
+
+def test_orphans_from_a_crash_are_unreadable_and_swept(app: FastAPI, client: TestClient, settings: Settings) -> None:
+    citizen = register(client)
+    kept = upload(client, citizen, ("kept.pdf", files.pdf())).json()
+    # The process dies after writing the object and before committing its row:
+    binding = ObjectBinding(crypto.ObjectKind.CONTENT, uuid.uuid4(), uuid.UUID(citizen.id), 1)
+    orphan = objects.write_bytes(app.state.backend.store, binding, files.pdf(), on_key=lambda _: None)
+    assert orphan.key in {blob.key for blob in app.state.backend.store.iter_blobs()}
+
+    runner = CliRunner()
+    env = settings_env(settings)
+    young = runner.invoke(cli, ["storage", "gc"], env=env)
+    assert young.exit_code == 0, young.output
+    assert "deleted 0" in young.output
+    swept = runner.invoke(cli, ["storage", "gc", "--grace-minutes", "0"], env=env)
+    assert swept.exit_code == 0, swept.output
+    assert "scanned 3 blobs, deleted 1" in swept.output
+    assert orphan.key not in {blob.key for blob in app.state.backend.store.iter_blobs()}
+    assert client.get(f"/api/v1/documents/{kept['id']}/content", headers=citizen.headers).status_code == 200
+    assert client.get(f"/api/v1/documents/{kept['id']}/thumbnail", headers=citizen.headers).status_code == 200

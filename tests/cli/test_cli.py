@@ -1,0 +1,79 @@
+"""The operator's commands, run as an operator would, against the real database and store."""
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from tests.support import files
+from tests.support.api import register, upload
+from tests.support.env import settings_env
+from vault.app import create_app
+from vault.cli import app as cli
+from vault.settings import Settings
+
+runner = CliRunner()
+
+
+def test_rotate_status_and_retire(app: FastAPI, client: TestClient, settings: Settings) -> None:
+    citizen = register(client)
+    body = upload(client, citizen, ("a.pdf", files.pdf())).json()
+    env = settings_env(settings)
+
+    status = runner.invoke(cli, ["keys", "status"], env=env)
+    assert status.exit_code == 0 and "v1 (current): wraps 1 citizen keys" in status.output
+    rotated = runner.invoke(cli, ["keys", "rotate"], env=env)
+    assert rotated.exit_code == 0, rotated.output
+    assert "rewrapped 1 citizen keys under version 2" in rotated.output
+    status = runner.invoke(cli, ["keys", "status"], env=env)
+    assert "v1: wraps 0" in status.output and "v2 (current): wraps 1" in status.output
+    current = runner.invoke(cli, ["keys", "retire", "--version", "2"], env=env)
+    assert current.exit_code == 2 and "current" in current.output
+    retired = runner.invoke(cli, ["keys", "retire", "--version", "1"], env=env)
+    assert retired.exit_code == 0, retired.output
+
+    restarted = create_app(settings)
+    with TestClient(restarted) as fresh:
+        assert fresh.get(f"/api/v1/documents/{body['id']}/content", headers=citizen.headers).status_code == 200
+    restarted.state.engine.dispose()
+    assert "\n" + "v1 " not in settings.resolved_master_key_file.read_text()
+
+
+def test_retiring_a_version_still_in_use_is_refused(app: FastAPI, client: TestClient, settings: Settings) -> None:
+    register(client)
+    env = settings_env(settings)
+    from vault.crypto import masterkeys
+
+    masterkeys.add_version(settings.resolved_master_key_file)
+    refused = runner.invoke(cli, ["keys", "retire", "--version", "1"], env=env)
+    assert refused.exit_code == 2
+    assert "still wraps 1 citizen keys" in refused.output
+    finished = runner.invoke(cli, ["keys", "rewrap"], env=env)
+    assert "rewrapped 1 citizen keys under version 2" in finished.output
+
+
+def test_serve_refuses_production_without_a_key(tmp_path: Path) -> None:
+    env = {
+        "VAULT_ENV": "production",
+        "VAULT_DATA_DIR": str(tmp_path),
+        "VAULT_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+        "VAULT_MASTER_KEY_FILE": str(tmp_path / "missing.key"),
+    }
+    result = runner.invoke(cli, ["serve"], env=env)
+    assert result.exit_code == 2
+    assert "missing.key does not exist" in result.output
+    assert not (tmp_path / "missing.key").exists()
+
+
+def test_serve_refuses_a_short_key(tmp_path: Path) -> None:
+    (tmp_path / "master.key").write_text("v1 c2hvcnQ=\n")
+    result = runner.invoke(cli, ["serve"], env={"VAULT_DATA_DIR": str(tmp_path)})
+    assert result.exit_code == 2
+    assert "not 32 bytes" in result.output
+
+
+def test_serve_refuses_contradictory_settings(tmp_path: Path) -> None:
+    result = runner.invoke(cli, ["serve"], env={"VAULT_DATA_DIR": str(tmp_path), "VAULT_STORAGE": "s3"})
+    assert result.exit_code == 2
+    assert "VAULT_STORAGE=s3 needs VAULT_S3_ENDPOINT" in result.output

@@ -1,0 +1,67 @@
+"""The vault as a separate server process, started the way the README starts it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx2
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    url: str
+    pid: int
+    log: Path
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def vault_server(env: dict[str, str], workdir: Path) -> Iterator[RunningServer]:
+    port = _free_port()
+    executable = shutil.which("vault") or str(Path(sys.executable).with_name("vault"))
+    log = workdir / "server.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [executable, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env={**os.environ, **env},
+            cwd=workdir,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        server = RunningServer(f"http://127.0.0.1:{port}", process.pid, log)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                if process.poll() is not None:
+                    raise RuntimeError(f"vault serve exited: {log.read_text()[-3000:]}")
+                try:
+                    if httpx2.get(f"{server.url}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx2.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError("vault serve did not answer within 60 s")
+                time.sleep(0.2)
+            yield server
+        finally:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

@@ -1,0 +1,3 @@
+from vault.cli import app
+
+app(prog_name="vault")
