@@ -52,10 +52,15 @@ class Bench:
         number = f"048095{secrets.randbelow(10**6):06d}"
         password = "benchmark password"
         self.http.request(
-            "POST", f"{url}/api/v1/citizens", json={"national_id": number, "full_name": "Bench", "password": password}
+            "POST",
+            f"{url}/api/v1/citizens",
+            json={"national_id": number, "full_name": "Bench", "password": password},
         )
         token = self.http.request(
-            "POST", f"{url}/api/v1/auth/token", fields={"username": number, "password": password}, encode_multipart=False
+            "POST",
+            f"{url}/api/v1/auth/token",
+            fields={"username": number, "password": password},
+            encode_multipart=False,
         ).json()
         self.auth = {"Authorization": f"Bearer {token['access_token']}"}
 
@@ -72,7 +77,9 @@ class Bench:
             response.release_conn()
 
     def api_put(self, data: bytes) -> str:
-        headers, total, body = multipart({"doc_type": "GCNQSDD"}, "bench.pdf", len(data), _slices(data))
+        headers, total, body = multipart(
+            {"doc_type": "GCNQSDD"}, "bench.pdf", len(data), _slices(data)
+        )
         response = self.http.request(
             "POST",
             f"{self.url}/api/v1/documents",
@@ -86,7 +93,10 @@ class Bench:
 
     def api_get(self, _data: bytes) -> None:
         response = self.http.request(
-            "GET", f"{self.url}/api/v1/documents/{self.last['id']}/content", headers=self.auth, preload_content=False
+            "GET",
+            f"{self.url}/api/v1/documents/{self.last['id']}/content",
+            headers=self.auth,
+            preload_content=False,
         )
         received = 0
         try:
@@ -104,7 +114,9 @@ class Bench:
         assert hashlib.sha256(response.data).hexdigest() == hashlib.sha256(data).hexdigest()
 
     def delete_last(self) -> None:
-        response = self.http.request("DELETE", f"{self.url}/api/v1/documents/{self.last['id']}", headers=self.auth)
+        response = self.http.request(
+            "DELETE", f"{self.url}/api/v1/documents/{self.last['id']}", headers=self.auth
+        )
         assert response.status == 204
 
 
@@ -141,7 +153,9 @@ def memory(bench: Bench, pid: int, size_mib: int) -> tuple[int, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--sizes-mib", type=int, nargs="+", default=[10, 200])
     parser.add_argument("--huge-mib", type=int, default=1024)
@@ -160,13 +174,17 @@ def main() -> None:
             }
             with vault_server(env, root) as server:
                 bench = Bench(s3, server.url)
-                print("| size | bare put MB/s | API upload MB/s | ratio | bare get MB/s | API download MB/s | ratio |")
+                print(
+                    "| size | bare put MB/s | API upload MB/s | ratio "
+                    "| bare get MB/s | API download MB/s | ratio |"
+                )
                 print("|---|---|---|---|---|---|---|")
                 for size in args.sizes_mib:
                     r = measure(bench, size, args.rounds)
+                    up, down = r["api_put"] / r["bare_put"], r["api_get"] / r["bare_get"]
                     print(
-                        f"| {size} MiB | {r['bare_put']:.0f} | {r['api_put']:.0f} | {r['api_put'] / r['bare_put']:.2f} "
-                        f"| {r['bare_get']:.0f} | {r['api_get']:.0f} | {r['api_get'] / r['bare_get']:.2f} |"
+                        f"| {size} MiB | {r['bare_put']:.0f} | {r['api_put']:.0f} | {up:.2f} "
+                        f"| {r['bare_get']:.0f} | {r['api_get']:.0f} | {down:.2f} |"
                     )
                 up, down = memory(bench, server.pid, args.huge_mib)
                 print(

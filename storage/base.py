@@ -54,49 +54,35 @@ class BlobStore(Protocol):
         """Raise StoreUnavailable unless the store answers."""
 
 
-class ReadAhead:
-    """Reads the next blocks of a slow (network) reader in a thread while the caller works on
-    the current one. A read of exactly one block's size hands that block over without a copy."""
+class BlockQueue:
+    """Blocks of bytes handed from one thread to a reader in another. Bounded, so the producer
+    waits when the reader falls behind; `b""` ends the stream and an exception put in the queue
+    is raised where the reader is. A read of exactly one block's size gets that block uncopied."""
 
-    def __init__(self, reader: BlobReader, block: int, depth: int = 4) -> None:
+    def __init__(self, depth: int) -> None:
         self._queue: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=depth)
         self._pending = memoryview(b"")
-        self._ended = False
-        self._closed = threading.Event()
-        self._thread = threading.Thread(target=self._fill, args=(reader, block), daemon=True)
-        self._thread.start()
+        self.ended = False
 
-    def _fill(self, reader: BlobReader, block: int) -> None:
-        try:
-            while not self._closed.is_set():
-                data = reader.read(block)
-                self._put(data)
-                if not data:
-                    return
-        except BaseException as error:
-            self._put(error)
+    def put(self, item: bytes | BaseException, timeout: float | None = None) -> None:
+        self._queue.put(item, timeout=timeout)
 
-    def _put(self, item: bytes | BaseException) -> None:
-        while not self._closed.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                continue
+    def _next(self) -> bytes:
+        item = self._queue.get()
+        self.ended = isinstance(item, BaseException) or not item
+        if isinstance(item, BaseException):
+            raise item
+        return item
 
     def read(self, size: int = -1, /) -> bytes:
         parts: list[bytes | memoryview] = []
         wanted = size if size >= 0 else 1 << 62
         while wanted > 0:
             if not self._pending:
-                if self._ended:
+                if self.ended:
                     break
-                item = self._queue.get()
-                if isinstance(item, BaseException):
-                    self._ended = True
-                    raise item
+                item = self._next()
                 if not item:
-                    self._ended = True
                     break
                 if len(item) == wanted and not parts:
                     return item
@@ -105,6 +91,43 @@ class ReadAhead:
             parts.append(piece)
             wanted -= len(piece)
         return b"".join(parts)
+
+    def drain(self) -> None:
+        """Discard blocks up to the end, so that a producer blocked on a full queue goes on."""
+        while not self.ended:
+            try:
+                self._next()
+            except BaseException:
+                return
+
+
+class ReadAhead(BlockQueue):
+    """Reads the next blocks of a slow (network) reader in a thread while the caller works on
+    the current one."""
+
+    def __init__(self, reader: BlobReader, block: int, depth: int = 4) -> None:
+        super().__init__(depth)
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._fill, args=(reader, block), daemon=True)
+        self._thread.start()
+
+    def _fill(self, reader: BlobReader, block: int) -> None:
+        try:
+            while not self._closed.is_set():
+                data = reader.read(block)
+                self._offer(data)
+                if not data:
+                    return
+        except BaseException as error:
+            self._offer(error)
+
+    def _offer(self, item: bytes | BaseException) -> None:
+        while not self._closed.is_set():
+            try:
+                self.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
 
     def close(self) -> None:
         self._closed.set()

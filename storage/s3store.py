@@ -7,7 +7,6 @@ put (single or multipart), ranged get, delete, list.
 from __future__ import annotations
 
 import os
-import queue
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,9 +18,15 @@ from minio import Minio
 from minio.error import MinioException, S3Error
 from urllib3.util import Retry, Timeout
 
-from storage.base import BlobInfo, BlobNotFound, BlobReader, BlobWriter, StoreUnavailable, check_key
-
-_END = b""
+from storage.base import (
+    BlobInfo,
+    BlobNotFound,
+    BlobReader,
+    BlobWriter,
+    BlockQueue,
+    StoreUnavailable,
+    check_key,
+)
 
 
 class _Aborted(Exception):
@@ -33,49 +38,29 @@ class _Pipe:
     so the upload runs while the caller still produces data and memory stays bounded."""
 
     def __init__(self, depth: int) -> None:
-        self._queue: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=depth)
-        self._pending = memoryview(b"")
-        self._ended = False
+        self._blocks = BlockQueue(depth)
         self.error: BaseException | None = None
 
     def write(self, data: bytes, /) -> int:
         if self.error is not None:
             raise StoreUnavailable("object store upload failed") from self.error
         if data:
-            self._queue.put(bytes(data))
+            self._blocks.put(bytes(data))
         return len(data)
 
     def close(self, error: BaseException | None = None) -> None:
-        self._queue.put(error if error is not None else _END)
+        self._blocks.put(error if error is not None else b"")
 
     def fail(self, error: BaseException) -> None:
         """The upload thread died: keep draining so the caller never blocks on a full queue."""
         self.error = error
-        while not self._ended:
-            item = self._queue.get()
-            self._ended = item is _END or isinstance(item, BaseException)
+        self._blocks.drain()
 
     def read(self, size: int = -1, /) -> bytes:
-        parts: list[memoryview] = []
-        wanted = size if size >= 0 else 1 << 62
-        while wanted > 0:
-            if not self._pending:
-                if self._ended:
-                    break
-                item = self._queue.get()
-                if isinstance(item, BaseException):
-                    self._ended = True
-                    raise _Aborted from item
-                if item is _END:
-                    self._ended = True
-                    break
-                self._pending = memoryview(item)
-            piece, self._pending = self._pending[:wanted], self._pending[wanted:]
-            parts.append(piece)
-            wanted -= len(piece)
-        if len(parts) == 1 and len(parts[0]) == len(parts[0].obj):  # type: ignore[arg-type]
-            return parts[0].obj  # type: ignore[return-value]
-        return b"".join(parts)
+        try:
+            return self._blocks.read(size)
+        except BaseException as error:
+            raise _Aborted from error
 
 
 class _Response:

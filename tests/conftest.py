@@ -55,7 +55,8 @@ def postgres_server() -> str:
         with engine.connect():
             pass
     except sqlalchemy.exc.OperationalError as error:
-        message = f"PostgreSQL is not reachable at {make_url(POSTGRES_URL).render_as_string()}: {error.orig}"
+        where = make_url(POSTGRES_URL).render_as_string()
+        message = f"PostgreSQL is not reachable at {where}: {error.orig}"
         if CI:
             pytest.fail(message)
         pytest.skip(message)
@@ -97,7 +98,8 @@ def _empty_postgres(url: str) -> None:
     engine = sqlalchemy.create_engine(url)
     with engine.begin() as connection:
         tables = connection.exec_driver_sql(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+            "SELECT tablename FROM pg_tables "
+            "WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
         ).scalars()
         connection.exec_driver_sql(f"TRUNCATE {', '.join(tables)} CASCADE")
     engine.dispose()

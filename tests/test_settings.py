@@ -24,24 +24,38 @@ def test_embedded_defaults(tmp_path: Path) -> None:
     ("values", "message"),
     [
         ({"storage": "s3"}, "VAULT_S3_ENDPOINT"),
-        ({"storage": "s3", "s3_endpoint": "minio:9000", "s3_access_key": "a"}, "VAULT_S3_SECRET_KEY"),
+        (
+            {"storage": "s3", "s3_endpoint": "minio:9000", "s3_access_key": "a"},
+            "VAULT_S3_SECRET_KEY",
+        ),
         ({"s3_endpoint": "http://minio:9000"}, "without a scheme"),
-        ({"env": "production", "database_url": "postgresql+psycopg://db/vault"}, "VAULT_MASTER_KEY_FILE"),
+        (
+            {"env": "production", "database_url": "postgresql+psycopg://db/vault"},
+            "VAULT_MASTER_KEY_FILE",
+        ),
         ({"env": "production", "master_key_file": "/run/secrets/key"}, "PostgreSQL"),
         ({"max_upload_bytes": 0}, "greater than or equal to 1"),
         ({"storage": "ftp"}, "'file' or 's3'"),
         ({"token_ttl_seconds": 5}, "greater than or equal to 60"),
     ],
 )
-def test_invalid_or_contradictory_settings_are_refused(values: dict[str, object], message: str) -> None:
+def test_invalid_or_contradictory_settings_are_refused(
+    values: dict[str, object], message: str
+) -> None:
     with pytest.raises(ValidationError) as refused:
         make(**values)
     assert message in str(refused.value)
 
 
-def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_settings_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("VAULT_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("VAULT_MAX_UPLOAD_BYTES", "1048576")
     monkeypatch.setenv("VAULT_S3_SECURE", "true")
     settings = make()
-    assert (settings.data_dir, settings.max_upload_bytes, settings.s3_secure) == (tmp_path, 1 << 20, True)
+    assert (settings.data_dir, settings.max_upload_bytes, settings.s3_secure) == (
+        tmp_path,
+        1 << 20,
+        True,
+    )

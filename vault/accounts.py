@@ -72,7 +72,9 @@ def register(
     try:
         session.flush()
     except RowConflict:
-        raise Conflict("An account with this personal identification number already exists.") from None
+        raise Conflict(
+            "An account with this personal identification number already exists."
+        ) from None
     return citizen
 
 
@@ -122,7 +124,9 @@ def authenticate(
     blocked = [_aware(r.blocked_until) for r in rows if r is not None and r.blocked_until]
     if blocked and max(blocked) > now:
         seconds = int((max(blocked) - now).total_seconds()) + 1
-        raise TooManyAttempts("Too many failed logins; wait before trying again.", retry_after=seconds)
+        raise TooManyAttempts(
+            "Too many failed logins; wait before trying again.", retry_after=seconds
+        )
     citizen = session.exec(select(Citizen).where(Citizen.national_id == number)).first()
     if citizen is not None and _verify(citizen.password_hash, password):
         session.execute(delete(LoginThrottle).where(col(LoginThrottle.key).in_(list(limits))))
@@ -192,16 +196,20 @@ def citizen_for_token(session: Session, token: str) -> Citizen | None:
 
 
 def revoke_token(session: Session, token: str) -> None:
-    session.execute(delete(AccessToken).where(col(AccessToken.token_hash) == crypto.hash_token(token)))
+    session.execute(
+        delete(AccessToken).where(col(AccessToken.token_hash) == crypto.hash_token(token))
+    )
 
 
 def erase(session: Session, backend: Backend, citizen: Citizen) -> None:
     """Account deletion: the citizen key goes with the account, which makes every data key of
     the citizen unopenable at commit; the objects are deleted once the commit has landed."""
-    document_ids = list(session.exec(select(Document.id).where(Document.owner_id == citizen.id)).all())
+    document_ids = list(
+        session.exec(select(Document.id).where(Document.owner_id == citizen.id)).all()
+    )
     keys = documents.shred(session, backend, document_ids)
     session.delete(citizen)
     session.flush()
     db.after_commit(session, lambda: backend.keyring.forget(citizen.id))
-    db.after_commit(session, lambda: [objects.discard(backend.store, key) for key in keys])
+    db.after_commit(session, lambda: objects.discard_all(backend.store, keys))
     db.purge_deleted(session)

@@ -57,7 +57,9 @@ def prepare(settings: Settings) -> None:
         if settings.env == "production":
             raise MasterKeyError(f"master key file {key_file} does not exist")
         masterkeys.create(key_file)
-        log.warning("generated a new master key file at %s; back it up apart from the data", key_file)
+        log.warning(
+            "generated a new master key file at %s; back it up apart from the data", key_file
+        )
     masterkeys.load(key_file, require_private=settings.env == "production")
     db.upgrade(settings.resolved_database_url)
     store = build_store(settings)

@@ -1,4 +1,4 @@
-"""The operator's commands: `vault serve`, `vault keys …`, `vault storage gc`, `vault db upgrade`."""
+"""The operator's commands: `vault serve`, `vault keys …`, `vault storage gc`, `vault db …`."""
 
 from __future__ import annotations
 
@@ -85,7 +85,9 @@ def _keyring(settings: Settings) -> Keyring:
 
 @keys_app.command("init")
 def keys_init(
-    file: Annotated[Path | None, typer.Option(help="Where to write it; default VAULT_MASTER_KEY_FILE.")] = None,
+    file: Annotated[
+        Path | None, typer.Option(help="Where to write it; default VAULT_MASTER_KEY_FILE.")
+    ] = None,
 ) -> None:
     """Create a new master key file (mode 0600). Refuses to overwrite an existing one."""
     with _operator_errors():
@@ -137,7 +139,9 @@ def keys_status() -> None:
 
 
 @keys_app.command("retire")
-def keys_retire(version: Annotated[int, typer.Option(help="The master key version to remove.")]) -> None:
+def keys_retire(
+    version: Annotated[int, typer.Option(help="The master key version to remove.")],
+) -> None:
     """Remove an old master key version once no citizen key is wrapped under it."""
     with _operator_errors():
         settings = _settings()
@@ -147,7 +151,9 @@ def keys_retire(version: Annotated[int, typer.Option(help="The master key versio
         with db.unit_of_work(engine, writes=False) as session:
             still = Keyring.usage(session).get(version, 0)
         if still:
-            raise _fail(f"version {version} still wraps {still} citizen keys; run `vault keys rewrap`")
+            raise _fail(
+                f"version {version} still wraps {still} citizen keys; run `vault keys rewrap`"
+            )
         masterkeys.remove_version(settings.resolved_master_key_file, version)
     typer.echo(f"removed master key version {version}")
 
@@ -162,7 +168,12 @@ def storage_gc(
         settings = _settings()
         engine = db.make_engine(settings.resolved_database_url)
         report = sweep.sweep(
-            engine, bootstrap.build_store(settings), grace=timedelta(minutes=grace_minutes), dry_run=dry_run
+            engine,
+            bootstrap.build_store(settings),
+            grace=timedelta(minutes=grace_minutes),
+            dry_run=dry_run,
         )
     verb = "would delete" if dry_run else "deleted"
-    typer.echo(f"scanned {report.scanned} blobs, {verb} {report.deleted}, kept {report.young} young")
+    typer.echo(
+        f"scanned {report.scanned} blobs, {verb} {report.deleted}, kept {report.young} young"
+    )

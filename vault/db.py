@@ -1,4 +1,4 @@
-"""Database engine, units of work and schema migrations (SQLite embedded, PostgreSQL in production)."""
+"""Database engine, units of work and migrations (SQLite embedded, PostgreSQL in production)."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def make_engine(url: str, **options: Any) -> Engine:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # Take transaction control from pysqlite, so that _sqlite_begin decides how a transaction starts.
+    # Take transaction control from pysqlite: _sqlite_begin decides how a transaction starts.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")

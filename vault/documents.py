@@ -79,7 +79,9 @@ class DetailsForm:
             self.doc_type = catalog.document_type(value).code
         elif name in _TEXT_FIELDS:
             if len(value) > _TEXT_FIELDS[name]:
-                raise InvalidInput(f"{name} has at most {_TEXT_FIELDS[name]} characters.", field=name)
+                raise InvalidInput(
+                    f"{name} has at most {_TEXT_FIELDS[name]} characters.", field=name
+                )
             self.text[name] = value or None
         elif name in _DATE_FIELDS:
             try:
@@ -91,7 +93,9 @@ class DetailsForm:
 
     def finish(self) -> str:
         if self.doc_type is None:
-            raise InvalidInput("doc_type is required; see GET /api/v1/document-types.", field="doc_type")
+            raise InvalidInput(
+                "doc_type is required; see GET /api/v1/document-types.", field="doc_type"
+            )
         issued, expires = self.dates.get("issued_on"), self.dates.get("expires_on")
         if issued and expires and expires < issued:
             raise InvalidInput("expires_on cannot be before issued_on.", field="expires_on")
@@ -105,7 +109,7 @@ def owned_by(owner: Citizen) -> SelectOfScalar[Document]:
     return select(Document).where(Document.owner_id == owner.id)
 
 
-def _current_versions_of(owner: Citizen) -> Select[tuple[Document, DocumentVersion]]:
+def _current_versions_of(owner: Citizen) -> Select[Document, DocumentVersion]:
     return (
         select(Document, DocumentVersion)
         .join(
@@ -180,7 +184,7 @@ def _receive(
         on_field=form.accept,
     )
     # Bytes before rows: if the rows never commit, their objects are deleted again.
-    db.after_rollback(session, lambda: [objects.discard(backend.store, k) for k in received.keys])
+    db.after_rollback(session, lambda: objects.discard_all(backend.store, received.keys))
     return received
 
 
@@ -220,7 +224,9 @@ def _add_version(
         thumb_binding = _binding(crypto.ObjectKind.THUMBNAIL, document.id, owner.id, number)
         version.thumbnail_key = thumbnail.key
         version.thumbnail_size = thumbnail.size
-        version.wrapped_thumbnail_dek = wrap_data_key(kek, kek_version, thumbnail.dek, thumb_binding)
+        version.wrapped_thumbnail_dek = wrap_data_key(
+            kek, kek_version, thumbnail.dek, thumb_binding
+        )
     session.add(version)
     session.flush()
     return version
@@ -236,7 +242,9 @@ def list_documents(
     return [_view(session, backend, document, version) for document, version in rows]
 
 
-def view(session: Session, backend: Backend, *, owner: Citizen, document_id: uuid.UUID) -> DocumentView:
+def view(
+    session: Session, backend: Backend, *, owner: Citizen, document_id: uuid.UUID
+) -> DocumentView:
     document = get(session, owner=owner, document_id=document_id)
     return _view(session, backend, document, _version(session, document, document.current_version))
 
@@ -304,12 +312,12 @@ def delete(session: Session, backend: Backend, *, owner: Citizen, document_id: u
     document = get(session, owner=owner, document_id=document_id)
     keys = shred(session, backend, [document.id])
     session.delete(document)
-    db.after_commit(session, lambda: [objects.discard(backend.store, key) for key in keys])
+    db.after_commit(session, lambda: objects.discard_all(backend.store, keys))
     db.purge_deleted(session)
 
 
 def shred(session: Session, backend: Backend, document_ids: list[uuid.UUID]) -> list[str]:
-    """Delete the version rows of these documents; returns the object keys to delete after commit."""
+    """Delete these documents' version rows; return the object keys to delete after commit."""
     versions = session.exec(
         select(DocumentVersion).where(col(DocumentVersion.document_id).in_(document_ids))
     ).all()
@@ -331,7 +339,9 @@ def _view(
     session: Session, backend: Backend, document: Document, version: DocumentVersion
 ) -> DocumentView:
     binding = _binding(crypto.ObjectKind.CONTENT, document.id, document.owner_id, version.version)
-    dek = _unwrap(session, backend, document.owner_id, version.kek_version, version.wrapped_dek, binding)
+    dek = _unwrap(
+        session, backend, document.owner_id, version.kek_version, version.wrapped_dek, binding
+    )
     metadata = _open_metadata(dek, binding, version.sealed_metadata)
     return DocumentView(
         id=document.id,

@@ -107,7 +107,9 @@ class Keyring:
 
     def _unwrap(self, row: CitizenKey) -> bytes:
         aad = crypto.citizen_key_aad(
-            citizen_id=row.citizen_id, kek_version=row.kek_version, master_version=row.master_version
+            citizen_id=row.citizen_id,
+            kek_version=row.kek_version,
+            master_version=row.master_version,
         )
         try:
             return self.master.unwrap(row.master_version, row.wrapped_kek, aad=aad)
@@ -170,9 +172,9 @@ class Keyring:
     def usage(session: Session) -> dict[int, int]:
         """How many citizen keys each master version still wraps."""
         rows = session.exec(
-            select(CitizenKey.master_version, func.count()).group_by(CitizenKey.master_version)
+            select(CitizenKey.master_version, func.count()).group_by(col(CitizenKey.master_version))
         ).all()
-        return {version: count for version, count in rows}
+        return dict(rows)
 
 
 def wrap_data_key(kek: bytes, kek_version: int, dek: bytes, binding: ObjectBinding) -> bytes:

@@ -29,7 +29,9 @@ def birth_year(national_id: str) -> int:
 def validate(national_id: str, *, today: date | None = None) -> str:
     national_id = national_id.strip()
     if not _PATTERN.match(national_id):
-        raise InvalidInput("A personal identification number has exactly 12 digits.", field="national_id")
+        raise InvalidInput(
+            "A personal identification number has exactly 12 digits.", field="national_id"
+        )
     if national_id[:3] not in province_codes():
         raise InvalidInput(
             f"{national_id[:3]} is not a province code of a personal identification number.",

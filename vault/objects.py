@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import chain
+from typing import BinaryIO, cast
 
 from storage import BlobNotFound, BlobReader, BlobStore, ReadAhead, StoreUnavailable, read_range
 from vault import crypto
@@ -131,7 +132,9 @@ def _decrypted(
     if (start, stop) == (0, obj.size):
         with store.reader(obj.key) as reader:
             header = crypto.read_exact(reader, crypto.HEADER_SIZE)
-            decryptor = crypto.Decryptor(obj.dek, header, context=binding.context, plaintext_size=obj.size)
+            decryptor = crypto.Decryptor(
+                obj.dek, header, context=binding.context, plaintext_size=obj.size
+            )
             yield from _with_read_ahead(decryptor, reader, start, stop)
         return
     decryptor = _decryptor(store, obj.key, obj.dek, binding, obj.size)
@@ -162,7 +165,7 @@ def seekable(
     binding: ObjectBinding,
     *,
     edges: Edges | None = None,
-) -> Iterator[crypto.SeekablePlaintext]:
+) -> Iterator[BinaryIO]:
     header = obj.header or read_range(store, obj.key, 0, crypto.HEADER_SIZE)
     decryptor = crypto.Decryptor(obj.dek, header, context=binding.context, plaintext_size=obj.size)
     view = crypto.SeekablePlaintext(
@@ -171,14 +174,19 @@ def seekable(
         known=edges.chunks() if edges else None,
     )
     try:
-        yield view
+        yield cast(BinaryIO, view)  # a raw binary file in all but name
     finally:
         view.close()
 
 
 def discard(store: BlobStore, key: str) -> None:
-    """Best effort: a blob that cannot be deleted now is unreadable and swept by `vault storage gc`."""
+    """Best effort: a blob not deleted now is unreadable anyway; `vault storage gc` sweeps it."""
     try:
         store.delete(key)
     except (StoreUnavailable, BlobNotFound, OSError):
         log.warning("could not delete blob now; the orphan sweep will remove it")
+
+
+def discard_all(store: BlobStore, keys: Iterable[str]) -> None:
+    for key in keys:
+        discard(store, key)

@@ -23,7 +23,9 @@ class SweepReport:
     deleted: int = 0
 
 
-def sweep(engine: Engine, store: BlobStore, *, grace: timedelta, dry_run: bool = False) -> SweepReport:
+def sweep(
+    engine: Engine, store: BlobStore, *, grace: timedelta, dry_run: bool = False
+) -> SweepReport:
     report = SweepReport()
     cutoff = db.utc_now() - grace
     for batch in _batches(store.iter_blobs(), 500):
@@ -41,7 +43,10 @@ def _referenced(engine: Engine, keys: set[str]) -> set[str]:
     with db.unit_of_work(engine, writes=False) as session:
         rows = session.exec(
             select(DocumentVersion.object_key, DocumentVersion.thumbnail_key).where(
-                or_(col(DocumentVersion.object_key).in_(keys), col(DocumentVersion.thumbnail_key).in_(keys))
+                or_(
+                    col(DocumentVersion.object_key).in_(keys),
+                    col(DocumentVersion.thumbnail_key).in_(keys),
+                )
             )
         ).all()
     return {key for row in rows for key in row if key is not None}

@@ -100,8 +100,7 @@ def receive(
                 _take_file(backend, part, budget, collected, content, written)
         return _store(backend, collected, content, thumbnail, written)
     except BaseException:
-        for key in written:
-            objects.discard(backend.store, key)
+        objects.discard_all(backend.store, written)
         raise
 
 

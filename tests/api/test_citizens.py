@@ -14,20 +14,36 @@ def test_register_and_read_profile(client: TestClient) -> None:
     number = new_national_id("001")
     created = client.post(
         "/api/v1/citizens",
-        json={"national_id": number, "full_name": "  Lê   Thị Hoa ", "password": PASSWORD, "phone": "0905123456"},
+        json={
+            "national_id": number,
+            "full_name": "  Lê   Thị Hoa ",
+            "password": PASSWORD,
+            "phone": "0905123456",
+        },
     )
     assert created.status_code == 201
     assert created.headers["location"] == "/api/v1/citizens/me"
     assert "password" not in created.text
-    token = client.post("/api/v1/auth/token", data={"username": number, "password": PASSWORD}).json()
+    token = client.post(
+        "/api/v1/auth/token", data={"username": number, "password": PASSWORD}
+    ).json()
     assert token["token_type"] == "bearer" and token["expires_in"] == 1800
-    me = client.get("/api/v1/citizens/me", headers={"Authorization": f"Bearer {token['access_token']}"}).json()
+    me = client.get(
+        "/api/v1/citizens/me", headers={"Authorization": f"Bearer {token['access_token']}"}
+    ).json()
     assert (me["national_id"], me["full_name"], me["phone"]) == (number, "Lê Thị Hoa", "0905123456")
 
 
 @pytest.mark.parametrize(
     "number",
-    ["04809500123", "0480950012345", "04809500123a", "000095001234", "099095001234", "048399001234"],
+    [
+        "04809500123",
+        "0480950012345",
+        "04809500123a",
+        "000095001234",
+        "099095001234",
+        "048399001234",
+    ],
     ids=["11-digits", "13-digits", "letter", "province-000", "province-099", "born-2099"],
 )
 def test_invalid_national_ids_are_422(client: TestClient, number: str) -> None:
@@ -40,7 +56,8 @@ def test_invalid_national_ids_are_422(client: TestClient, number: str) -> None:
 
 def test_short_password_is_422_and_not_echoed(client: TestClient) -> None:
     response = client.post(
-        "/api/v1/citizens", json={"national_id": new_national_id(), "full_name": "A", "password": "hunter2"}
+        "/api/v1/citizens",
+        json={"national_id": new_national_id(), "full_name": "A", "password": "hunter2"},
     )
     assert response.status_code == 422
     assert "hunter2" not in response.text
@@ -57,8 +74,12 @@ def test_duplicate_is_409(client: TestClient) -> None:
 
 def test_wrong_password_and_unknown_account_look_the_same(client: TestClient) -> None:
     account = register(client)
-    wrong = client.post("/api/v1/auth/token", data={"username": account.national_id, "password": "wrong password"})
-    unknown = client.post("/api/v1/auth/token", data={"username": new_national_id(), "password": "wrong password"})
+    wrong = client.post(
+        "/api/v1/auth/token", data={"username": account.national_id, "password": "wrong password"}
+    )
+    unknown = client.post(
+        "/api/v1/auth/token", data={"username": new_national_id(), "password": "wrong password"}
+    )
     assert wrong.status_code == unknown.status_code == 401
     assert wrong.json()["detail"] == unknown.json()["detail"]
 
@@ -66,13 +87,22 @@ def test_wrong_password_and_unknown_account_look_the_same(client: TestClient) ->
 def test_repeated_failures_are_throttled_even_with_the_right_password(client: TestClient) -> None:
     account = register(client)
     for _ in range(5):
-        response = client.post("/api/v1/auth/token", data={"username": account.national_id, "password": "guess"})
+        response = client.post(
+            "/api/v1/auth/token", data={"username": account.national_id, "password": "guess"}
+        )
         assert response.status_code == 401
-    blocked = client.post("/api/v1/auth/token", data={"username": account.national_id, "password": PASSWORD})
+    blocked = client.post(
+        "/api/v1/auth/token", data={"username": account.national_id, "password": PASSWORD}
+    )
     assert blocked.status_code == 429
     assert int(blocked.headers["retry-after"]) > 0
     other = register(client)  # another account from the same address is not locked out
-    assert client.post("/api/v1/auth/token", data={"username": other.national_id, "password": PASSWORD}).status_code == 200
+    assert (
+        client.post(
+            "/api/v1/auth/token", data={"username": other.national_id, "password": PASSWORD}
+        ).status_code
+        == 200
+    )
 
 
 def test_logout_revokes_the_token(client: TestClient) -> None:
@@ -97,4 +127,7 @@ def test_erasure_destroys_key_papers_and_tokens(app: FastAPI, client: TestClient
         assert [str(k.citizen_id) for k in session.exec(select(CitizenKey))] == [survivor.id]
         assert {str(t.citizen_id) for t in session.exec(select(AccessToken))} == {survivor.id}
     assert len(list(app.state.backend.store.iter_blobs())) == 2
-    assert client.get(f"/api/v1/documents/{kept['id']}/content", headers=survivor.headers).status_code == 200
+    assert (
+        client.get(f"/api/v1/documents/{kept['id']}/content", headers=survivor.headers).status_code
+        == 200
+    )

@@ -1,4 +1,5 @@
-"""What must stay hidden, and what must fail loudly: plaintext at rest, tampering, rotation, shredding."""
+"""What must stay hidden and what must fail loudly: plaintext at rest, tampering, rotation,
+shredding."""
 
 import contextlib
 import uuid
@@ -12,11 +13,11 @@ from sqlmodel import Session, select
 
 from storage import put_bytes, read_range
 from tests.support import files
-from tests.support.api import Account, register, upload
+from tests.support.api import register, upload
 from vault import crypto
+from vault.app import create_app
 from vault.crypto import masterkeys
 from vault.crypto.stream import HEADER_SIZE, TAG_SIZE
-from vault.app import create_app
 from vault.keys import Keyring, ObjectBinding, unwrap_data_key
 from vault.models import DocumentVersion
 from vault.settings import Settings
@@ -30,9 +31,11 @@ def raw_database(app: FastAPI, settings: Settings) -> bytes:
         path = Path(url.removeprefix("sqlite:///"))
         return b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
     with app.state.engine.connect() as connection:
-        tables = connection.execute(
-            text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-        ).scalars().all()
+        tables = (
+            connection.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
+            .scalars()
+            .all()
+        )
         rows = [
             connection.execute(text(f"SELECT row_to_json(t)::text FROM {table} t")).scalars().all()
             for table in tables
@@ -68,13 +71,17 @@ def test_nothing_readable_reaches_the_store_or_the_database(
             assert needle not in blob
     for blob in blobs:
         assert blob.startswith(b"DVLT\x01\x01\x14\x00")
-    assert citizen.national_id.encode() not in b"".join(blob.key.encode() for blob in app.state.backend.store.iter_blobs())
+    assert citizen.national_id.encode() not in b"".join(
+        blob.key.encode() for blob in app.state.backend.store.iter_blobs()
+    )
 
 
 def test_stored_thumbnail_has_no_metadata(client: TestClient) -> None:
     citizen = register(client)
     body = upload(client, citizen, ("a.jpg", files.jpeg_with_gps())).json()
-    thumbnail = client.get(f"/api/v1/documents/{body['id']}/thumbnail", headers=citizen.headers).content
+    thumbnail = client.get(
+        f"/api/v1/documents/{body['id']}/thumbnail", headers=citizen.headers
+    ).content
     assert files.MARKER not in thumbnail and b"Exif" not in thumbnail
 
 
@@ -102,13 +109,19 @@ TAMPERING = {
     "truncate-final-chunk": lambda b: b[: HEADER_SIZE + 2 * STRIDE],
     "truncate-mid-chunk": lambda b: b[:-7],
     "append": lambda b: b + b"\x00",
-    "swap-chunks": lambda b: b[:HEADER_SIZE] + b[HEADER_SIZE + STRIDE : HEADER_SIZE + 2 * STRIDE]
-    + b[HEADER_SIZE : HEADER_SIZE + STRIDE] + b[HEADER_SIZE + 2 * STRIDE :],
+    "swap-chunks": lambda b: (
+        b[:HEADER_SIZE]
+        + b[HEADER_SIZE + STRIDE : HEADER_SIZE + 2 * STRIDE]
+        + b[HEADER_SIZE : HEADER_SIZE + STRIDE]
+        + b[HEADER_SIZE + 2 * STRIDE :]
+    ),
 }
 
 
 @pytest.mark.parametrize("how", TAMPERING)
-def test_tampered_objects_are_never_served(app: FastAPI, strict_client: TestClient, how: str) -> None:
+def test_tampered_objects_are_never_served(
+    app: FastAPI, strict_client: TestClient, how: str
+) -> None:
     citizen = register(strict_client)
     original = big_pdf()
     body = upload(strict_client, citizen, ("big.pdf", original)).json()
@@ -130,7 +143,9 @@ def test_tampered_objects_are_never_served(app: FastAPI, strict_client: TestClie
         assert original.startswith(received)
 
 
-def test_object_copied_over_another_documents_key_does_not_open(app: FastAPI, strict_client: TestClient) -> None:
+def test_object_copied_over_another_documents_key_does_not_open(
+    app: FastAPI, strict_client: TestClient
+) -> None:
     citizen = register(strict_client)
     first = upload(strict_client, citizen, ("a.pdf", files.pdf(text=b"AAAA"))).json()
     second = upload(strict_client, citizen, ("b.pdf", files.pdf(text=b"AAAA"))).json()
@@ -138,12 +153,21 @@ def test_object_copied_over_another_documents_key_does_not_open(app: FastAPI, st
     key_a, key_b = object_key(app, first["id"]), object_key(app, second["id"])
     blob_a = read_range(store, key_a, 0, next(b.size for b in store.iter_blobs() if b.key == key_a))
     put_bytes(store, key_b, blob_a)
-    refused = strict_client.get(f"/api/v1/documents/{second['id']}/content", headers=citizen.headers)
+    refused = strict_client.get(
+        f"/api/v1/documents/{second['id']}/content", headers=citizen.headers
+    )
     assert refused.status_code == 500
-    assert strict_client.get(f"/api/v1/documents/{first['id']}/content", headers=citizen.headers).status_code == 200
+    assert (
+        strict_client.get(
+            f"/api/v1/documents/{first['id']}/content", headers=citizen.headers
+        ).status_code
+        == 200
+    )
 
 
-def test_wrapped_key_copied_onto_another_document_does_not_open(app: FastAPI, strict_client: TestClient) -> None:
+def test_wrapped_key_copied_onto_another_document_does_not_open(
+    app: FastAPI, strict_client: TestClient
+) -> None:
     citizen = register(strict_client)
     first = upload(strict_client, citizen, ("a.pdf", files.pdf())).json()
     second = upload(strict_client, citizen, ("b.pdf", files.pdf())).json()
@@ -153,7 +177,9 @@ def test_wrapped_key_copied_onto_another_document_does_not_open(app: FastAPI, st
         b.wrapped_dek = a.wrapped_dek
         session.add(b)
         session.commit()
-    refused = strict_client.get(f"/api/v1/documents/{second['id']}/content", headers=citizen.headers)
+    refused = strict_client.get(
+        f"/api/v1/documents/{second['id']}/content", headers=citizen.headers
+    )
     assert refused.status_code == 500
 
 
@@ -176,11 +202,23 @@ def test_rotation_keeps_old_papers_readable_without_touching_objects(
     # A fresh app knows only version 2 and has nothing cached, like a restarted server.
     restarted = create_app(settings)
     with TestClient(restarted) as fresh:
-        assert fresh.get(f"/api/v1/documents/{body['id']}/content", headers=citizen.headers).content == data
+        assert (
+            fresh.get(f"/api/v1/documents/{body['id']}/content", headers=citizen.headers).content
+            == data
+        )
         later = upload(fresh, citizen, ("b.pdf", files.pdf())).json()
-        assert fresh.get(f"/api/v1/documents/{later['id']}/content", headers=citizen.headers).status_code == 200
+        assert (
+            fresh.get(
+                f"/api/v1/documents/{later['id']}/content", headers=citizen.headers
+            ).status_code
+            == 200
+        )
     restarted.state.engine.dispose()
-    assert {k: v for k, v in ((b.key, b.modified) for b in app.state.backend.store.iter_blobs()) if k in before} == before
+    assert {
+        k: v
+        for k, v in ((b.key, b.modified) for b in app.state.backend.store.iter_blobs())
+        if k in before
+    } == before
 
 
 def test_deleted_paper_cannot_be_recovered_even_from_a_copy(
@@ -196,18 +234,26 @@ def test_deleted_paper_cannot_be_recovered_even_from_a_copy(
     with Session(app.state.engine) as session:
         wrapped = session.get(DocumentVersion, (document_id, 1)).wrapped_dek
 
-    assert client.delete(f"/api/v1/documents/{body['id']}", headers=citizen.headers).status_code == 204
+    assert (
+        client.delete(f"/api/v1/documents/{body['id']}", headers=citizen.headers).status_code == 204
+    )
     assert key not in {blob.key for blob in store.iter_blobs()}
     assert wrapped not in raw_database(app, settings)
     # Every data key that can still be unwrapped fails to open the stolen copy.
-    context = crypto.object_context(crypto.ObjectKind.CONTENT, document_id=document_id, owner_id=owner_id, version=1)
+    context = crypto.object_context(
+        crypto.ObjectKind.CONTENT, document_id=document_id, owner_id=owner_id, version=1
+    )
     keyring = app.state.backend.keyring
     with Session(app.state.engine) as session:
         kek_version, kek = keyring.citizen_key(session, owner_id)
         rows = session.exec(select(DocumentVersion)).all()
         assert [str(row.document_id) for row in rows] == [kept["id"]]
         for row in rows:
-            binding = ObjectBinding(crypto.ObjectKind.CONTENT, row.document_id, owner_id, row.version)
+            binding = ObjectBinding(
+                crypto.ObjectKind.CONTENT, row.document_id, owner_id, row.version
+            )
             dek = unwrap_data_key(kek, kek_version, row.wrapped_dek, binding)
             with pytest.raises(crypto.IntegrityError):
-                crypto.Decryptor(dek, stolen[:HEADER_SIZE], context=context, plaintext_size=len(stolen))
+                crypto.Decryptor(
+                    dek, stolen[:HEADER_SIZE], context=context, plaintext_size=len(stolen)
+                )

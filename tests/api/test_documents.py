@@ -21,14 +21,26 @@ def citizen(client: TestClient) -> Account:
 @pytest.mark.parametrize("stack", ALL_STACKS, indirect=True, ids=str)
 def test_pdf_round_trips_byte_for_byte(client: TestClient, citizen: Account) -> None:
     data = files.pdf(pages=3)
-    created = upload(client, citizen, ("giấy khai sinh.pdf", data), doc_type="GKS", title="Khai sinh", number="123/2001")
+    created = upload(
+        client,
+        citizen,
+        ("giấy khai sinh.pdf", data),
+        doc_type="GKS",
+        title="Khai sinh",
+        number="123/2001",
+    )
     assert created.status_code == 201, created.text
     body = created.json()
     assert body["content_type"] == "application/pdf"
     assert body["pages"] == 3
     assert body["size"] == len(data)
     assert body["sha256"] == hashlib.sha256(data).hexdigest()
-    assert (body["version"], body["trust"], body["title"], body["number"]) == (1, "self_scan", "Khai sinh", "123/2001")
+    assert (body["version"], body["trust"], body["title"], body["number"]) == (
+        1,
+        "self_scan",
+        "Khai sinh",
+        "123/2001",
+    )
 
     content = client.get(f"/api/v1/documents/{body['id']}/content", headers=citizen.headers)
     assert content.status_code == 200
@@ -38,14 +50,26 @@ def test_pdf_round_trips_byte_for_byte(client: TestClient, citizen: Account) -> 
     assert content.headers["x-content-type-options"] == "nosniff"
     assert content.headers["cache-control"] == "no-store"
     assert content.headers["content-disposition"].startswith("attachment;")
-    assert "filename*=UTF-8''gi%E1%BA%A5y%20khai%20sinh.pdf" in content.headers["content-disposition"]
+    assert (
+        "filename*=UTF-8''gi%E1%BA%A5y%20khai%20sinh.pdf" in content.headers["content-disposition"]
+    )
 
 
 def test_two_photos_become_one_two_page_pdf(client: TestClient, citizen: Account) -> None:
-    created = upload(client, citizen, ("front.jpg", files.jpeg_with_gps()), ("back.png", files.png()), doc_type="CCCD")
+    created = upload(
+        client,
+        citizen,
+        ("front.jpg", files.jpeg_with_gps()),
+        ("back.png", files.png()),
+        doc_type="CCCD",
+    )
     assert created.status_code == 201, created.text
     body = created.json()
-    assert (body["content_type"], body["pages"], body["filename"]) == ("application/pdf", 2, "front.pdf")
+    assert (body["content_type"], body["pages"], body["filename"]) == (
+        "application/pdf",
+        2,
+        "front.pdf",
+    )
     content = client.get(f"/api/v1/documents/{body['id']}/content", headers=citizen.headers).content
     with pikepdf.open(io.BytesIO(content)) as pdf:
         assert len(pdf.pages) == 2
@@ -60,7 +84,11 @@ def test_photo_is_stored_upright_without_any_metadata(client: TestClient, citize
         assert image.format == "JPEG"
         assert image.size == (400, 640)  # Orientation 6 applied to the pixels
         assert not image.getexif()
-        assert "exif" not in image.info and "comment" not in image.info and "icc_profile" not in image.info
+        assert (
+            "exif" not in image.info
+            and "comment" not in image.info
+            and "icc_profile" not in image.info
+        )
         left, right = image.getpixel((5, 5)), image.getpixel((image.width - 5, 5))
     assert sum(left) > 600 and sum(right) < 200  # the mark moved from top-left to top-right
 
@@ -74,7 +102,9 @@ def test_photo_is_stored_upright_without_any_metadata(client: TestClient, citize
         ("scan.tiff", lambda: files.tiff_pages(3), "application/pdf"),
     ],
 )
-def test_every_accepted_image_format(client: TestClient, citizen: Account, name: str, make, content_type: str) -> None:
+def test_every_accepted_image_format(
+    client: TestClient, citizen: Account, name: str, make, content_type: str
+) -> None:
     created = upload(client, citizen, (name, make()))
     assert created.status_code == 201, created.text
     assert created.json()["content_type"] == content_type
@@ -108,19 +138,33 @@ def test_range_requests(client: TestClient, citizen: Account) -> None:
     outside = client.get(url, headers={**citizen.headers, "Range": f"bytes={len(data)}-"})
     assert outside.status_code == 416
     assert outside.headers["content-range"] == f"bytes */{len(data)}"
-    stale = client.get(url, headers={**citizen.headers, "Range": "bytes=0-9", "If-Range": '"other"'})
+    stale = client.get(
+        url, headers={**citizen.headers, "Range": "bytes=0-9", "If-Range": '"other"'}
+    )
     assert stale.status_code == 200 and stale.content == data
 
 
 def test_new_version_keeps_history(client: TestClient, citizen: Account) -> None:
-    first = upload(client, citizen, ("old.pdf", files.pdf(text=b"old")), doc_type="HC", number="B1234567").json()
+    first = upload(
+        client, citizen, ("old.pdf", files.pdf(text=b"old")), doc_type="HC", number="B1234567"
+    ).json()
     newer = files.pdf(text=b"new")
     second = upload(
-        client, citizen, ("new.pdf", newer), path=f"/api/v1/documents/{first['id']}/versions", number="C7654321"
+        client,
+        citizen,
+        ("new.pdf", newer),
+        path=f"/api/v1/documents/{first['id']}/versions",
+        number="C7654321",
     )
     assert second.status_code == 201, second.text
-    assert (second.json()["id"], second.json()["version"], second.json()["number"]) == (first["id"], 2, "C7654321")
-    versions = client.get(f"/api/v1/documents/{first['id']}/versions", headers=citizen.headers).json()
+    assert (second.json()["id"], second.json()["version"], second.json()["number"]) == (
+        first["id"],
+        2,
+        "C7654321",
+    )
+    versions = client.get(
+        f"/api/v1/documents/{first['id']}/versions", headers=citizen.headers
+    ).json()
     assert [v["version"] for v in versions] == [2, 1]
     current = client.get(f"/api/v1/documents/{first['id']}/content", headers=citizen.headers)
     assert current.content == newer
@@ -131,16 +175,29 @@ def test_new_version_keeps_history(client: TestClient, citizen: Account) -> None
 
 def test_new_version_cannot_change_the_type(client: TestClient, citizen: Account) -> None:
     first = upload(client, citizen, ("a.pdf", files.pdf()), doc_type="HC").json()
-    refused = upload(client, citizen, ("b.pdf", files.pdf()), path=f"/api/v1/documents/{first['id']}/versions", doc_type="GKS")
+    refused = upload(
+        client,
+        citizen,
+        ("b.pdf", files.pdf()),
+        path=f"/api/v1/documents/{first['id']}/versions",
+        doc_type="GKS",
+    )
     assert refused.status_code == 422
 
 
 def test_deleted_paper_is_gone(client: TestClient, citizen: Account) -> None:
     body = upload(client, citizen, ("a.pdf", files.pdf())).json()
-    assert client.delete(f"/api/v1/documents/{body['id']}", headers=citizen.headers).status_code == 204
+    assert (
+        client.delete(f"/api/v1/documents/{body['id']}", headers=citizen.headers).status_code == 204
+    )
     for path in ("", "/content", "/thumbnail", "/versions"):
-        assert client.get(f"/api/v1/documents/{body['id']}{path}", headers=citizen.headers).status_code == 404
-    assert client.delete(f"/api/v1/documents/{body['id']}", headers=citizen.headers).status_code == 404
+        assert (
+            client.get(f"/api/v1/documents/{body['id']}{path}", headers=citizen.headers).status_code
+            == 404
+        )
+    assert (
+        client.delete(f"/api/v1/documents/{body['id']}", headers=citizen.headers).status_code == 404
+    )
     assert client.get("/api/v1/documents", headers=citizen.headers).json() == []
 
 

@@ -41,7 +41,12 @@ def test_unreachable_store_is_503_and_nothing_is_written(app: FastAPI, settings:
         assert response.status_code == 503
         assert response.headers["retry-after"] == "30"
         assert response.json()["type"] == "/problems/store-unavailable"
-        assert client.get(f"/api/v1/documents/{kept['id']}/content", headers=citizen.headers).status_code == 503
+        assert (
+            client.get(
+                f"/api/v1/documents/{kept['id']}/content", headers=citizen.headers
+            ).status_code
+            == 503
+        )
     with Session(app.state.engine) as session:
         assert session.exec(select(func.count()).select_from(DocumentVersion)).one() == 1
     down.state.engine.dispose()
@@ -64,20 +69,35 @@ def _refuse_rows(app: FastAPI, *, at_commit: bool) -> None:
             )
         )
         kind = "CONSTRAINT TRIGGER" if at_commit else "TRIGGER"
-        timing = "AFTER INSERT ON document_version DEFERRABLE INITIALLY DEFERRED" if at_commit else "BEFORE INSERT ON document_version"
-        connection.execute(text(f"CREATE {kind} refuse {timing} FOR EACH ROW EXECUTE FUNCTION refuse()"))
+        timing = (
+            "AFTER INSERT ON document_version DEFERRABLE INITIALLY DEFERRED"
+            if at_commit
+            else "BEFORE INSERT ON document_version"
+        )
+        connection.execute(
+            text(f"CREATE {kind} refuse {timing} FOR EACH ROW EXECUTE FUNCTION refuse()")
+        )
 
 
 def _allow_rows(app: FastAPI) -> None:
     with app.state.engine.begin() as connection:
-        connection.execute(text("DROP TRIGGER refuse" + (" ON document_version" if connection.dialect.name == "postgresql" else "")))
+        connection.execute(
+            text(
+                "DROP TRIGGER refuse"
+                + (" ON document_version" if connection.dialect.name == "postgresql" else "")
+            )
+        )
         if connection.dialect.name == "postgresql":
             connection.execute(text("DROP FUNCTION refuse()"))
 
 
 @pytest.mark.parametrize(
     ("stack", "at_commit"),
-    [(Stack("sqlite", "file"), False), (Stack("postgresql", "s3"), False), (Stack("postgresql", "s3"), True)],
+    [
+        (Stack("sqlite", "file"), False),
+        (Stack("postgresql", "s3"), False),
+        (Stack("postgresql", "s3"), True),
+    ],
     indirect=["stack"],
     ids=["sqlite-file-insert", "postgresql-s3-insert", "postgresql-s3-commit"],
 )
@@ -96,15 +116,24 @@ def test_database_refusing_the_row_leaves_no_object(app: FastAPI, at_commit: boo
         assert {blob.key for blob in app.state.backend.store.iter_blobs()} == before
         with Session(app.state.engine) as session:
             assert [str(d.id) for d in session.exec(select(Document))] == [kept["id"]]
-        assert client.get(f"/api/v1/documents/{kept['id']}/content", headers=citizen.headers).status_code == 200
+        assert (
+            client.get(
+                f"/api/v1/documents/{kept['id']}/content", headers=citizen.headers
+            ).status_code
+            == 200
+        )
 
 
-def test_orphans_from_a_crash_are_unreadable_and_swept(app: FastAPI, client: TestClient, settings: Settings) -> None:
+def test_orphans_from_a_crash_are_unreadable_and_swept(
+    app: FastAPI, client: TestClient, settings: Settings
+) -> None:
     citizen = register(client)
     kept = upload(client, citizen, ("kept.pdf", files.pdf())).json()
     # The process dies after writing the object and before committing its row:
     binding = ObjectBinding(crypto.ObjectKind.CONTENT, uuid.uuid4(), uuid.UUID(citizen.id), 1)
-    orphan = objects.write_bytes(app.state.backend.store, binding, files.pdf(), on_key=lambda _: None)
+    orphan = objects.write_bytes(
+        app.state.backend.store, binding, files.pdf(), on_key=lambda _: None
+    )
     assert orphan.key in {blob.key for blob in app.state.backend.store.iter_blobs()}
 
     runner = CliRunner()
@@ -116,5 +145,11 @@ def test_orphans_from_a_crash_are_unreadable_and_swept(app: FastAPI, client: Tes
     assert swept.exit_code == 0, swept.output
     assert "scanned 3 blobs, deleted 1" in swept.output
     assert orphan.key not in {blob.key for blob in app.state.backend.store.iter_blobs()}
-    assert client.get(f"/api/v1/documents/{kept['id']}/content", headers=citizen.headers).status_code == 200
-    assert client.get(f"/api/v1/documents/{kept['id']}/thumbnail", headers=citizen.headers).status_code == 200
+    assert (
+        client.get(f"/api/v1/documents/{kept['id']}/content", headers=citizen.headers).status_code
+        == 200
+    )
+    assert (
+        client.get(f"/api/v1/documents/{kept['id']}/thumbnail", headers=citizen.headers).status_code
+        == 200
+    )

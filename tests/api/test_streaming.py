@@ -21,8 +21,13 @@ BOUND = 64 << 20
 
 def _login(client: httpx2.Client) -> dict[str, str]:
     number = new_national_id()
-    client.post("/api/v1/citizens", json={"national_id": number, "full_name": "Võ Văn Lớn", "password": PASSWORD})
-    token = client.post("/api/v1/auth/token", data={"username": number, "password": PASSWORD}).json()
+    client.post(
+        "/api/v1/citizens",
+        json={"national_id": number, "full_name": "Võ Văn Lớn", "password": PASSWORD},
+    )
+    token = client.post(
+        "/api/v1/auth/token", data={"username": number, "password": PASSWORD}
+    ).json()
     return {"Authorization": f"Bearer {token['access_token']}"}
 
 
@@ -37,7 +42,9 @@ def _upload(client: httpx2.Client, headers: dict[str, str], size: int) -> tuple[
 
     form_headers, total, body = multipart({"doc_type": "GCNQSDD"}, "so-do.pdf", length, hashed())
     response = client.post(
-        "/api/v1/documents", headers={**headers, **form_headers, "Content-Length": str(total)}, content=body
+        "/api/v1/documents",
+        headers={**headers, **form_headers, "Content-Length": str(total)},
+        content=body,
     )
     assert response.status_code == 201, response.text
     return response.json(), digest.hexdigest()
@@ -50,7 +57,9 @@ def server(settings: Settings, tmp_path: Path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("stack", [Stack("postgresql", "s3"), Stack("sqlite", "file")], indirect=True, ids=str)
+@pytest.mark.parametrize(
+    "stack", [Stack("postgresql", "s3"), Stack("sqlite", "file")], indirect=True, ids=str
+)
 def test_memory_stays_bounded_for_large_papers(server: RunningServer) -> None:
     with httpx2.Client(base_url=server.url, timeout=120) as client:
         headers = _login(client)
@@ -60,21 +69,30 @@ def test_memory_stays_bounded_for_large_papers(server: RunningServer) -> None:
         assert document["sha256"] == sha256 and document["size"] >= SIZE - 1024
 
         digest, received = hashlib.sha256(), 0
-        with MemoryWatch(server.pid) as download_memory, client.stream(
-            "GET", f"/api/v1/documents/{document['id']}/content", headers=headers
-        ) as response:
+        with (
+            MemoryWatch(server.pid) as download_memory,
+            client.stream(
+                "GET", f"/api/v1/documents/{document['id']}/content", headers=headers
+            ) as response,
+        ):
             assert response.status_code == 200
             for piece in response.iter_bytes(1 << 20):
                 digest.update(piece)
                 received += len(piece)
         assert received == document["size"] and digest.hexdigest() == sha256
     print(f"upload +{upload_memory.growth >> 20} MiB, download +{download_memory.growth >> 20} MiB")
-    assert upload_memory.growth < BOUND, f"upload grew the server by {upload_memory.growth >> 20} MiB"
-    assert download_memory.growth < BOUND, f"download grew the server by {download_memory.growth >> 20} MiB"
+    assert upload_memory.growth < BOUND, (
+        f"upload grew the server by {upload_memory.growth >> 20} MiB"
+    )
+    assert download_memory.growth < BOUND, (
+        f"download grew the server by {download_memory.growth >> 20} MiB"
+    )
 
 
 @pytest.mark.parametrize("stack", [Stack("sqlite", "file")], indirect=True, ids=str)
-def test_damage_deep_in_a_paper_aborts_the_download(server: RunningServer, settings: Settings) -> None:
+def test_damage_deep_in_a_paper_aborts_the_download(
+    server: RunningServer, settings: Settings
+) -> None:
     from storage import FileStore
 
     with httpx2.Client(base_url=server.url, timeout=60) as client:
@@ -86,9 +104,12 @@ def test_damage_deep_in_a_paper_aborts_the_download(server: RunningServer, setti
         data = bytearray(path.read_bytes())
         data[5 << 20] ^= 0x01
         path.write_bytes(bytes(data))
-        with pytest.raises(httpx2.RemoteProtocolError), client.stream(
-            "GET", f"/api/v1/documents/{document['id']}/content", headers=headers
-        ) as response:
+        with (
+            pytest.raises(httpx2.RemoteProtocolError),
+            client.stream(
+                "GET", f"/api/v1/documents/{document['id']}/content", headers=headers
+            ) as response,
+        ):
             assert response.status_code == 200
             for _ in response.iter_bytes():
                 pass

@@ -26,27 +26,84 @@ def assert_nothing_left(app: FastAPI) -> None:
 
 REFUSALS: list[tuple[str, Callable[[], list[tuple[str, bytes]]], dict[str, str], int, str]] = [
     ("empty file", lambda: [("empty.pdf", b"")], {}, 422, "empty"),
-    ("unknown type", lambda: [("a.pdf", files.pdf())], {"doc_type": "NOPE"}, 422, "Unknown document type"),
+    (
+        "unknown type",
+        lambda: [("a.pdf", files.pdf())],
+        {"doc_type": "NOPE"},
+        422,
+        "Unknown document type",
+    ),
     ("unknown field", lambda: [("a.pdf", files.pdf())], {"colour": "red"}, 422, "Unknown field"),
     ("bad date", lambda: [("a.pdf", files.pdf())], {"issued_on": "25/11/2026"}, 422, "YYYY-MM-DD"),
-    ("expiry before issue", lambda: [("a.pdf", files.pdf())], {"issued_on": "2026-01-02", "expires_on": "2025-01-01"}, 422, "before"),
-    ("html named png", lambda: [("cute.png", b"<html><script>alert(1)</script></html>")], {}, 415, "not a photo"),
-    ("exe named pdf", lambda: [("paper.pdf", b"MZ\x90\x00" + b"\x00" * 200)], {}, 415, "not a photo"),
+    (
+        "expiry before issue",
+        lambda: [("a.pdf", files.pdf())],
+        {"issued_on": "2026-01-02", "expires_on": "2025-01-01"},
+        422,
+        "before",
+    ),
+    (
+        "html named png",
+        lambda: [("cute.png", b"<html><script>alert(1)</script></html>")],
+        {},
+        415,
+        "not a photo",
+    ),
+    (
+        "exe named pdf",
+        lambda: [("paper.pdf", b"MZ\x90\x00" + b"\x00" * 200)],
+        {},
+        415,
+        "not a photo",
+    ),
     ("corrupt jpeg", lambda: [("a.jpg", files.jpeg_with_gps()[:300])], {}, 422, "damaged"),
     ("corrupt pdf", lambda: [("a.pdf", b"%PDF-1.7\n" + b"garbage" * 100)], {}, 422, "damaged"),
     ("image bomb", lambda: [("bomb.png", files.png_bomb())], {}, 422, "pixels"),
-    ("pdf with javascript", lambda: [("a.pdf", files.pdf_with_javascript())], {}, 422, "JavaScript"),
-    ("pdf with embedded file", lambda: [("a.pdf", files.pdf_with_embedded_file())], {}, 422, "embedded files"),
-    ("pdf with launch action", lambda: [("a.pdf", files.pdf_with_launch_annotation())], {}, 422, "launch"),
+    (
+        "pdf with javascript",
+        lambda: [("a.pdf", files.pdf_with_javascript())],
+        {},
+        422,
+        "JavaScript",
+    ),
+    (
+        "pdf with embedded file",
+        lambda: [("a.pdf", files.pdf_with_embedded_file())],
+        {},
+        422,
+        "embedded files",
+    ),
+    (
+        "pdf with launch action",
+        lambda: [("a.pdf", files.pdf_with_launch_annotation())],
+        {},
+        422,
+        "launch",
+    ),
     ("password pdf", lambda: [("a.pdf", files.encrypted_pdf())], {}, 422, "password"),
-    ("pdf among photos", lambda: [("a.png", files.png()), ("b.pdf", files.pdf())], {}, 422, "on its own"),
+    (
+        "pdf among photos",
+        lambda: [("a.png", files.png()), ("b.pdf", files.pdf())],
+        {},
+        422,
+        "on its own",
+    ),
     ("no file", lambda: [], {}, 422, "part"),
 ]
 
 
-@pytest.mark.parametrize(("case", "make", "fields", "status", "detail"), REFUSALS, ids=[r[0] for r in REFUSALS])
+@pytest.mark.parametrize(
+    ("case", "make", "fields", "status", "detail"), REFUSALS, ids=[r[0] for r in REFUSALS]
+)
 def test_refused_upload_leaves_nothing(
-    app: FastAPI, client: TestClient, citizen: Account, case: str, make, fields: dict[str, str], status: int, detail: str
+    app: FastAPI,
+    client: TestClient,
+    citizen: Account,
+    case: str,
+    make,
+    fields: dict[str, str],
+    status: int,
+    detail: str,
 ) -> None:
     fields = {"doc_type": "GKS", **fields}
     if make():
@@ -70,7 +127,9 @@ def small_limit_settings(settings):
     return settings
 
 
-def test_over_the_limit_is_413_while_reading(small_limit_settings, client: TestClient, app: FastAPI) -> None:
+def test_over_the_limit_is_413_while_reading(
+    small_limit_settings, client: TestClient, app: FastAPI
+) -> None:
     citizen = register(client)
     big = files.pdf() + b"%" + b"x" * 300_000
     response = upload(client, citizen, ("big.pdf", big))
@@ -86,8 +145,10 @@ def test_body_that_is_not_multipart_is_415(client: TestClient, citizen: Account)
     assert response.status_code == 415
 
 
-def test_truncated_multipart_body_is_refused(app: FastAPI, client: TestClient, citizen: Account) -> None:
-    body = b"--XyZ\r\nContent-Disposition: form-data; name=\"doc_type\"\r\n\r\nGKS\r\n--XyZ\r\n"
+def test_truncated_multipart_body_is_refused(
+    app: FastAPI, client: TestClient, citizen: Account
+) -> None:
+    body = b'--XyZ\r\nContent-Disposition: form-data; name="doc_type"\r\n\r\nGKS\r\n--XyZ\r\n'
     body += b'Content-Disposition: form-data; name="file"; filename="a.pdf"\r\n\r\n' + files.pdf()
     response = client.post(
         "/api/v1/documents",

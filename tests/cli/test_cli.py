@@ -35,12 +35,19 @@ def test_rotate_status_and_retire(app: FastAPI, client: TestClient, settings: Se
 
     restarted = create_app(settings)
     with TestClient(restarted) as fresh:
-        assert fresh.get(f"/api/v1/documents/{body['id']}/content", headers=citizen.headers).status_code == 200
+        assert (
+            fresh.get(
+                f"/api/v1/documents/{body['id']}/content", headers=citizen.headers
+            ).status_code
+            == 200
+        )
     restarted.state.engine.dispose()
     assert "\n" + "v1 " not in settings.resolved_master_key_file.read_text()
 
 
-def test_retiring_a_version_still_in_use_is_refused(app: FastAPI, client: TestClient, settings: Settings) -> None:
+def test_retiring_a_version_still_in_use_is_refused(
+    app: FastAPI, client: TestClient, settings: Settings
+) -> None:
     register(client)
     env = settings_env(settings)
     from vault.crypto import masterkeys
@@ -74,6 +81,8 @@ def test_serve_refuses_a_short_key(tmp_path: Path) -> None:
 
 
 def test_serve_refuses_contradictory_settings(tmp_path: Path) -> None:
-    result = runner.invoke(cli, ["serve"], env={"VAULT_DATA_DIR": str(tmp_path), "VAULT_STORAGE": "s3"})
+    result = runner.invoke(
+        cli, ["serve"], env={"VAULT_DATA_DIR": str(tmp_path), "VAULT_STORAGE": "s3"}
+    )
     assert result.exit_code == 2
     assert "VAULT_STORAGE=s3 needs VAULT_S3_ENDPOINT" in result.output

@@ -44,7 +44,9 @@ def test_new_versions_seal_and_old_ones_still_open(tmp_path: Path) -> None:
     ],
     ids=["empty", "short", "not-base64", "no-version-prefix", "repeated-version"],
 )
-def test_malformed_key_files_are_refused_without_revealing_keys(tmp_path: Path, content: str) -> None:
+def test_malformed_key_files_are_refused_without_revealing_keys(
+    tmp_path: Path, content: str
+) -> None:
     path = tmp_path / "master.key"
     path.write_text(content)
     with pytest.raises(MasterKeyError) as refused:

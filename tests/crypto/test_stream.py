@@ -115,7 +115,9 @@ def test_other_context_or_key_does_not_open(dek: bytes) -> None:
     [(4, 2), (5, 9), (6, 15), (6, 23), (7, 1), (0, ord("X"))],
     ids=["version", "suite", "chunk-too-small", "chunk-too-large", "reserved", "magic"],
 )
-def test_malformed_headers_are_refused_before_any_chunk(dek: bytes, offset: int, value: int) -> None:
+def test_malformed_headers_are_refused_before_any_chunk(
+    dek: bytes, offset: int, value: int
+) -> None:
     header = bytearray(encrypt(b"x" * 100, dek=dek)[:HEADER_SIZE])
     header[offset] = value
     with pytest.raises(IntegrityError):
@@ -129,7 +131,10 @@ def test_changed_commitment_is_refused(dek: bytes) -> None:
         SegmentCipher.from_header(dek, bytes(header), context=CONTEXT)
 
 
-@pytest.mark.parametrize(("start", "stop"), [(0, 10), (CHUNK - 3, CHUNK + 3), (5, 3 * CHUNK + 7), (3 * CHUNK, 3 * CHUNK + 7)])
+@pytest.mark.parametrize(
+    ("start", "stop"),
+    [(0, 10), (CHUNK - 3, CHUNK + 3), (5, 3 * CHUNK + 7), (3 * CHUNK, 3 * CHUNK + 7)],
+)
 def test_ranges_decrypt_only_the_chunks_they_need(dek: bytes, start: int, stop: int) -> None:
     data = os.urandom(3 * CHUNK + 7)
     blob = encrypt(data, dek=dek)
@@ -143,7 +148,9 @@ def test_seekable_view_reads_like_a_file(dek: bytes) -> None:
     data = os.urandom(4 * CHUNK + 99)
     blob = encrypt(data, dek=dek)
     decryptor = Decryptor(dek, blob[:HEADER_SIZE], context=CONTEXT, plaintext_size=len(data))
-    view = SeekablePlaintext(decryptor, lambda offset, length: blob[offset : offset + length], cached_chunks=2)
+    view = SeekablePlaintext(
+        decryptor, lambda offset, length: blob[offset : offset + length], cached_chunks=2
+    )
     reader = io.BufferedReader(view)
     reader.seek(-50, io.SEEK_END)
     assert reader.read() == data[-50:]

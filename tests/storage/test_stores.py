@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from storage import BlobNotFound, BlobStore, FileStore, S3Store, StoreUnavailable, put_bytes, read_range
+from storage import (
+    BlobNotFound,
+    BlobStore,
+    FileStore,
+    S3Store,
+    StoreUnavailable,
+    put_bytes,
+    read_range,
+)
 from tests.support.seaweed import S3Server
 
 

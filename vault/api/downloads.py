@@ -4,12 +4,8 @@ browsers from sniffing, caching or rendering it in the vault's origin."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
 from urllib.parse import quote
 
-import anyio
-import anyio.from_thread
-import anyio.to_thread
 from fastapi import Request, Response
 from fastapi.responses import StreamingResponse
 
@@ -43,8 +39,9 @@ def paper_response(request: Request, content: Content, *, inline: bool = False) 
     }
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
-    wanted = _wanted_range(request, etag, content.size)
-    if wanted is False:
+    try:
+        wanted = _wanted_range(request, etag, content.size)
+    except _Unsatisfiable:
         return problem(
             416,
             f"The range is outside this paper of {content.size} bytes.",
@@ -57,13 +54,18 @@ def paper_response(request: Request, content: Content, *, inline: bool = False) 
     if wanted:
         status = 206
         headers["Content-Range"] = f"bytes {start}-{stop - 1}/{content.size}"
+    # A plain iterator: Starlette pulls each chunk in a worker thread while the store reads ahead.
     return StreamingResponse(
-        _prefetched(chunks), status_code=status, media_type=content.content_type, headers=headers
+        chunks, status_code=status, media_type=content.content_type, headers=headers
     )
 
 
-def _wanted_range(request: Request, etag: str, size: int) -> tuple[int, int] | None | bool:
-    """(start, stop) for one satisfiable range, None for the whole paper, False if unsatisfiable.
+class _Unsatisfiable(Exception):
+    pass
+
+
+def _wanted_range(request: Request, etag: str, size: int) -> tuple[int, int] | None:
+    """(start, stop) of the one range asked for, or None for the whole paper.
 
     Several ranges, or a stale If-Range, get the whole paper, as RFC 9110 allows."""
     header = request.headers.get("range")
@@ -80,24 +82,5 @@ def _wanted_range(request: Request, etag: str, size: int) -> tuple[int, int] | N
     else:
         start, stop = int(first), min(int(last) + 1, size) if last else size
     if start >= size or start >= stop or size == 0:
-        return False
+        raise _Unsatisfiable
     return start, stop
-
-
-async def _prefetched(chunks: Iterator[bytes], depth: int = 4) -> AsyncIterator[bytes]:
-    """Fetch and decrypt the next chunks in a thread while the current one is sent."""
-    send, receive = anyio.create_memory_object_stream[bytes](max_buffer_size=depth)
-
-    def produce() -> None:
-        with send:
-            for chunk in chunks:
-                try:
-                    anyio.from_thread.run(send.send, chunk)
-                except anyio.BrokenResourceError:
-                    return  # the client went away
-
-    async with anyio.create_task_group() as tasks:
-        tasks.start_soon(anyio.to_thread.run_sync, produce)
-        with receive:
-            async for chunk in receive:
-                yield chunk

@@ -72,7 +72,8 @@ def problem(
 async def _vault_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, errors.VaultError)
     code = next(
-        (s for cls, s in STATUS_CODES.items() if isinstance(error, cls)), status.HTTP_400_BAD_REQUEST
+        (s for cls, s in STATUS_CODES.items() if isinstance(error, cls)),
+        status.HTTP_400_BAD_REQUEST,
     )
     extra: dict[str, Any] = {}
     headers = {}
@@ -89,7 +90,11 @@ async def _validation_error(_request: Request, error: Exception) -> JSONResponse
     assert isinstance(error, RequestValidationError)
     # Only where and what: never echo the input back (it may be a password).
     issues = [
-        {"loc": list(issue.get("loc", ())), "msg": issue.get("msg", ""), "type": issue.get("type", "")}
+        {
+            "loc": list(issue.get("loc", ())),
+            "msg": issue.get("msg", ""),
+            "type": issue.get("type", ""),
+        }
         for issue in error.errors()
     ]
     return problem(422, "The request is not valid.", kind="invalid-input", errors=issues)
@@ -98,7 +103,9 @@ async def _validation_error(_request: Request, error: Exception) -> JSONResponse
 async def _http_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HTTPException)
     kind = {401: "authentication-failed", 404: "not-found"}.get(error.status_code)
-    return problem(error.status_code, str(error.detail), kind=kind, headers=dict(error.headers or {}))
+    return problem(
+        error.status_code, str(error.detail), kind=kind, headers=dict(error.headers or {})
+    )
 
 
 async def _store_unavailable(_request: Request, _error: Exception) -> JSONResponse:
@@ -115,7 +122,8 @@ async def _integrity_error(request: Request, _error: Exception) -> JSONResponse:
     log.error("integrity check failed on %s %s", request.method, request.url.path)
     return problem(
         500,
-        "A stored paper failed its integrity check and was not served. The operators have been alerted.",
+        "A stored paper failed its integrity check and was not served. "
+        "The operators have been alerted.",
         kind="integrity-failure",
     )
 

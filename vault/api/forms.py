@@ -65,7 +65,9 @@ async def streamed_form(request: Request, limits: FormLimits) -> AsyncIterator[I
 def _boundary(content_type: str) -> bytes:
     kind, options = parse_options_header(content_type)
     if kind != b"multipart/form-data" or not options.get(b"boundary"):
-        raise UnsupportedFile("Send the paper as multipart/form-data, with the file in a part named 'file'.")
+        raise UnsupportedFile(
+            "Send the paper as multipart/form-data, with the file in a part named 'file'."
+        )
     return options[b"boundary"]
 
 
@@ -149,7 +151,7 @@ def _events(chunks: Iterator[bytes], boundary: bytes) -> Iterator[tuple[str, obj
 class _StreamedFile:
     def __init__(self, name: str, filename: str, events: Iterator[tuple[str, object]]) -> None:
         self.name = name
-        self.filename = filename
+        self.filename: str | None = filename
         self._events = events
         self._finished = False
 
@@ -175,7 +177,9 @@ def _parts(chunks: Iterator[bytes], boundary: bytes, limits: FormLimits) -> Iter
             continue
         disposition, options = parse_options_header(payload.get("content-disposition", ""))  # type: ignore[attr-defined]
         if disposition != b"form-data" or b"name" not in options:
-            raise InvalidInput("Each part needs a Content-Disposition: form-data header with a name.")
+            raise InvalidInput(
+                "Each part needs a Content-Disposition: form-data header with a name."
+            )
         name = options[b"name"].decode("utf-8", "replace")
         if b"filename" in options:
             files += 1

@@ -13,7 +13,9 @@ from vault.documents import DocumentView
 
 
 class CitizenCreate(BaseModel):
-    national_id: str = Field(examples=["048095001234"], description="Số định danh cá nhân, 12 digits")
+    national_id: str = Field(
+        examples=["048095001234"], description="Số định danh cá nhân, 12 digits"
+    )
     full_name: str = Field(min_length=1, max_length=200, examples=["Nguyễn Thị Lan"])
     password: str = Field(min_length=8, max_length=128)
     phone: str | None = Field(default=None, pattern=r"^\+?[0-9 ]{8,16}$", examples=["0905123456"])

@@ -65,7 +65,9 @@ def load(path: Path, *, require_private: bool = False) -> MasterKeys:
     except FileNotFoundError:
         raise MasterKeyError(f"master key file {path} does not exist") from None
     except (OSError, UnicodeDecodeError) as error:
-        raise MasterKeyError(f"master key file {path} cannot be read: {type(error).__name__}") from None
+        raise MasterKeyError(
+            f"master key file {path} cannot be read: {type(error).__name__}"
+        ) from None
     if require_private and mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise MasterKeyError(f"master key file {path} is readable by others; chmod 600 it")
     return MasterKeys(_parse(text, path))

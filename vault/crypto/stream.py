@@ -99,7 +99,7 @@ class SegmentCipher:
     def _nonce(self, index: int, final: bool) -> bytes:
         return self._prefix + struct.pack(">I", index) + (b"\x01" if final else b"\x00")
 
-    def seal(self, index: int, plaintext: bytes | memoryview, *, final: bool) -> bytes:
+    def seal(self, index: int, plaintext: bytes | bytearray | memoryview, *, final: bool) -> bytes:
         return self._aead.encrypt(self._nonce(index, final), plaintext, None)
 
     def open(self, index: int, ciphertext: bytes | memoryview, *, final: bool) -> bytes:
@@ -184,14 +184,21 @@ class Decryptor:
         first, last = start >> exp, max(start, stop - 1) >> exp
         stride = self.chunk_size + TAG_SIZE
         # Every chunk before `last` in the span is full: only the object's final chunk is short.
-        return first, last, HEADER_SIZE + first * stride, (last - first) * stride + self._stored_size(last)
+        return (
+            first,
+            last,
+            HEADER_SIZE + first * stride,
+            (last - first) * stride + self._stored_size(last),
+        )
 
     def open_chunk(self, index: int, ciphertext: bytes | memoryview) -> bytes:
         if not 0 <= index < self.chunks or len(ciphertext) != self._stored_size(index):
             raise IntegrityError(f"chunk {index} has the wrong length")
         return self._cipher.open(index, ciphertext, final=index == self.chunks - 1)
 
-    def chunks_from(self, reader: Reader, first: int = 0, last: int | None = None) -> Iterator[bytes]:
+    def chunks_from(
+        self, reader: Reader, first: int = 0, last: int | None = None
+    ) -> Iterator[bytes]:
         """Plaintext of chunks first..last read in order from `reader`; the whole object by default.
 
         For the whole object the reader must end exactly after the final chunk.

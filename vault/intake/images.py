@@ -111,6 +111,5 @@ def make_thumbnail(image: Image.Image) -> bytes:
 def bind_pages(pages: list[Page]) -> bytes:
     """Pages into one PDF, each fitted into A4 in its own orientation; JPEGs are embedded as is."""
     layout = img2pdf.get_layout_fun(_A4, fit=img2pdf.FitMode.into, auto_orient=True)
-    pdf = img2pdf.convert([page.data for page in pages], layout_fun=layout, nodate=True)
-    assert pdf is not None
+    pdf: bytes = img2pdf.convert([page.data for page in pages], layout_fun=layout, nodate=True)
     return pdf

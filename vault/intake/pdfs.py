@@ -47,7 +47,9 @@ def inspect(source: BinaryIO, *, max_pages: int) -> PdfFacts:
             if pages == 0:
                 raise CorruptFile("This PDF has no pages.")
             if pages > max_pages:
-                raise InvalidInput(f"This PDF has {pages} pages; the vault takes at most {max_pages}.")
+                raise InvalidInput(
+                    f"This PDF has {pages} pages; the vault takes at most {max_pages}."
+                )
             found = active_content(pdf)
             if found:
                 raise ActiveContent(
