@@ -6,7 +6,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -15,7 +15,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError as RowConflict
 from sqlmodel import Session, col, select
 
-from vault import crypto, db, documents, national_id, objects
+from vault import audit, crypto, db, documents, national_id, objects
 from vault.backend import Backend
 from vault.errors import AuthenticationFailed, Conflict, InvalidInput, TooManyAttempts
 from vault.keys import Keyring
@@ -121,7 +121,7 @@ def authenticate(
         _throttle_key("address", client): policy.address_failures,
     }
     rows = [session.get(LoginThrottle, key) for key in limits]
-    blocked = [_aware(r.blocked_until) for r in rows if r is not None and r.blocked_until]
+    blocked = [db.aware(r.blocked_until) for r in rows if r is not None and r.blocked_until]
     if blocked and max(blocked) > now:
         seconds = int((max(blocked) - now).total_seconds()) + 1
         raise TooManyAttempts(
@@ -135,7 +135,8 @@ def authenticate(
         _verify(_DUMMY_HASH, password)
     # The refusal rolls the request back, so the failure is counted in a transaction of its own.
     engine = session.get_bind()
-    db.after_rollback(session, lambda: _count_failures(engine, limits, policy))
+    subject = citizen.id if citizen else None
+    db.after_rollback(session, lambda: _count_failures(engine, limits, policy, subject))
     raise AuthenticationFailed("Wrong personal identification number or password.")
 
 
@@ -150,24 +151,27 @@ def _throttle_key(kind: str, value: str) -> str:
     return f"{kind}:{hashlib.sha256(value.encode()).hexdigest()}"
 
 
-def _count_failures(engine: Any, limits: dict[str, int], policy: ThrottlePolicy) -> None:
+def _count_failures(
+    engine: Any, limits: dict[str, int], policy: ThrottlePolicy, subject: uuid.UUID | None
+) -> None:
     now = db.utc_now()
     with db.unit_of_work(engine) as session:
+        audit.append(
+            session,
+            audit.Event(
+                "auth.login_failed", subject=subject, actor_type="anonymous", outcome="denied"
+            ),
+        )
         for key, allowed in limits.items():
             row = session.get(LoginThrottle, key, with_for_update=True)
             if row is None:
                 row = LoginThrottle(key=key, failures=0, window_started_at=now)
-            elif now - _aware(row.window_started_at) > policy.window:
+            elif now - db.aware(row.window_started_at) > policy.window:
                 row.failures, row.window_started_at, row.blocked_until = 0, now, None
             row.failures += 1
             if row.failures >= allowed:
                 row.blocked_until = now + policy.block
             session.add(row)
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands timestamps back without their zone; they were written in UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def issue_token(session: Session, citizen: Citizen, *, ttl_seconds: int) -> IssuedToken:
@@ -189,10 +193,14 @@ def issue_token(session: Session, citizen: Citizen, *, ttl_seconds: int) -> Issu
 
 
 def citizen_for_token(session: Session, token: str) -> Citizen | None:
-    row = session.get(AccessToken, crypto.hash_token(token))
-    if row is None or _aware(row.expires_at) <= db.utc_now():
+    row = session.exec(
+        select(Citizen, AccessToken.expires_at)
+        .join(AccessToken, col(AccessToken.citizen_id) == Citizen.id)
+        .where(AccessToken.token_hash == crypto.hash_token(token))
+    ).first()
+    if row is None or db.aware(row[1]) <= db.utc_now():
         return None
-    return session.get(Citizen, row.citizen_id)
+    return row[0]
 
 
 def revoke_token(session: Session, token: str) -> None:
@@ -208,6 +216,16 @@ def erase(session: Session, backend: Backend, citizen: Citizen) -> None:
         session.exec(select(Document.id).where(Document.owner_id == citizen.id)).all()
     )
     keys = documents.shred(session, backend, document_ids)
+    audit.append(
+        session,
+        audit.Event(
+            "account.erase",
+            subject=citizen.id,
+            actor_type="citizen",
+            actor_id=str(citizen.id),
+            details={"documents": len(document_ids)},
+        ),
+    )
     session.delete(citizen)
     session.flush()
     db.after_commit(session, lambda: backend.keyring.forget(citizen.id))

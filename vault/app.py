@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from vault import api, db
+from vault.api import redaction
 from vault.bootstrap import build_backend
 from vault.settings import Settings
 
@@ -31,6 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = db.make_engine(settings.resolved_database_url)
     app.state.backend = build_backend(settings)
+    redaction.install()
     api.add_error_handlers(app)
     app.include_router(api.router)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,9 +13,11 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
+from sqlmodel import Session
 
-from vault import bootstrap, db, sweep
+from vault import agencies, audit, bootstrap, db, sweep
 from vault.crypto import MasterKeyError, masterkeys
+from vault.errors import VaultError
 from vault.keys import Keyring
 from vault.settings import Settings
 
@@ -21,7 +25,11 @@ app = typer.Typer(help="Citizen document vault.", no_args_is_help=True, add_comp
 keys_app = typer.Typer(help="Master keys: rotation and status.", no_args_is_help=True)
 storage_app = typer.Typer(help="The blob store.", no_args_is_help=True)
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+agency_app = typer.Typer(help="Receiving agencies and their credentials.", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+app.add_typer(agency_app, name="agency")
+app.add_typer(audit_app, name="audit")
 app.add_typer(storage_app, name="storage")
 app.add_typer(db_app, name="db")
 
@@ -40,7 +48,7 @@ def _operator_errors() -> Iterator[None]:
             f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in error.errors()
         )
         raise _fail(f"invalid settings: {problems}") from None
-    except MasterKeyError as error:
+    except (MasterKeyError, VaultError) as error:
         raise _fail(str(error)) from None
 
 
@@ -177,3 +185,77 @@ def storage_gc(
     typer.echo(
         f"scanned {report.scanned} blobs, {verb} {report.deleted}, kept {report.young} young"
     )
+
+
+@contextmanager
+def _session(*, writes: bool = True) -> Iterator[Session]:
+    with _operator_errors():
+        engine = db.make_engine(_settings().resolved_database_url)
+        with db.unit_of_work(engine, writes=writes) as session:
+            yield session
+
+
+def _print_credentials(credentials: agencies.Credentials, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(dataclasses.asdict(credentials)))
+        return
+    typer.echo(f"agency:        {credentials.code}")
+    typer.echo(f"client_id:     {credentials.client_id}")
+    typer.echo(f"client_secret: {credentials.client_secret}")
+    typer.echo("The secret is shown only now; the vault keeps only its hash.", err=True)
+
+
+@agency_app.command("create")
+def agency_create(
+    code: Annotated[str, typer.Option(help="Short unique code, e.g. UBND-HAICHAU.")],
+    name: Annotated[str, typer.Option(help="The agency's name, as citizens know it.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Register an agency; prints its client id and secret once."""
+    with _session() as session:
+        credentials = agencies.create(session, code=code, name=name)
+    _print_credentials(credentials, as_json)
+
+
+@agency_app.command("list")
+def agency_list() -> None:
+    """Every agency, with its state."""
+    with _session(writes=False) as session:
+        rows = agencies.list_all(session)
+        for agency in rows:
+            state = "disabled" if agency.disabled_at else "active"
+            typer.echo(f"{agency.code}\t{state}\t{agency.client_id}\t{agency.name}")
+
+
+@agency_app.command("disable")
+def agency_disable(code: Annotated[str, typer.Option(help="The agency's code.")]) -> None:
+    """Stop an agency at once: its tokens die, its secret is refused, its grants open nothing."""
+    with _session() as session:
+        agencies.disable(session, code)
+    typer.echo(f"disabled {code}")
+
+
+@agency_app.command("rotate-secret")
+def agency_rotate_secret(
+    code: Annotated[str, typer.Option(help="The agency's code.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """A new client secret; the old one stops working at once."""
+    with _session() as session:
+        credentials = agencies.rotate_secret(session, code)
+    _print_credentials(credentials, as_json)
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check every hash chain; name the first broken link of each and exit non-zero if any."""
+    with _operator_errors():
+        result = audit.verify(db.make_engine(_settings().resolved_database_url))
+    for broken in result.breaks:
+        typer.secho(
+            f"BROKEN chain {broken.chain} at link {broken.seq}: {broken.problem}",
+            fg=typer.colors.RED,
+        )
+    typer.echo(f"checked {result.events} events in {result.chains} chains")
+    if result.breaks:
+        raise typer.Exit(code=1)

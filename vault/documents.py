@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -13,7 +13,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select, SelectOfScalar
 
-from vault import catalog, crypto, db, filenames, objects, uploads
+from vault import audit, catalog, crypto, db, filenames, objects, uploads
 from vault.backend import Backend
 from vault.errors import Conflict, InvalidInput, NotFound
 from vault.keys import ObjectBinding, unwrap_data_key, wrap_data_key
@@ -58,7 +58,7 @@ class Content:
     _object: objects.StoredObject
     _binding: ObjectBinding
 
-    def chunks(self, start: int = 0, stop: int | None = None) -> Iterator[bytes]:
+    def chunks(self, start: int = 0, stop: int | None = None) -> Generator[bytes]:
         return objects.read_stream(self._backend.store, self._object, self._binding, start, stop)
 
 
@@ -131,6 +131,7 @@ def get(session: Session, *, owner: Citizen, document_id: uuid.UUID) -> Document
 def upload(
     session: Session, backend: Backend, *, owner: Citizen, parts: Iterable[uploads.FormPart]
 ) -> DocumentView:
+    db.end_read(session)
     document = Document(id=uuid.uuid4(), owner_id=owner.id, doc_type="")
     form = DetailsForm()
     received = _receive(session, backend, owner, document.id, 1, parts, form)
@@ -138,7 +139,8 @@ def upload(
     session.add(document)
     session.flush()
     version = _add_version(session, backend, owner, document, 1, received, form)
-    return _view(session, backend, document, version)
+    _record(session, owner, "document.upload", document, version)
+    return describe(session, backend, document, version)
 
 
 def add_version(
@@ -164,7 +166,8 @@ def add_version(
         raise Conflict("The paper was changed or deleted meanwhile; try again.")
     session.refresh(document)
     version = _add_version(session, backend, owner, document, current + 1, received, form)
-    return _view(session, backend, document, version)
+    _record(session, owner, "document.version", document, version)
+    return describe(session, backend, document, version)
 
 
 def _receive(
@@ -239,14 +242,16 @@ def list_documents(
     if doc_type is not None:
         query = query.where(Document.doc_type == catalog.document_type(doc_type).code)
     rows = session.exec(query.order_by(col(Document.updated_at).desc())).all()
-    return [_view(session, backend, document, version) for document, version in rows]
+    return [describe(session, backend, document, version) for document, version in rows]
 
 
 def view(
     session: Session, backend: Backend, *, owner: Citizen, document_id: uuid.UUID
 ) -> DocumentView:
     document = get(session, owner=owner, document_id=document_id)
-    return _view(session, backend, document, _version(session, document, document.current_version))
+    return describe(
+        session, backend, document, _version(session, document, document.current_version)
+    )
 
 
 def list_versions(
@@ -258,7 +263,7 @@ def list_versions(
         .where(DocumentVersion.document_id == document.id)
         .order_by(col(DocumentVersion.version).desc())
     ).all()
-    return [_view(session, backend, document, version) for version in versions]
+    return [describe(session, backend, document, version) for version in versions]
 
 
 def open_content(
@@ -311,6 +316,7 @@ def delete(session: Session, backend: Backend, *, owner: Citizen, document_id: u
     the objects follow once it has committed (or are swept later if that fails)."""
     document = get(session, owner=owner, document_id=document_id)
     keys = shred(session, backend, [document.id])
+    _record(session, owner, "document.delete", document)
     session.delete(document)
     db.after_commit(session, lambda: objects.discard_all(backend.store, keys))
     db.purge_deleted(session)
@@ -328,6 +334,29 @@ def shred(session: Session, backend: Backend, document_ids: list[uuid.UUID]) -> 
     return keys
 
 
+def _record(
+    session: Session,
+    owner: Citizen,
+    action: str,
+    document: Document,
+    version: DocumentVersion | None = None,
+) -> None:
+    details: dict[str, object] = {"doc_type": document.doc_type}
+    if version is not None:
+        details |= {"version": version.version, "size": version.size, "pages": version.pages}
+    audit.append(
+        session,
+        audit.Event(
+            action,
+            subject=owner.id,
+            actor_type="citizen",
+            actor_id=str(owner.id),
+            document_id=document.id,
+            details=details,
+        ),
+    )
+
+
 def _version(session: Session, document: Document, number: int) -> DocumentVersion:
     row = session.get(DocumentVersion, (document.id, number))
     if row is None:
@@ -335,7 +364,7 @@ def _version(session: Session, document: Document, number: int) -> DocumentVersi
     return row
 
 
-def _view(
+def describe(
     session: Session, backend: Backend, document: Document, version: DocumentVersion
 ) -> DocumentView:
     binding = _binding(crypto.ObjectKind.CONTENT, document.id, document.owner_id, version.version)

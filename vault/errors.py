@@ -51,3 +51,19 @@ class TooManyAttempts(VaultError):
     def __init__(self, detail: str, *, retry_after: int) -> None:
         super().__init__(detail)
         self.retry_after = retry_after
+
+
+class UnsupportedGrantType(VaultError):
+    """OAuth2: the token endpoint was asked for a grant type it does not issue."""
+
+
+class Forbidden(VaultError):
+    """The caller is known but this is not theirs to see (another agency's share token)."""
+
+
+class Gone(VaultError):
+    """It existed and is over for good: a revoked, expired or used-up grant."""
+
+    def __init__(self, detail: str, *, reason: str) -> None:
+        super().__init__(detail)
+        self.reason = reason

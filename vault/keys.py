@@ -55,7 +55,7 @@ class Keyring:
         self._require_private = require_private
         self._ttl = ttl
         self._lock = threading.Lock()
-        self._cache: OrderedDict[uuid.UUID, tuple[float, bytes]] = OrderedDict()
+        self._cache: OrderedDict[uuid.UUID, tuple[float, tuple[int, bytes]]] = OrderedDict()
         self._master = masterkeys.load(path, require_private=require_private)
         self._stamp = self._file_stamp()
         self._checked = time.monotonic()
@@ -90,19 +90,23 @@ class Keyring:
                 wrapped_kek=master.wrap(version, kek, aad=aad),
             )
         )
-        self._remember(citizen_id, kek)
+        self._remember(citizen_id, (1, kek))
         return kek
 
     def citizen_key(self, session: Session, citizen_id: uuid.UUID) -> tuple[int, bytes]:
-        """(kek_version, kek) of a citizen; IntegrityError once the key was destroyed."""
+        """(kek_version, kek) of a citizen; IntegrityError once the key was destroyed.
+
+        A cached key is used without reading its row: erasure deletes the rows holding every
+        wrapped data key in the same transaction, so a key still cached elsewhere for a few
+        seconds opens nothing."""
+        cached = self._recall(citizen_id)
+        if cached is not None:
+            return cached
         row = session.get(CitizenKey, citizen_id)
         if row is None:
             raise crypto.IntegrityError("the citizen key no longer exists")
-        cached = self._recall(citizen_id)
-        if cached is not None:
-            return row.kek_version, cached
         kek = self._unwrap(row)
-        self._remember(citizen_id, kek)
+        self._remember(citizen_id, (row.kek_version, kek))
         return row.kek_version, kek
 
     def _unwrap(self, row: CitizenKey) -> bytes:
@@ -121,14 +125,14 @@ class Keyring:
         with self._lock:
             self._cache.pop(citizen_id, None)
 
-    def _remember(self, citizen_id: uuid.UUID, kek: bytes) -> None:
+    def _remember(self, citizen_id: uuid.UUID, kek: tuple[int, bytes]) -> None:
         with self._lock:
             self._cache[citizen_id] = (time.monotonic() + self._ttl, kek)
             self._cache.move_to_end(citizen_id)
             while len(self._cache) > 10_000:
                 self._cache.popitem(last=False)
 
-    def _recall(self, citizen_id: uuid.UUID) -> bytes | None:
+    def _recall(self, citizen_id: uuid.UUID) -> tuple[int, bytes] | None:
         with self._lock:
             entry = self._cache.get(citizen_id)
             if entry is None or entry[0] < time.monotonic():

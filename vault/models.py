@@ -6,7 +6,16 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, LargeBinary
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 from vault.db import utc_now
@@ -103,3 +112,99 @@ class DocumentVersion(SQLModel, table=True):
     # Title, document number, original file name and SHA-256, sealed under the data key.
     sealed_metadata: bytes = Field(sa_type=LargeBinary)
     created_at: datetime = _timestamp()
+
+
+class Agency(SQLModel, table=True):
+    """A receiving agency, registered by an operator. Its client secret is stored only hashed."""
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    code: str = Field(max_length=32, unique=True)
+    name: str = Field(max_length=200)
+    client_id: str = Field(max_length=64, unique=True)
+    secret_hash: str = Field(max_length=64)
+    created_at: datetime = _timestamp()
+    secret_rotated_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    disabled_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class AgencyToken(SQLModel, table=True):
+    __tablename__ = "agency_token"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    agency_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("agency.id", ondelete="CASCADE"), index=True, nullable=False)
+    )
+    expires_at: datetime = Field(sa_type=DateTime(timezone=True), index=True)
+    created_at: datetime = _timestamp()
+
+
+class Grant(SQLModel, table=True):
+    """Chosen papers of one citizen for one agency, for a purpose and a time.
+
+    The share token is never stored: it is derived from `token_salt` under the citizen's key
+    (so the citizen can show its QR code again) and found by its hash.
+    """
+
+    __tablename__ = "share_grant"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    citizen_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("citizen.id", ondelete="CASCADE"), index=True, nullable=False)
+    )
+    agency_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("agency.id", ondelete="CASCADE"), index=True, nullable=False)
+    )
+    token_hash: str = Field(max_length=64, unique=True)
+    token_salt: bytes = Field(sa_type=LargeBinary)
+    sealed_purpose: bytes = Field(sa_type=LargeBinary)
+    expires_at: datetime = Field(sa_type=DateTime(timezone=True))
+    max_uses: int | None = None
+    uses: int = 0
+    revoked_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    created_at: datetime = _timestamp()
+
+
+class GrantDocument(SQLModel, table=True):
+    """A paper in a grant, pinned to the version shared; deleting the paper removes the row."""
+
+    __tablename__ = "share_grant_document"
+
+    grant_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("share_grant.id", ondelete="CASCADE"), primary_key=True)
+    )
+    document_id: uuid.UUID = Field(
+        sa_column=Column(
+            ForeignKey("document.id", ondelete="CASCADE"), primary_key=True, index=True
+        )
+    )
+    version: int
+
+
+class AuditEvent(SQLModel, table=True):
+    """One link of a hash chain; one chain per citizen, plus the `system` chain.
+
+    No foreign keys: the record outlives what it speaks of. No content, token or secret.
+    """
+
+    __tablename__ = "audit_event"
+
+    # SQLite assigns ids only to an INTEGER PRIMARY KEY.
+    id: int | None = Field(
+        default=None, primary_key=True, sa_type=BigInteger().with_variant(Integer, "sqlite")
+    )
+    chain: str = Field(max_length=40)
+    seq: int
+    occurred_at: datetime = Field(sa_type=DateTime(timezone=True))
+    actor_type: str = Field(max_length=16)
+    actor_id: str | None = Field(default=None, max_length=64)
+    action: str = Field(max_length=40)
+    outcome: str = Field(max_length=16)
+    reason: str | None = Field(default=None, max_length=40)
+    document_id: uuid.UUID | None = None
+    grant_id: uuid.UUID | None = Field(default=None, index=True)
+    agency_id: uuid.UUID | None = None
+    details: str = "{}"
+    prev_hash: str = Field(max_length=64)
+    entry_hash: str = Field(max_length=64)
+
+    __table_args__ = (UniqueConstraint("chain", "seq"),)

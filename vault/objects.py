@@ -7,10 +7,9 @@ import hashlib
 import logging
 import secrets
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import chain
 from typing import BinaryIO, cast
 
 from storage import BlobNotFound, BlobReader, BlobStore, ReadAhead, StoreUnavailable, read_range
@@ -118,17 +117,27 @@ def read_stream(
     binding: ObjectBinding,
     start: int = 0,
     stop: int | None = None,
-) -> Iterator[bytes]:
+) -> Generator[bytes]:
     """Verified plaintext [start, stop). The header and first chunk are checked before this
     returns, so a damaged object fails before a response starts rather than in its middle."""
     chunks = _decrypted(store, obj, binding, start, obj.size if stop is None else stop)
     head = next(chunks, None)
-    return iter(()) if head is None else chain([head], chunks)
+    return _resumed(head, chunks)
+
+
+def _resumed(head: bytes | None, rest: Generator[bytes]) -> Generator[bytes]:
+    if head is None:
+        return
+    try:
+        yield head
+        yield from rest
+    finally:
+        rest.close()
 
 
 def _decrypted(
     store: BlobStore, obj: StoredObject, binding: ObjectBinding, start: int, stop: int
-) -> Iterator[bytes]:
+) -> Generator[bytes]:
     if (start, stop) == (0, obj.size):
         with store.reader(obj.key) as reader:
             header = crypto.read_exact(reader, crypto.HEADER_SIZE)

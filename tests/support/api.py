@@ -51,3 +51,43 @@ def upload(
         data=fields,
         files=[("file", (name, data, "application/octet-stream")) for name, data in files],
     )
+
+
+@dataclass(frozen=True)
+class AgencyAccount:
+    code: str
+    client_id: str
+    client_secret: str
+    headers: dict[str, str]
+
+
+def register_agency(client: TestClient, code: str, name: str | None = None) -> AgencyAccount:
+    """An operator registers the agency; the agency then gets a token as an integrator would."""
+    from vault import agencies, db
+
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    with db.unit_of_work(engine) as session:
+        credentials = agencies.create(session, code=code, name=name or f"UBND {code}")
+    token = client.post(
+        "/api/v1/agency/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": credentials.client_id,
+            "client_secret": credentials.client_secret,
+        },
+    )
+    assert token.status_code == 200, token.text
+    headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    return AgencyAccount(code, credentials.client_id, credentials.client_secret, headers)
+
+
+def share(
+    client: TestClient, citizen: Account, agency: str, *document_ids: str, **extra: Any
+) -> Any:
+    body = {
+        "agency": agency,
+        "document_ids": list(document_ids),
+        "purpose": "Đăng ký kết hôn",
+        **extra,
+    }
+    return client.post("/api/v1/grants", headers=citizen.headers, json=body)

@@ -33,13 +33,24 @@ def _free_port() -> int:
 
 
 @contextmanager
-def vault_server(env: dict[str, str], workdir: Path) -> Iterator[RunningServer]:
+def vault_server(
+    env: dict[str, str], workdir: Path, *, workers: int = 1
+) -> Iterator[RunningServer]:
     port = _free_port()
     executable = shutil.which("vault") or str(Path(sys.executable).with_name("vault"))
     log = workdir / "server.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [executable, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [
+                executable,
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+            ],
             env={**os.environ, **env},
             cwd=workdir,
             stdout=output,

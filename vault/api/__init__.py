@@ -2,11 +2,11 @@
 
 from fastapi import APIRouter
 
-from vault.api import auth, citizens, document_types, documents
+from vault.api import agency, auth, citizens, document_types, documents, grants
 from vault.api.errors import add_error_handlers
 
 router = APIRouter(prefix="/api/v1")
-for module in (auth, citizens, document_types, documents):
+for module in (auth, citizens, document_types, documents, grants, agency):
     router.include_router(module.router)
 
 __all__ = ["add_error_handlers", "router"]

@@ -4,6 +4,7 @@ browsers from sniffing, caching or rendering it in the vault's origin."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from urllib.parse import quote
 
 from fastapi import Request, Response
@@ -29,18 +30,27 @@ def protective_headers() -> dict[str, str]:
     }
 
 
-def paper_response(request: Request, content: Content, *, inline: bool = False) -> Response:
+def paper_response(
+    request: Request,
+    content: Content,
+    *,
+    inline: bool = False,
+    ranges: bool = True,
+    opened: Iterator[bytes] | None = None,
+) -> Response:
+    """`ranges=False` where each download is counted: a Range request is a whole download.
+    `opened`: the whole paper, already opened and its first chunk verified by the service."""
     etag = f'"{content.sha256}"'
     headers = {
         **protective_headers(),
         "ETag": etag,
-        "Accept-Ranges": "bytes",
+        "Accept-Ranges": "bytes" if ranges else "none",
         "Content-Disposition": content_disposition(content.filename, inline=inline),
     }
-    if request.headers.get("if-none-match") == etag:
+    if ranges and request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
     try:
-        wanted = _wanted_range(request, etag, content.size)
+        wanted = _wanted_range(request, etag, content.size) if ranges else None
     except _Unsatisfiable:
         return problem(
             416,
@@ -48,7 +58,7 @@ def paper_response(request: Request, content: Content, *, inline: bool = False) 
             headers={"Content-Range": f"bytes */{content.size}"},
         )
     start, stop = wanted or (0, content.size)
-    chunks = content.chunks(start, stop)
+    chunks = opened if opened is not None and not wanted else content.chunks(start, stop)
     headers["Content-Length"] = str(stop - start)
     status = 200
     if wanted:

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 
 from storage import StoreUnavailable
 from vault import errors
+from vault.api.redaction import redact
 from vault.crypto import IntegrityError, MasterKeyError
 
 log = logging.getLogger("vault.api")
@@ -28,6 +29,9 @@ STATUS_CODES: dict[type[errors.VaultError], int] = {
     errors.ActiveContent: status.HTTP_422_UNPROCESSABLE_CONTENT,
     errors.AuthenticationFailed: status.HTTP_401_UNAUTHORIZED,
     errors.TooManyAttempts: status.HTTP_429_TOO_MANY_REQUESTS,
+    errors.UnsupportedGrantType: status.HTTP_400_BAD_REQUEST,
+    errors.Forbidden: status.HTTP_403_FORBIDDEN,
+    errors.Gone: status.HTTP_410_GONE,
 }
 TITLES = {
     400: "Bad request",
@@ -83,6 +87,10 @@ async def _vault_error(_request: Request, error: Exception) -> JSONResponse:
         headers["Retry-After"] = str(error.retry_after)
     if isinstance(error, errors.AuthenticationFailed):
         headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(error, errors.Gone):
+        extra["reason"] = error.reason
+    if isinstance(error, errors.UnsupportedGrantType):
+        extra["error"] = "unsupported_grant_type"
     return problem(code, error.detail, kind=_slug(type(error).__name__), headers=headers, **extra)
 
 
@@ -119,7 +127,7 @@ async def _store_unavailable(_request: Request, _error: Exception) -> JSONRespon
 
 
 async def _integrity_error(request: Request, _error: Exception) -> JSONResponse:
-    log.error("integrity check failed on %s %s", request.method, request.url.path)
+    log.error("integrity check failed on %s %s", request.method, redact(request.url.path))
     return problem(
         500,
         "A stored paper failed its integrity check and was not served. "

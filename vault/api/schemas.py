@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import Literal, Self
 
 from pydantic import BaseModel, Field
 
 from vault.documents import DocumentView
+from vault.sharing.grants import GrantView
 
 
 class CitizenCreate(BaseModel):
@@ -92,3 +93,87 @@ UPLOAD_BODY = {
         },
     }
 }
+
+
+class GrantCreate(BaseModel):
+    agency: str = Field(description="The agency's code", examples=["UBND-HAICHAU"])
+    document_ids: list[uuid.UUID] = Field(min_length=1)
+    purpose: str = Field(examples=["Đăng ký kết hôn tại UBND phường Hải Châu"])
+    expires_in_days: int = Field(default=7, description="1 to 90")
+    max_uses: int | None = Field(
+        default=None, description="How many downloads; unlimited if absent"
+    )
+
+
+class GrantPublic(BaseModel):
+    id: uuid.UUID
+    agency: str
+    agency_name: str
+    document_ids: list[uuid.UUID]
+    purpose: str
+    created_at: datetime
+    expires_at: datetime
+    max_uses: int | None
+    uses: int
+    status: Literal["active", "expired", "revoked", "used_up"]
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, view: GrantView) -> Self:
+        return cls(agency=view.agency_code, **_fields(view, cls, exclude={"agency"}))
+
+
+class GrantCreated(GrantPublic):
+    token: str = Field(description="Shown only in this response; the vault keeps only its hash")
+    share_url: str
+
+
+class AgencyRef(BaseModel):
+    code: str
+    name: str
+
+
+class AccessLogEntry(BaseModel):
+    time: datetime
+    action: Literal["share.open", "share.download"]
+    outcome: Literal["success", "denied"]
+    reason: str | None
+    agency: AgencyRef | None
+    officer: str | None
+    grant_id: uuid.UUID | None
+    document_id: uuid.UUID | None
+    doc_type: str | None
+    purpose: str | None
+
+
+class SharedPaperPublic(BaseModel):
+    id: uuid.UUID
+    doc_type: str
+    title: str | None
+    number: str | None
+    content_type: str
+    size: int
+    pages: int
+    version: int
+    issued_on: date | None
+    expires_on: date | None
+    trust: str
+
+
+class CitizenRef(BaseModel):
+    full_name: str
+    national_id: str
+
+
+class SharedPublic(BaseModel):
+    grant_id: uuid.UUID
+    purpose: str
+    expires_at: datetime
+    max_uses: int | None
+    uses: int
+    citizen: CitizenRef
+    papers: list[SharedPaperPublic]
+
+
+def _fields(source: object, model: type[BaseModel], exclude: set[str]) -> dict[str, object]:
+    return {name: getattr(source, name) for name in model.model_fields if name not in exclude}

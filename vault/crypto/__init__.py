@@ -22,7 +22,7 @@ from vault.crypto.stream import (
     encrypt_bytes,
     read_exact,
 )
-from vault.crypto.tokens import hash_token, new_token
+from vault.crypto.tokens import derive_token, hash_token, new_token
 
 __all__ = [
     "CHUNK_SIZE",
@@ -38,6 +38,7 @@ __all__ = [
     "citizen_key_aad",
     "ciphertext_size",
     "data_key_aad",
+    "derive_token",
     "encrypt_bytes",
     "hash_token",
     "metadata_aad",

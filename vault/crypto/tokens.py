@@ -4,7 +4,9 @@ A fast hash is enough because the secret is random and long; a slow password
 hash would only cost CPU on every request.
 """
 
+import base64
 import hashlib
+import hmac
 import secrets
 
 
@@ -14,3 +16,9 @@ def new_token() -> str:
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def derive_token(key: bytes, message: bytes) -> str:
+    """A 256-bit token that the holder of `key` can compute again and nobody else can."""
+    digest = hmac.new(key, message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()

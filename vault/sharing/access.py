@@ -1,0 +1,303 @@
+"""What an agency reaches through a share token: exactly the papers of a live grant made for it.
+
+Every attempt is audited in the citizen's chain (or the system chain when the token names no
+grant), refusals included. A download counts one use with a single conditional UPDATE, so two
+concurrent downloads of a one-use grant cannot both succeed, and a revocation is seen by the
+very next request.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Generator
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import or_, update
+from sqlmodel import Session, col, select
+
+from vault import accounts, audit, crypto, db, documents, filenames
+from vault.backend import Backend
+from vault.errors import Forbidden, Gone, InvalidInput, NotFound
+from vault.models import Agency, Citizen, Document, DocumentVersion, Grant, GrantDocument
+from vault.sharing import grants, watermark
+
+_GONE = {
+    "revoked": "The citizen has revoked this share.",
+    "expired": "This share has expired; ask the citizen for a new one.",
+    "used_up": "This share has been used as many times as the citizen allowed.",
+}
+
+
+@dataclass(frozen=True)
+class Accessor:
+    """Who is reaching: an agency, and the officer acting for it when a person is."""
+
+    agency: Agency
+    officer: str | None = None
+
+    @property
+    def actor(self) -> tuple[str, str]:
+        return ("officer", self.officer) if self.officer else ("agency", str(self.agency.id))
+
+
+@dataclass(frozen=True)
+class SharedPaper:
+    id: uuid.UUID
+    doc_type: str
+    title: str | None
+    number: str | None
+    content_type: str
+    size: int
+    pages: int
+    version: int
+    issued_on: date | None
+    expires_on: date | None
+    trust: str
+
+
+@dataclass(frozen=True)
+class SharedView:
+    grant_id: uuid.UUID
+    purpose: str
+    expires_at: datetime
+    max_uses: int | None
+    uses: int
+    citizen_name: str
+    citizen_national_id: str
+    papers: list[SharedPaper]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The paper as the agency receives it: streamed as stored, or a stamped copy."""
+
+    content: documents.Content | None = None
+    stream: Generator[bytes] | None = None
+    stamped: bytes | None = None
+    stamped_type: str = ""
+    filename: str = ""
+
+
+def open_share(session: Session, backend: Backend, *, who: Accessor, token: str) -> SharedView:
+    grant = _live_grant(session, who, token, "share.open")
+    rows = session.exec(
+        select(Document, DocumentVersion)
+        .join(GrantDocument, col(GrantDocument.document_id) == Document.id)
+        .join(
+            DocumentVersion,
+            (col(DocumentVersion.document_id) == Document.id)
+            & (col(DocumentVersion.version) == GrantDocument.version),
+        )
+        .where(GrantDocument.grant_id == grant.id)
+    ).all()
+    papers = [_paper(documents.describe(session, backend, doc, row)) for doc, row in rows]
+    citizen = session.get(Citizen, grant.citizen_id)
+    assert citizen is not None
+    profile = accounts.profile(session, backend.keyring, citizen)
+    _record(session, who, grant, "share.open", "success", details={"papers": len(papers)})
+    return SharedView(
+        grant_id=grant.id,
+        purpose=grants.purpose_of(session, backend, grant),
+        expires_at=db.aware(grant.expires_at),
+        max_uses=grant.max_uses,
+        uses=grant.uses,
+        citizen_name=profile.full_name,
+        citizen_national_id=citizen.national_id,
+        papers=papers,
+    )
+
+
+def fetch(
+    session: Session,
+    backend: Backend,
+    *,
+    who: Accessor,
+    token: str,
+    document_id: uuid.UUID,
+    stamp: bool = False,
+) -> Delivery:
+    grant = _live_grant(session, who, token, "share.download", document_id)
+    row = session.exec(
+        select(Document, DocumentVersion)
+        .join(GrantDocument, col(GrantDocument.document_id) == Document.id)
+        .join(
+            DocumentVersion,
+            (col(DocumentVersion.document_id) == Document.id)
+            & (col(DocumentVersion.version) == GrantDocument.version),
+        )
+        .where(GrantDocument.grant_id == grant.id, GrantDocument.document_id == document_id)
+    ).first()
+    if row is None:
+        _refuse(session, who, grant, "share.download", "not_in_grant", document_id)
+        raise NotFound("This paper is not in the share.")
+    document, version = row
+    content = documents.content_of(session, backend, document, version)
+    # The store is read (and the first chunk verified) before the use is counted: the grant's
+    # row stays locked only for the count and the audit event, and a damaged paper costs no use.
+    delivery = _stamped(session, backend, who, grant, content) if stamp else _streamed(content)
+    try:
+        _count_use(session, who, grant, document_id)
+    except Gone:
+        if delivery.stream is not None:
+            delivery.stream.close()
+        raise
+    _record(
+        session,
+        who,
+        grant,
+        "share.download",
+        "success",
+        document_id,
+        details={"doc_type": document.doc_type, "version": version.version, "stamped": stamp},
+    )
+    return delivery
+
+
+def _streamed(content: documents.Content) -> Delivery:
+    return Delivery(content=content, stream=content.chunks())
+
+
+def _stamped(
+    session: Session, backend: Backend, who: Accessor, grant: Grant, content: documents.Content
+) -> Delivery:
+    if content.size > backend.limits.max_image_bytes:
+        raise InvalidInput("This paper is too large to stamp; fetch it without ?watermark=1.")
+    lines = watermark.lines(
+        purpose=grants.purpose_of(session, backend, grant),
+        agency=who.agency.name,
+        day=db.utc_now().date(),
+    )
+    data = b"".join(content.chunks())
+    stamped, kind = backend.sandbox.run(watermark.stamp, data, content.content_type, lines)
+    stem = content.filename.rsplit(".", 1)[0]
+    name = filenames.for_download(f"{stem}-{who.agency.code}", kind)
+    return Delivery(stamped=stamped, stamped_type=kind, filename=name)
+
+
+def record_unauthenticated(session: Session, method: str) -> None:
+    """An agency route reached without valid agency credentials: kept in the system chain,
+    without looking the share token up for a caller who has not identified itself."""
+    audit.append_after_refusal(
+        session,
+        audit.Event(
+            "agency.unauthenticated",
+            subject=None,
+            actor_type="anonymous",
+            outcome="denied",
+            reason="no_credentials",
+            details={"method": method},
+        ),
+    )
+
+
+def _live_grant(
+    session: Session, who: Accessor, token: str, action: str, document_id: uuid.UUID | None = None
+) -> Grant:
+    grant = session.exec(select(Grant).where(Grant.token_hash == crypto.hash_token(token))).first()
+    if grant is None:
+        actor_type, actor_id = who.actor
+        audit.append_after_refusal(
+            session,
+            audit.Event(
+                action,
+                subject=None,
+                actor_type=actor_type,
+                actor_id=actor_id,
+                outcome="denied",
+                reason="unknown_token",
+                agency_id=who.agency.id,
+                document_id=document_id,
+            ),
+        )
+        raise NotFound("No share has this code.")
+    if grant.agency_id != who.agency.id:
+        _refuse(session, who, grant, action, "wrong_agency", document_id)
+        raise Forbidden("This share was made for another agency.")
+    state = grants.status(grant)
+    if state != "active":
+        _refuse(session, who, grant, action, state, document_id)
+        raise Gone(_GONE[state], reason=state)
+    return grant
+
+
+def _count_use(session: Session, who: Accessor, grant: Grant, document_id: uuid.UUID) -> None:
+    counted = session.execute(
+        update(Grant)
+        .where(
+            col(Grant.id) == grant.id,
+            col(Grant.revoked_at).is_(None),
+            col(Grant.expires_at) > db.utc_now(),
+            or_(col(Grant.max_uses).is_(None), col(Grant.uses) < col(Grant.max_uses)),
+        )
+        .values(uses=col(Grant.uses) + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if counted.rowcount != 1:  # type: ignore[attr-defined]
+        session.refresh(grant)
+        state = grants.status(grant)
+        _refuse(session, who, grant, "share.download", state, document_id)
+        raise Gone(_GONE.get(state, _GONE["used_up"]), reason=state)
+
+
+def _paper(view: documents.DocumentView) -> SharedPaper:
+    return SharedPaper(
+        id=view.id,
+        doc_type=view.doc_type,
+        title=view.title,
+        number=view.number,
+        content_type=view.content_type,
+        size=view.size,
+        pages=view.pages,
+        version=view.version,
+        issued_on=view.issued_on,
+        expires_on=view.expires_on,
+        trust=view.trust,
+    )
+
+
+def _event(
+    who: Accessor,
+    grant: Grant,
+    action: str,
+    outcome: str,
+    document_id: uuid.UUID | None,
+    reason: str | None = None,
+    details: dict[str, object] | None = None,
+) -> audit.Event:
+    actor_type, actor_id = who.actor
+    return audit.Event(
+        action,
+        subject=grant.citizen_id,
+        actor_type=actor_type,
+        actor_id=actor_id,
+        outcome=outcome,
+        reason=reason,
+        document_id=document_id,
+        grant_id=grant.id,
+        agency_id=who.agency.id,
+        details=details or {},
+    )
+
+
+def _record(
+    session: Session,
+    who: Accessor,
+    grant: Grant,
+    action: str,
+    outcome: str,
+    document_id: uuid.UUID | None = None,
+    details: dict[str, object] | None = None,
+) -> None:
+    audit.append(session, _event(who, grant, action, outcome, document_id, details=details))
+
+
+def _refuse(
+    session: Session,
+    who: Accessor,
+    grant: Grant,
+    action: str,
+    reason: str,
+    document_id: uuid.UUID | None,
+) -> None:
+    audit.append_after_refusal(session, _event(who, grant, action, "denied", document_id, reason))

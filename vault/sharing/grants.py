@@ -1,0 +1,214 @@
+"""Share grants as the citizen sees them: chosen papers, one agency, a purpose, a lifetime,
+optionally a number of downloads; revocable at once."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from vault import agencies, audit, crypto, db, documents
+from vault.backend import Backend
+from vault.errors import InvalidInput, NotFound
+from vault.models import Agency, Citizen, Grant, GrantDocument
+
+MAX_DAYS = 90
+DEFAULT_DAYS = 7
+MAX_PURPOSE = 300
+MAX_PAPERS = 50
+_TOKEN_LABEL = b"dvlt/v1/grant-token"
+_PURPOSE_LABEL = b"dvlt/v1/grant-purpose"
+
+
+@dataclass(frozen=True)
+class GrantView:
+    id: uuid.UUID
+    agency_code: str
+    agency_name: str
+    document_ids: list[uuid.UUID]
+    purpose: str
+    created_at: datetime
+    expires_at: datetime
+    max_uses: int | None
+    uses: int
+    status: str
+    revoked_at: datetime | None
+    share_url: str | None = None
+    token: str | None = None
+
+
+def status(grant: Grant, now: datetime | None = None) -> str:
+    now = now or db.utc_now()
+    if grant.revoked_at is not None:
+        return "revoked"
+    if grant.max_uses is not None and grant.uses >= grant.max_uses:
+        return "used_up"
+    if db.aware(grant.expires_at) <= now:
+        return "expired"
+    return "active"
+
+
+def create(
+    session: Session,
+    backend: Backend,
+    *,
+    owner: Citizen,
+    agency_code: str,
+    document_ids: list[uuid.UUID],
+    purpose: str,
+    expires_in_days: int = DEFAULT_DAYS,
+    max_uses: int | None = None,
+    public_url: str,
+) -> GrantView:
+    purpose = " ".join(purpose.split())
+    if not purpose:
+        raise InvalidInput("Say what the papers are shared for.", field="purpose")
+    if len(purpose) > MAX_PURPOSE:
+        raise InvalidInput(f"A purpose has at most {MAX_PURPOSE} characters.", field="purpose")
+    if not 1 <= expires_in_days <= MAX_DAYS:
+        raise InvalidInput(f"A grant lasts 1 to {MAX_DAYS} days.", field="expires_in_days")
+    if max_uses is not None and max_uses < 1:
+        raise InvalidInput("max_uses is at least 1.", field="max_uses")
+    unique_ids = list(dict.fromkeys(document_ids))
+    if not 1 <= len(unique_ids) <= MAX_PAPERS:
+        raise InvalidInput(f"Share 1 to {MAX_PAPERS} papers.", field="document_ids")
+    papers = [documents.get(session, owner=owner, document_id=i) for i in unique_ids]
+    agency = agencies.active_by_code(session, agency_code)
+
+    kek = _citizen_key(session, backend, owner.id)
+    grant = Grant(
+        id=uuid.uuid4(),
+        citizen_id=owner.id,
+        agency_id=agency.id,
+        token_salt=os.urandom(32),
+        token_hash="",
+        sealed_purpose=b"",
+        expires_at=db.utc_now() + timedelta(days=expires_in_days),
+        max_uses=max_uses,
+    )
+    token = _token(kek, grant)
+    grant.token_hash = crypto.hash_token(token)
+    grant.sealed_purpose = crypto.seal(
+        crypto.subkey(kek, _PURPOSE_LABEL), purpose.encode(), aad=grant.id.bytes
+    )
+    session.add(grant)
+    session.flush()
+    for paper in papers:
+        session.add(
+            GrantDocument(grant_id=grant.id, document_id=paper.id, version=paper.current_version)
+        )
+    audit.append(
+        session,
+        audit.Event(
+            "grant.create",
+            subject=owner.id,
+            actor_type="citizen",
+            actor_id=str(owner.id),
+            grant_id=grant.id,
+            agency_id=agency.id,
+            details={"documents": len(papers), "days": expires_in_days, "max_uses": max_uses},
+        ),
+    )
+    session.flush()
+    view = _view(session, backend, grant, agency)
+    return _with_link(view, token, public_url)
+
+
+def list_for(session: Session, backend: Backend, *, owner: Citizen) -> list[GrantView]:
+    rows = session.exec(
+        select(Grant, Agency)
+        .join(Agency, col(Agency.id) == Grant.agency_id)
+        .where(Grant.citizen_id == owner.id)
+        .order_by(col(Grant.created_at).desc())
+    ).all()
+    return [_view(session, backend, grant, agency) for grant, agency in rows]
+
+
+def owned(session: Session, *, owner: Citizen, grant_id: uuid.UUID) -> Grant:
+    grant = session.exec(
+        select(Grant).where(Grant.id == grant_id, Grant.citizen_id == owner.id)
+    ).first()
+    if grant is None:
+        raise NotFound("No such grant.")
+    return grant
+
+
+def get(session: Session, backend: Backend, *, owner: Citizen, grant_id: uuid.UUID) -> GrantView:
+    grant = owned(session, owner=owner, grant_id=grant_id)
+    return _view(session, backend, grant, session.get(Agency, grant.agency_id))  # type: ignore[arg-type]
+
+
+def revoke(session: Session, *, owner: Citizen, grant_id: uuid.UUID) -> None:
+    """Effective for the very next request: every agency access reads the grant's state."""
+    grant = owned(session, owner=owner, grant_id=grant_id)
+    revoked = session.execute(
+        update(Grant)
+        .where(col(Grant.id) == grant.id, col(Grant.revoked_at).is_(None))
+        .values(revoked_at=db.utc_now())
+        .execution_options(synchronize_session=False)
+    )
+    if revoked.rowcount:  # type: ignore[attr-defined]
+        audit.append(
+            session,
+            audit.Event(
+                "grant.revoke",
+                subject=owner.id,
+                actor_type="citizen",
+                actor_id=str(owner.id),
+                grant_id=grant.id,
+                agency_id=grant.agency_id,
+            ),
+        )
+
+
+def share_url(
+    session: Session, backend: Backend, *, owner: Citizen, grant_id: uuid.UUID, public_url: str
+) -> str:
+    """The link again, for showing the QR code: recomputed under the citizen's key, not stored."""
+    grant = owned(session, owner=owner, grant_id=grant_id)
+    return link(public_url, _token(_citizen_key(session, backend, owner.id), grant))
+
+
+def link(public_url: str, token: str) -> str:
+    return f"{public_url.rstrip('/')}/agency/share/{token}"
+
+
+def purpose_of(session: Session, backend: Backend, grant: Grant) -> str:
+    kek = _citizen_key(session, backend, grant.citizen_id)
+    key = crypto.subkey(kek, _PURPOSE_LABEL)
+    return crypto.open_box(key, grant.sealed_purpose, aad=grant.id.bytes).decode()
+
+
+def _token(kek: bytes, grant: Grant) -> str:
+    return crypto.derive_token(crypto.subkey(kek, _TOKEN_LABEL), grant.id.bytes + grant.token_salt)
+
+
+def _citizen_key(session: Session, backend: Backend, citizen_id: uuid.UUID) -> bytes:
+    return backend.keyring.citizen_key(session, citizen_id)[1]
+
+
+def _view(session: Session, backend: Backend, grant: Grant, agency: Agency) -> GrantView:
+    document_ids = session.exec(
+        select(GrantDocument.document_id).where(GrantDocument.grant_id == grant.id)
+    ).all()
+    return GrantView(
+        id=grant.id,
+        agency_code=agency.code,
+        agency_name=agency.name,
+        document_ids=list(document_ids),
+        purpose=purpose_of(session, backend, grant),
+        created_at=grant.created_at,
+        expires_at=db.aware(grant.expires_at),
+        max_uses=grant.max_uses,
+        uses=grant.uses,
+        status=status(grant),
+        revoked_at=grant.revoked_at,
+    )
+
+
+def _with_link(view: GrantView, token: str, public_url: str) -> GrantView:
+    return replace(view, token=token, share_url=link(public_url, token))

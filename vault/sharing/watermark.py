@@ -1,0 +1,71 @@
+"""The digital form of the line people write across a photocopy — "chỉ dùng để …": a copy of
+the paper stamped across with the agency, the purpose and the date. Runs in the sandbox."""
+
+from __future__ import annotations
+
+import io
+import math
+from datetime import date
+from functools import cache
+from importlib import resources
+
+from PIL import Image, ImageDraw, ImageFont
+
+from vault.intake.images import Page, bind_pages
+
+MAX_PAGES = 20
+_DPI = 110
+
+
+def lines(*, purpose: str, agency: str, day: date) -> list[str]:
+    return [f"CHỈ DÙNG ĐỂ: {purpose}", f"{agency} · {day:%d/%m/%Y}"]
+
+
+@cache
+def _font_bytes() -> bytes:
+    return resources.files("vault.data").joinpath("fonts/DejaVuSans-Bold.ttf").read_bytes()
+
+
+def stamp(data: bytes, content_type: str, text: list[str]) -> tuple[bytes, str]:
+    if content_type == "application/pdf":
+        return _stamp_pdf(data, text), "application/pdf"
+    with Image.open(io.BytesIO(data)) as image:
+        stamped = _stamp_image(image.convert("RGB"), text)
+    buffer = io.BytesIO()
+    stamped.save(buffer, "JPEG", quality=88)
+    return buffer.getvalue(), "image/jpeg"
+
+
+def _stamp_pdf(data: bytes, text: list[str]) -> bytes:
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(data)
+    try:
+        pages = []
+        for index in range(min(len(document), MAX_PAGES)):
+            image = document[index].render(scale=_DPI / 72).to_pil().convert("RGB")
+            buffer = io.BytesIO()
+            _stamp_image(image, text).save(buffer, "JPEG", quality=85)
+            pages.append(Page(buffer.getvalue(), "image/jpeg"))
+    finally:
+        document.close()
+    return bind_pages(pages)
+
+
+def _stamp_image(image: Image.Image, text: list[str]) -> Image.Image:
+    """Text tiled diagonally across the page: dark enough to read, light enough to see through."""
+    width, height = image.size
+    size = max(12, min(width, height) // 32)
+    font = ImageFont.truetype(io.BytesIO(_font_bytes()), size)
+    diagonal = int(math.hypot(width, height))
+    layer = Image.new("RGBA", (diagonal, diagonal), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    row = "   ·   ".join(text)
+    step = int(size * 4.5)
+    for y in range(0, diagonal, step):
+        offset = (y // step % 2) * size * 6
+        draw.text((-offset, y), (row + "   ·   ") * 6, font=font, fill=(170, 0, 0, 125))
+    layer = layer.rotate(math.degrees(math.atan2(height, width)), resample=Image.Resampling.BICUBIC)
+    left, top = (diagonal - width) // 2, (diagonal - height) // 2
+    overlay = layer.crop((left, top, left + width, top + height))
+    return Image.alpha_composite(image.convert("RGBA"), overlay).convert("RGB")
