@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -39,8 +39,12 @@ class ThrottlePolicy:
 
 @dataclass(frozen=True)
 class Profile:
+    """What the vault knows of the citizen beyond the number: sealed, used to prefill forms."""
+
     full_name: str
-    phone: str | None
+    phone: str | None = None
+    date_of_birth: date | None = None
+    address: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,11 +93,45 @@ def profile(session: Session, keyring: Keyring, citizen: Citizen) -> Profile:
     _, kek = keyring.citizen_key(session, citizen.id)
     aad = crypto.profile_aad(citizen_id=citizen.id)
     data = json.loads(crypto.open_box(_profile_key(kek), citizen.sealed_profile, aad=aad))
-    return Profile(full_name=data["full_name"], phone=data["phone"])
+    born = data.get("date_of_birth")
+    return Profile(
+        full_name=data["full_name"],
+        phone=data.get("phone"),
+        date_of_birth=date.fromisoformat(born) if born else None,
+        address=data.get("address"),
+    )
+
+
+def update_profile(
+    session: Session, keyring: Keyring, citizen: Citizen, changes: dict[str, Any]
+) -> Profile:
+    """Apply the given fields; a name cannot be emptied, a birth date must fit the number."""
+    current = profile(session, keyring, citizen)
+    updated = replace(current, **changes)
+    updated = replace(updated, full_name=" ".join(updated.full_name.split()))
+    if not updated.full_name:
+        raise InvalidInput("The full name is required.", field="full_name")
+    born = updated.date_of_birth
+    if born is not None and born.year != national_id.birth_year(citizen.national_id):
+        raise InvalidInput(
+            "This birth date does not match the year in the identification number.",
+            field="date_of_birth",
+        )
+    _, kek = keyring.citizen_key(session, citizen.id)
+    citizen.sealed_profile = _seal_profile(kek, citizen.id, updated)
+    session.add(citizen)
+    return updated
 
 
 def _seal_profile(kek: bytes, citizen_id: uuid.UUID, value: Profile) -> bytes:
-    data = json.dumps({"full_name": value.full_name, "phone": value.phone}).encode()
+    data = json.dumps(
+        {
+            "full_name": value.full_name,
+            "phone": value.phone,
+            "date_of_birth": value.date_of_birth.isoformat() if value.date_of_birth else None,
+            "address": value.address,
+        }
+    ).encode()
     return crypto.seal(_profile_key(kek), data, aad=crypto.profile_aad(citizen_id=citizen_id))
 
 

@@ -12,10 +12,12 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from vault import crypto, db
+from vault.crypto import signatures
 from vault.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
 from vault.models import Agency, AgencyToken
 
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,31}$")
+LEVELS = ("commune", "province", "central")
 # Compared against when the client id is unknown, so both failures take the same time.
 _NO_SECRET = crypto.hash_token("no such client")
 
@@ -35,8 +37,17 @@ class IssuedToken:
     expires_in: int
 
 
-def create(session: Session, *, code: str, name: str) -> Credentials:
+def create(
+    session: Session,
+    *,
+    code: str,
+    name: str,
+    level: str = "commune",
+    public_key_pem: str | None = None,
+) -> Credentials:
     code, name = code.strip(), " ".join(name.split())
+    if level not in LEVELS:
+        raise InvalidInput(f"An agency's level is one of {', '.join(LEVELS)}.", field="level")
     if not _CODE.match(code):
         raise InvalidInput(
             "An agency code has 2 to 32 letters, digits, '.', '_' or '-'.", field="code"
@@ -49,12 +60,31 @@ def create(session: Session, *, code: str, name: str) -> Credentials:
     agency = Agency(
         code=code,
         name=name,
+        level=level,
         client_id=f"agency-{secrets.token_hex(10)}",
         secret_hash=crypto.hash_token(secret),
+        signing_key_pem=_checked_key(public_key_pem) if public_key_pem else None,
     )
     session.add(agency)
     session.flush()
     return Credentials(code, agency.client_id, secret)
+
+
+def set_signing_key(session: Session, code: str, public_key_pem: str) -> Agency:
+    """The key that signs what the agency issues from now on; papers deposited before keep
+    the key they were checked under."""
+    agency = by_code(session, code)
+    agency.signing_key_pem = _checked_key(public_key_pem)
+    session.add(agency)
+    return agency
+
+
+def _checked_key(public_key_pem: str) -> str:
+    try:
+        signatures.algorithm_of(public_key_pem)
+    except signatures.SigningKeyError as error:
+        raise InvalidInput(f"The signing key is refused: {error}.", field="public_key") from None
+    return public_key_pem.strip() + "\n"
 
 
 def list_all(session: Session) -> list[Agency]:

@@ -6,11 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from vault import api, db
 from vault.api import redaction
 from vault.bootstrap import build_backend
+from vault.dossiers.stats import ReuseCollector
 from vault.settings import Settings
 
 
@@ -39,5 +41,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:
         return JSONResponse({"status": "ok"})
+
+    metrics = CollectorRegistry()
+    metrics.register(ReuseCollector(app.state.engine))
+
+    @app.get("/metrics", include_in_schema=False)
+    def read_metrics() -> Response:
+        """Prometheus exposition: the reuse figures, as GET /api/v1/stats gives them."""
+        return Response(generate_latest(metrics), media_type=CONTENT_TYPE_LATEST)
 
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from storage import BlobStore, FileStore, S3Store
-from vault import db
+from vault import db, procedures
 from vault.backend import Backend, Limits
 from vault.crypto import MasterKeyError, masterkeys
 from vault.intake import sandbox
@@ -62,6 +62,12 @@ def prepare(settings: Settings) -> None:
         )
     masterkeys.load(key_file, require_private=settings.env == "production")
     db.upgrade(settings.resolved_database_url)
+    engine = db.make_engine(settings.resolved_database_url)
+    with db.unit_of_work(engine) as session:
+        added = procedures.seed(session)
+    engine.dispose()
+    if added:
+        log.info("added %d procedures from the packaged catalog", added)
     store = build_store(settings)
     if isinstance(store, S3Store):
         store.ensure_bucket()

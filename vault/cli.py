@@ -15,8 +15,8 @@ import typer
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from vault import agencies, audit, bootstrap, db, sweep
-from vault.crypto import MasterKeyError, masterkeys
+from vault import agencies, audit, bootstrap, db, procedures, sweep
+from vault.crypto import MasterKeyError, masterkeys, signatures
 from vault.errors import VaultError
 from vault.keys import Keyring
 from vault.settings import Settings
@@ -27,9 +27,11 @@ storage_app = typer.Typer(help="The blob store.", no_args_is_help=True)
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 agency_app = typer.Typer(help="Receiving agencies and their credentials.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+procedures_app = typer.Typer(help="The catalog of administrative procedures.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(agency_app, name="agency")
 app.add_typer(audit_app, name="audit")
+app.add_typer(procedures_app, name="procedures")
 app.add_typer(storage_app, name="storage")
 app.add_typer(db_app, name="db")
 
@@ -195,26 +197,69 @@ def _session(*, writes: bool = True) -> Iterator[Session]:
             yield session
 
 
-def _print_credentials(credentials: agencies.Credentials, as_json: bool) -> None:
+def _print_credentials(
+    credentials: agencies.Credentials, as_json: bool, private_key: str | None = None
+) -> None:
+    shown = dataclasses.asdict(credentials) | ({"private_key": private_key} if private_key else {})
     if as_json:
-        typer.echo(json.dumps(dataclasses.asdict(credentials)))
+        typer.echo(json.dumps(shown))
         return
     typer.echo(f"agency:        {credentials.code}")
     typer.echo(f"client_id:     {credentials.client_id}")
     typer.echo(f"client_secret: {credentials.client_secret}")
-    typer.echo("The secret is shown only now; the vault keeps only its hash.", err=True)
+    if private_key:
+        typer.echo(private_key, nl=False)
+    typer.echo("Secrets are shown only now; the vault keeps a hash and the public key.", err=True)
 
 
 @agency_app.command("create")
 def agency_create(
     code: Annotated[str, typer.Option(help="Short unique code, e.g. UBND-HAICHAU.")],
     name: Annotated[str, typer.Option(help="The agency's name, as citizens know it.")],
+    level: Annotated[str, typer.Option(help="commune, province or central.")] = "commune",
+    public_key: Annotated[
+        Path | None, typer.Option(help="PEM public key (Ed25519 or ECDSA P-256) it signs with.")
+    ] = None,
+    generate_key: Annotated[
+        bool, typer.Option(help="Make an Ed25519 signing pair; print the private key once.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Register an agency; prints its client id and secret once."""
+    private_pem, public_pem = _signing_key(public_key, generate_key)
     with _session() as session:
-        credentials = agencies.create(session, code=code, name=name)
-    _print_credentials(credentials, as_json)
+        credentials = agencies.create(
+            session, code=code, name=name, level=level, public_key_pem=public_pem
+        )
+    _print_credentials(credentials, as_json, private_pem)
+
+
+@agency_app.command("set-key")
+def agency_set_key(
+    code: Annotated[str, typer.Option(help="The agency's code.")],
+    public_key: Annotated[Path | None, typer.Option(help="PEM public key file.")] = None,
+    generate_key: Annotated[bool, typer.Option(help="Make a new Ed25519 pair.")] = False,
+) -> None:
+    """Register the key an agency signs issued papers with; deposited papers keep theirs."""
+    private_pem, public_pem = _signing_key(public_key, generate_key)
+    if public_pem is None:
+        raise _fail("give --public-key FILE or --generate-key")
+    with _session() as session:
+        agencies.set_signing_key(session, code, public_pem)
+    typer.echo(f"signing key of {code} registered")
+    if private_pem:
+        typer.echo(private_pem, nl=False)
+        typer.echo(
+            "The private key is shown only now; the vault keeps only the public key.", err=True
+        )
+
+
+def _signing_key(public_key: Path | None, generate: bool) -> tuple[str | None, str | None]:
+    if public_key and generate:
+        raise _fail("give either --public-key or --generate-key, not both")
+    if generate:
+        return signatures.generate()
+    return None, public_key.read_text() if public_key else None
 
 
 @agency_app.command("list")
@@ -224,7 +269,9 @@ def agency_list() -> None:
         rows = agencies.list_all(session)
         for agency in rows:
             state = "disabled" if agency.disabled_at else "active"
-            typer.echo(f"{agency.code}\t{state}\t{agency.client_id}\t{agency.name}")
+            signing = "signing-key" if agency.signing_key_pem else "no-key"
+            fields = (agency.code, state, agency.level, signing, agency.client_id, agency.name)
+            typer.echo("\t".join(fields))
 
 
 @agency_app.command("disable")
@@ -259,3 +306,29 @@ def audit_verify() -> None:
     typer.echo(f"checked {result.events} events in {result.chains} chains")
     if result.breaks:
         raise typer.Exit(code=1)
+
+
+@procedures_app.command("import")
+def procedures_import(
+    file: Annotated[
+        Path, typer.Argument(help="A JSON catalog shaped like vault/data/procedures.json.")
+    ],
+) -> None:
+    """Add or replace procedures from a file; the whole file is checked before anything changes."""
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as error:
+        raise _fail(f"cannot read {file}: {error.strerror}") from None
+    with _session() as session:
+        specs = procedures.parse(text)
+        added, replaced = procedures.import_specs(session, specs)
+    typer.echo(f"imported {len(specs)} procedures: {added} added, {replaced} replaced")
+
+
+@procedures_app.command("list")
+def procedures_list() -> None:
+    """Code, level, required papers and name of every procedure."""
+    with _session(writes=False) as session:
+        for spec in procedures.list_all(session):
+            papers = ",".join(r.doc_type + ("" if r.required else "?") for r in spec.requirements)
+            typer.echo(f"{spec.code}\t{spec.agency_level}\t{papers}\t{spec.name}")

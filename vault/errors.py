@@ -8,6 +8,11 @@ class VaultError(Exception):
         super().__init__(detail)
         self.detail = detail
 
+    @property
+    def members(self) -> dict[str, object]:
+        """Extension members of the problem document (RFC 9457 §3.2) this situation carries."""
+        return {}
+
 
 class NotFound(VaultError):
     """Also raised when the thing exists but is not the caller's: existence is private too."""

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    Text,
     UniqueConstraint,
 )
 from sqlmodel import Field, SQLModel
@@ -111,6 +112,11 @@ class DocumentVersion(SQLModel, table=True):
     expires_on: date | None = Field(default=None, index=True)
     # Title, document number, original file name and SHA-256, sealed under the data key.
     sealed_metadata: bytes = Field(sa_type=LargeBinary)
+    # For trust "issued": who issued it, its detached signature over the SHA-256 of the paper,
+    # and the issuer's public key as it was when the paper was deposited.
+    issuer_agency_id: uuid.UUID | None = Field(default=None, foreign_key="agency.id")
+    signature: bytes | None = Field(default=None, sa_type=LargeBinary)
+    signer_key_pem: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = _timestamp()
 
 
@@ -120,11 +126,15 @@ class Agency(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     code: str = Field(max_length=32, unique=True)
     name: str = Field(max_length=200)
+    # Local government has two tiers since July 2025: commune and province; plus central bodies.
+    level: str = Field(default="commune", max_length=16)
     client_id: str = Field(max_length=64, unique=True)
     secret_hash: str = Field(max_length=64)
     created_at: datetime = _timestamp()
     secret_rotated_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     disabled_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    # The key that signs the papers this agency issues (Ed25519 or ECDSA P-256), PEM.
+    signing_key_pem: str | None = Field(default=None, sa_type=Text)
 
 
 class AgencyToken(SQLModel, table=True):
@@ -208,3 +218,79 @@ class AuditEvent(SQLModel, table=True):
     entry_hash: str = Field(max_length=64)
 
     __table_args__ = (UniqueConstraint("chain", "seq"),)
+
+
+class Procedure(SQLModel, table=True):
+    """An administrative procedure (thủ tục hành chính) and the papers its dossier needs."""
+
+    code: str = Field(primary_key=True, max_length=32)
+    name: str = Field(max_length=300)
+    name_en: str | None = Field(default=None, max_length=300)
+    agency_level: str = Field(max_length=16)
+    result_doc_type: str | None = Field(default=None, max_length=32)
+    # The requirements and form fields as validated JSON (see vault/procedures.py).
+    requirements: str = Field(sa_type=Text)
+    form_fields: str = Field(sa_type=Text)
+    updated_at: datetime = _timestamp()
+
+
+class Dossier(SQLModel, table=True):
+    """A citizen's application (hồ sơ) for one procedure at one agency."""
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    citizen_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("citizen.id", ondelete="CASCADE"), index=True, nullable=False)
+    )
+    procedure_code: str = Field(foreign_key="procedure.code", max_length=32)
+    agency_id: uuid.UUID = Field(foreign_key="agency.id", index=True)
+    status: str = Field(max_length=24)
+    # The form, sealed under the citizen's key: it holds names, dates, addresses.
+    sealed_form: bytes = Field(sa_type=LargeBinary)
+    grant_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=Column(ForeignKey("share_grant.id", ondelete="SET NULL"), nullable=True),
+    )
+    result_document_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=Column(ForeignKey("document.id", ondelete="SET NULL"), nullable=True),
+    )
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+    submitted_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    closed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_dossier_agency_status", "agency_id", "status"),)
+
+
+class DossierAttachment(SQLModel, table=True):
+    """One required paper of a dossier: from the vault (reused) or uploaded for it."""
+
+    __tablename__ = "dossier_attachment"
+
+    dossier_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("dossier.id", ondelete="CASCADE"), primary_key=True)
+    )
+    doc_type: str = Field(primary_key=True, max_length=32)
+    document_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("document.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    version: int
+    reused: bool
+
+
+class DossierEvent(SQLModel, table=True):
+    """The state history of a dossier; notes are sealed under the citizen's key."""
+
+    __tablename__ = "dossier_event"
+
+    id: int | None = Field(
+        default=None, primary_key=True, sa_type=BigInteger().with_variant(Integer, "sqlite")
+    )
+    dossier_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("dossier.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    status: str = Field(max_length=24)
+    actor_type: str = Field(max_length=16)
+    actor: str | None = Field(default=None, max_length=64)
+    sealed_note: bytes | None = Field(default=None, sa_type=LargeBinary)
+    at: datetime = _timestamp()

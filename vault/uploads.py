@@ -46,6 +46,7 @@ class Received:
     pages: int
     thumbnail: objects.StoredObject | None
     filename: str | None
+    verbatim: bool  # the stored bytes are exactly the uploaded file (a PDF)
 
     @property
     def keys(self) -> list[str]:
@@ -173,7 +174,8 @@ def _store(
         thumbnail = objects.write_bytes(
             store, thumbnail_binding, collected.thumbnail, on_key=written.append
         )
-    return Received(content, content_type, pages, thumbnail, collected.filename)
+    verbatim = collected.pdf is not None
+    return Received(content, content_type, pages, thumbnail, collected.filename, verbatim)
 
 
 def _pdf_thumbnail(backend: Backend, facts: pdfs.PdfFacts) -> bytes | None:

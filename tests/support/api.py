@@ -61,13 +61,26 @@ class AgencyAccount:
     headers: dict[str, str]
 
 
-def register_agency(client: TestClient, code: str, name: str | None = None) -> AgencyAccount:
+def register_agency(
+    client: TestClient,
+    code: str,
+    name: str | None = None,
+    *,
+    level: str = "commune",
+    public_key_pem: str | None = None,
+) -> AgencyAccount:
     """An operator registers the agency; the agency then gets a token as an integrator would."""
     from vault import agencies, db
 
     engine = client.app.state.engine  # type: ignore[attr-defined]
     with db.unit_of_work(engine) as session:
-        credentials = agencies.create(session, code=code, name=name or f"UBND {code}")
+        credentials = agencies.create(
+            session,
+            code=code,
+            name=name or f"UBND {code}",
+            level=level,
+            public_key_pem=public_key_pem,
+        )
     token = client.post(
         "/api/v1/agency/token",
         data={

@@ -2,11 +2,33 @@
 
 from fastapi import APIRouter
 
-from vault.api import agency, auth, citizens, document_types, documents, grants
+from vault.api import (
+    agency,
+    agency_dossiers,
+    auth,
+    citizens,
+    document_types,
+    documents,
+    dossiers,
+    grants,
+    procedures,
+    stats,
+)
 from vault.api.errors import add_error_handlers
 
 router = APIRouter(prefix="/api/v1")
-for module in (auth, citizens, document_types, documents, grants, agency):
+for module in (
+    auth,
+    citizens,
+    document_types,
+    documents,
+    grants,
+    agency,
+    procedures,
+    dossiers,
+    agency_dossiers,
+    stats,
+):
     router.include_router(module.router)
 
 __all__ = ["add_error_handlers", "router"]

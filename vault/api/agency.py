@@ -17,7 +17,7 @@ from vault.api.deps import (
     SessionDep,
     SettingsDep,
 )
-from vault.api.downloads import content_disposition, paper_response, protective_headers
+from vault.api.downloads import delivery_response
 from vault.api.schemas import CitizenRef, SharedPaperPublic, SharedPublic, TokenPublic
 from vault.errors import AuthenticationFailed, UnsupportedGrantType
 from vault.sharing import access
@@ -92,10 +92,4 @@ def fetch_shared_document(
     delivery = access.fetch(
         session, backend, who=who, token=token, document_id=document_id, stamp=watermark
     )
-    if delivery.content is not None:
-        return paper_response(request, delivery.content, ranges=False, opened=delivery.stream)
-    headers = {
-        **protective_headers(),
-        "Content-Disposition": content_disposition(delivery.filename),
-    }
-    return Response(delivery.stamped, media_type=delivery.stamped_type, headers=headers)
+    return delivery_response(request, delivery)

@@ -5,7 +5,7 @@ from sqlmodel import Session
 
 from vault import accounts
 from vault.api.deps import BackendDep, CurrentCitizen, SessionDep
-from vault.api.schemas import CitizenCreate, CitizenPublic
+from vault.api.schemas import CitizenCreate, CitizenPublic, ProfileUpdate
 from vault.backend import Backend
 from vault.models import Citizen
 
@@ -19,6 +19,8 @@ def _public(session: Session, backend: Backend, citizen: Citizen) -> CitizenPubl
         national_id=citizen.national_id,
         full_name=profile.full_name,
         phone=profile.phone,
+        date_of_birth=profile.date_of_birth,
+        address=profile.address,
         created_at=citizen.created_at,
     )
 
@@ -41,6 +43,15 @@ def register_citizen(
 
 @router.get("/me", response_model=CitizenPublic)
 def read_me(citizen: CurrentCitizen, session: SessionDep, backend: BackendDep) -> CitizenPublic:
+    return _public(session, backend, citizen)
+
+
+@router.patch("/me", response_model=CitizenPublic)
+def update_me(
+    body: ProfileUpdate, citizen: CurrentCitizen, session: SessionDep, backend: BackendDep
+) -> CitizenPublic:
+    """Name, phone, birth date and address: what dossier forms are prefilled with."""
+    accounts.update_profile(session, backend.keyring, citizen, body.model_dump(exclude_unset=True))
     return _public(session, backend, citizen)
 
 

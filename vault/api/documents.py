@@ -9,13 +9,13 @@ from vault import documents
 from vault.api.deps import BackendDep, CurrentCitizen, SessionDep
 from vault.api.downloads import paper_response, protective_headers
 from vault.api.forms import FormLimits, streamed_form
-from vault.api.schemas import UPLOAD_BODY, DocumentPublic
+from vault.api.schemas import UPLOAD_BODY, AgencyRef, DocumentPublic, SignaturePublic
 from vault.backend import Backend
 
 router = APIRouter(prefix="/documents", tags=["documents"])
 
 
-def _form_limits(backend: Backend) -> FormLimits:
+def form_limits(backend: Backend) -> FormLimits:
     limits = backend.limits
     return FormLimits(max_file_bytes=limits.max_upload_bytes, max_files=limits.max_pages)
 
@@ -31,7 +31,7 @@ async def upload_document(
 ) -> DocumentPublic:
     """Store a paper: one PDF, or photos that become its pages. Fields: doc_type, title,
     number, issued_on, expires_on; the file parts are named `file`."""
-    async with streamed_form(request, _form_limits(backend)) as parts:
+    async with streamed_form(request, form_limits(backend)) as parts:
         view = await anyio.to_thread.run_sync(
             lambda: documents.upload(session, backend, owner=citizen, parts=parts)
         )
@@ -89,7 +89,7 @@ async def add_document_version(
     backend: BackendDep,
 ) -> DocumentPublic:
     """Replace the paper with a newer scan; the older versions stay listed and readable."""
-    async with streamed_form(request, _form_limits(backend)) as parts:
+    async with streamed_form(request, form_limits(backend)) as parts:
         view = await anyio.to_thread.run_sync(
             lambda: documents.add_version(
                 session, backend, owner=citizen, document_id=document_id, parts=parts
@@ -119,6 +119,19 @@ def download_document_version(
         session, backend, owner=citizen, document_id=document_id, version=version
     )
     return paper_response(request, content)
+
+
+@router.get("/{document_id}/signature", response_model=SignaturePublic)
+def read_document_signature(
+    document_id: uuid.UUID, citizen: CurrentCitizen, session: SessionDep, backend: BackendDep
+) -> SignaturePublic:
+    """The issuing agency's signature over the paper's SHA-256, its public key as it was
+    when the paper was deposited, and whether both still match the stored bytes."""
+    view = documents.signature_of(session, backend, owner=citizen, document_id=document_id)
+    return SignaturePublic(
+        issuer=AgencyRef(code=view.issuer_code, name=view.issuer_name),
+        **{k: getattr(view, k) for k in SignaturePublic.model_fields if k != "issuer"},
+    )
 
 
 @router.delete("/{document_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -12,6 +12,7 @@ from fastapi.responses import StreamingResponse
 
 from vault.api.errors import problem
 from vault.documents import Content
+from vault.sharing.access import Delivery
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
@@ -94,3 +95,15 @@ def _wanted_range(request: Request, etag: str, size: int) -> tuple[int, int] | N
     if start >= size or start >= stop or size == 0:
         raise _Unsatisfiable
     return start, stop
+
+
+def delivery_response(request: Request, delivery: Delivery) -> Response:
+    """What an agency receives: the paper streamed as stored (no ranges: each download is
+    counted), or the stamped copy."""
+    if delivery.content is not None:
+        return paper_response(request, delivery.content, ranges=False, opened=delivery.stream)
+    headers = {
+        **protective_headers(),
+        "Content-Disposition": content_disposition(delivery.filename),
+    }
+    return Response(delivery.stamped, media_type=delivery.stamped_type, headers=headers)

@@ -91,6 +91,7 @@ async def _vault_error(_request: Request, error: Exception) -> JSONResponse:
         extra["reason"] = error.reason
     if isinstance(error, errors.UnsupportedGrantType):
         extra["error"] = "unsupported_grant_type"
+    extra |= error.members
     return problem(code, error.detail, kind=_slug(type(error).__name__), headers=headers, **extra)
 
 

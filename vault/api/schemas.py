@@ -10,6 +10,8 @@ from typing import Literal, Self
 from pydantic import BaseModel, Field
 
 from vault.documents import DocumentView
+from vault.dossiers.workflow import DossierView
+from vault.procedures import ProcedureSpec
 from vault.sharing.grants import GrantView
 
 
@@ -27,6 +29,8 @@ class CitizenPublic(BaseModel):
     national_id: str
     full_name: str
     phone: str | None
+    date_of_birth: date | None
+    address: str | None
     created_at: datetime
 
 
@@ -59,12 +63,18 @@ class DocumentPublic(BaseModel):
     trust: str
     filename: str
     has_thumbnail: bool
+    issuer: AgencyRef | None = Field(description="The issuing agency of an `issued` paper")
     created_at: datetime
     updated_at: datetime
 
     @classmethod
     def of(cls, view: DocumentView) -> DocumentPublic:
-        return cls.model_validate(view, from_attributes=True)
+        issuer = (
+            AgencyRef(code=view.issuer_code, name=view.issuer_name or "")
+            if view.issuer_code
+            else None
+        )
+        return cls(issuer=issuer, **_fields(view, cls, exclude={"issuer"}))
 
 
 UPLOAD_BODY = {
@@ -177,3 +187,171 @@ class SharedPublic(BaseModel):
 
 def _fields(source: object, model: type[BaseModel], exclude: set[str]) -> dict[str, object]:
     return {name: getattr(source, name) for name in model.model_fields if name not in exclude}
+
+
+class ProfileUpdate(BaseModel):
+    full_name: str | None = Field(default=None, min_length=1, max_length=200)
+    phone: str | None = Field(default=None, pattern=r"^\+?[0-9 ]{8,16}$")
+    date_of_birth: date | None = None
+    address: str | None = Field(default=None, max_length=300)
+
+
+class RequirementPublic(BaseModel):
+    doc_type: str
+    required: bool
+    max_age_days: int | None
+    min_trust: str
+    note: str | None
+
+
+class FormFieldPublic(BaseModel):
+    name: str
+    label: str
+    type: str
+    required: bool
+    source: str | None
+    options: list[str] | None
+
+
+class ProcedurePublic(BaseModel):
+    code: str
+    name: str
+    name_en: str | None
+    agency_level: str
+    result_doc_type: str | None
+    requirements: list[RequirementPublic]
+    form_fields: list[FormFieldPublic]
+
+    @classmethod
+    def of(cls, spec: ProcedureSpec) -> ProcedurePublic:
+        return cls.model_validate(spec.model_dump())
+
+
+class DossierCreate(BaseModel):
+    procedure: str = Field(examples=["1.000894"])
+    agency: str = Field(description="The receiving agency's code", examples=["UBND-HAICHAU"])
+
+
+class AttachmentPublic(BaseModel):
+    doc_type: str
+    document_id: uuid.UUID
+    version: int
+    reused: bool
+    title: str | None
+    content_type: str
+    pages: int
+    trust: str
+    issued_on: date | None
+    expires_on: date | None
+
+
+class MissingPublic(BaseModel):
+    doc_type: str
+    reason: Literal["none_stored", "expired", "too_old", "trust_too_low"]
+    required: bool
+    detail: str
+
+
+class HistoryPublic(BaseModel):
+    status: str
+    at: datetime
+    actor_type: str
+    note: str | None
+
+
+class DossierPublic(BaseModel):
+    id: uuid.UUID
+    procedure: str
+    procedure_name: str
+    agency: str
+    agency_name: str
+    status: str
+    attachments: list[AttachmentPublic]
+    missing: list[MissingPublic]
+    form: dict[str, str | None]
+    history: list[HistoryPublic]
+    created_at: datetime
+    submitted_at: datetime | None
+    closed_at: datetime | None
+    grant_id: uuid.UUID | None
+    result_document_id: uuid.UUID | None
+
+    @classmethod
+    def of(cls, view: DossierView, **more: object) -> Self:
+        return cls(
+            id=view.id,
+            procedure=view.procedure.code,
+            procedure_name=view.procedure.name,
+            agency=view.agency_code,
+            agency_name=view.agency_name,
+            status=view.status,
+            attachments=[
+                AttachmentPublic(
+                    doc_type=a.doc_type,
+                    document_id=a.document_id,
+                    version=a.version,
+                    reused=a.reused,
+                    title=a.paper.title,
+                    content_type=a.paper.content_type,
+                    pages=a.paper.pages,
+                    trust=a.paper.trust,
+                    issued_on=a.paper.issued_on,
+                    expires_on=a.paper.expires_on,
+                )
+                for a in view.attachments
+            ],
+            missing=[
+                MissingPublic(
+                    doc_type=m.doc_type, reason=m.reason, required=m.required, detail=m.detail
+                )
+                for m in view.missing
+            ],
+            form=view.form,
+            history=[HistoryPublic.model_validate(h, from_attributes=True) for h in view.history],
+            created_at=view.created_at,
+            submitted_at=view.submitted_at,
+            closed_at=view.closed_at,
+            grant_id=view.grant_id,
+            result_document_id=view.result_document_id,
+            **more,
+        )
+
+
+class AgencyDossierPublic(DossierPublic):
+    citizen: CitizenRef
+
+
+class StatusChange(BaseModel):
+    status: Literal["processing", "needs_supplement", "rejected", "completed"]
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class ProcedureStats(BaseModel):
+    procedure: str
+    name: str
+    dossiers_submitted: int
+    papers_from_vault: int
+    papers_uploaded: int
+    reuse_rate: float | None
+
+
+class StatsPublic(BaseModel):
+    dossiers_submitted: int
+    papers_from_vault: int
+    papers_uploaded: int
+    reuse_rate: float | None
+    by_procedure: list[ProcedureStats]
+
+
+class SignaturePublic(BaseModel):
+    document_id: uuid.UUID
+    version: int
+    issuer: AgencyRef
+    algorithm: str
+    signature: str = Field(description="base64, over the SHA-256 of the paper")
+    sha256: str
+    public_key: str = Field(
+        description="the issuer's public key (PEM) when the paper was deposited"
+    )
+    valid: bool = Field(description="checked now against the stored bytes")
+    key_is_current: bool

@@ -118,6 +118,19 @@ def fetch(
     stamp: bool = False,
 ) -> Delivery:
     grant = _live_grant(session, who, token, "share.download", document_id)
+    return deliver(session, backend, who=who, grant=grant, document_id=document_id, stamp=stamp)
+
+
+def deliver(
+    session: Session,
+    backend: Backend,
+    *,
+    who: Accessor,
+    grant: Grant,
+    document_id: uuid.UUID,
+    stamp: bool = False,
+) -> Delivery:
+    """A paper of a live grant of this agency's: one use, audited."""
     row = session.exec(
         select(Document, DocumentVersion)
         .join(GrantDocument, col(GrantDocument.document_id) == Document.id)
@@ -214,6 +227,13 @@ def _live_grant(
     if grant.agency_id != who.agency.id:
         _refuse(session, who, grant, action, "wrong_agency", document_id)
         raise Forbidden("This share was made for another agency.")
+    return live(session, who, grant, action, document_id)
+
+
+def live(
+    session: Session, who: Accessor, grant: Grant, action: str, document_id: uuid.UUID | None
+) -> Grant:
+    """The grant if it is still active; a refusal, audited, naming why it is over otherwise."""
     state = grants.status(grant)
     if state != "active":
         _refuse(session, who, grant, action, state, document_id)

@@ -63,7 +63,9 @@ def create(
     expires_in_days: int = DEFAULT_DAYS,
     max_uses: int | None = None,
     public_url: str,
+    require_papers: bool = True,
 ) -> GrantView:
+    """`require_papers=False` for a dossier whose papers are all optional and none attached."""
     purpose = " ".join(purpose.split())
     if not purpose:
         raise InvalidInput("Say what the papers are shared for.", field="purpose")
@@ -74,7 +76,7 @@ def create(
     if max_uses is not None and max_uses < 1:
         raise InvalidInput("max_uses is at least 1.", field="max_uses")
     unique_ids = list(dict.fromkeys(document_ids))
-    if not 1 <= len(unique_ids) <= MAX_PAPERS:
+    if not (1 if require_papers else 0) <= len(unique_ids) <= MAX_PAPERS:
         raise InvalidInput(f"Share 1 to {MAX_PAPERS} papers.", field="document_ids")
     papers = [documents.get(session, owner=owner, document_id=i) for i in unique_ids]
     agency = agencies.active_by_code(session, agency_code)
@@ -145,6 +147,14 @@ def get(session: Session, backend: Backend, *, owner: Citizen, grant_id: uuid.UU
 def revoke(session: Session, *, owner: Citizen, grant_id: uuid.UUID) -> None:
     """Effective for the very next request: every agency access reads the grant's state."""
     grant = owned(session, owner=owner, grant_id=grant_id)
+    end(session, grant.id, actor=("citizen", str(owner.id)))
+
+
+def end(session: Session, grant_id: uuid.UUID, *, actor: tuple[str, str]) -> None:
+    """Revoke a grant if it is still open (a closed dossier ends its grant this way)."""
+    grant = session.get(Grant, grant_id)
+    if grant is None:
+        return
     revoked = session.execute(
         update(Grant)
         .where(col(Grant.id) == grant.id, col(Grant.revoked_at).is_(None))
@@ -156,9 +166,9 @@ def revoke(session: Session, *, owner: Citizen, grant_id: uuid.UUID) -> None:
             session,
             audit.Event(
                 "grant.revoke",
-                subject=owner.id,
-                actor_type="citizen",
-                actor_id=str(owner.id),
+                subject=grant.citizen_id,
+                actor_type=actor[0],
+                actor_id=actor[1],
                 grant_id=grant.id,
                 agency_id=grant.agency_id,
             ),

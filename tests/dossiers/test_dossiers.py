@@ -1,0 +1,301 @@
+"""Dossier rules at the edges: who sees what, which moves are legal, what is refused."""
+
+import base64
+import hashlib
+from datetime import date, timedelta
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlmodel import Session, func, select
+
+from tests.support import files
+from tests.support.api import Account, AgencyAccount, register, register_agency, upload
+from vault.crypto import signatures
+from vault.models import Document
+
+MARRIAGE, CRIMINAL_RECORD = "1.000894", "3.000333"
+TODAY = date.today()
+FORM = {
+    "ho_ten_ben_kia": "Lê Văn Bình",
+    "so_dinh_danh_ben_kia": "048094009876",
+    "ngay_sinh_ben_kia": "1994-05-02",
+    "noi_cu_tru_ben_kia": "Đà Nẵng",
+    "ket_hon_lan_thu": "Lần đầu",
+    "ngay_sinh": "1995-01-01",
+    "noi_cu_tru": "Đà Nẵng",
+}
+
+
+@pytest.fixture
+def agency(client: TestClient) -> AgencyAccount:
+    return register_agency(client, "UBND-HAICHAU", public_key_pem=signatures.generate()[1])
+
+
+@pytest.fixture
+def citizen(client: TestClient) -> Account:
+    account = register(client)
+    upload(client, account, ("cccd.pdf", files.pdf()), doc_type="CCCD")
+    upload(client, account, ("xn.pdf", files.pdf()), doc_type="XNTTHN", issued_on=str(TODAY))
+    return account
+
+
+def _submitted(client: TestClient, citizen: Account, agency: AgencyAccount) -> dict:
+    dossier = client.post(
+        "/api/v1/dossiers",
+        headers=citizen.headers,
+        json={"procedure": MARRIAGE, "agency": agency.code},
+    ).json()
+    client.patch(f"/api/v1/dossiers/{dossier['id']}/form", headers=citizen.headers, json=FORM)
+    submitted = client.post(f"/api/v1/dossiers/{dossier['id']}/submit", headers=citizen.headers)
+    assert submitted.status_code == 200, submitted.text
+    return submitted.json()
+
+
+def test_procedures_catalog(client: TestClient) -> None:
+    listed = client.get("/api/v1/procedures").json()
+    assert len(listed) >= 12
+    marriage = client.get(f"/api/v1/procedures/{MARRIAGE}").json()
+    assert marriage["agency_level"] == "commune" and marriage["name"] == "Đăng ký kết hôn"
+    xnhn = next(r for r in marriage["requirements"] if r["doc_type"] == "XNTTHN")
+    assert (xnhn["required"], xnhn["max_age_days"], xnhn["min_trust"]) == (True, 180, "self_scan")
+    assert any(f["source"] == "profile.full_name" for f in marriage["form_fields"])
+    assert client.get("/api/v1/procedures/0.000000").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"procedure": "0.000000", "agency": "UBND-HAICHAU"}, "procedure"),
+        ({"procedure": MARRIAGE, "agency": "NOPE"}, "agency"),
+        (
+            {"procedure": CRIMINAL_RECORD, "agency": "UBND-HAICHAU"},
+            "agency",
+        ),  # a province-level procedure
+    ],
+)
+def test_dossier_to_the_wrong_place_is_422(
+    client: TestClient, citizen: Account, agency: AgencyAccount, body: dict, field: str
+) -> None:
+    refused = client.post("/api/v1/dossiers", headers=citizen.headers, json=body)
+    assert refused.status_code == 422 and refused.json()["field"] == field
+    assert client.get("/api/v1/dossiers", headers=citizen.headers).json() == []
+
+
+def test_form_and_attachments_are_checked(
+    app: FastAPI, client: TestClient, citizen: Account, agency: AgencyAccount
+) -> None:
+    dossier = client.post(
+        "/api/v1/dossiers",
+        headers=citizen.headers,
+        json={"procedure": MARRIAGE, "agency": agency.code},
+    ).json()
+    path = f"/api/v1/dossiers/{dossier['id']}"
+    for values, field in [
+        ({"colour": "red"}, "colour"),
+        ({"ngay_sinh_ben_kia": "02/05/1994"}, "ngay_sinh_ben_kia"),
+        ({"ket_hon_lan_thu": "Lần thứ mười"}, "ket_hon_lan_thu"),
+    ]:
+        refused = client.patch(f"{path}/form", headers=citizen.headers, json=values)
+        assert refused.status_code == 422 and refused.json()["field"] == field
+    with Session(app.state.engine) as session:
+        before = session.exec(select(func.count()).select_from(Document)).one()
+    wrong_type = upload(
+        client, citizen, ("gplx.pdf", files.pdf()), path=f"{path}/attachments", doc_type="GPLX"
+    )
+    assert wrong_type.status_code == 422
+    stale = upload(
+        client,
+        citizen,
+        ("xn.pdf", files.pdf()),
+        path=f"{path}/attachments",
+        doc_type="XNTTHN",
+        issued_on=str(TODAY - timedelta(days=400)),
+    )
+    assert stale.status_code == 422 and "too long ago" in stale.json()["detail"]
+    with Session(app.state.engine) as session:
+        assert session.exec(select(func.count()).select_from(Document)).one() == before
+    assert client.delete(f"{path}/attachments/CCCD", headers=citizen.headers).status_code == 204
+    after = client.get(path, headers=citizen.headers).json()
+    assert ("CCCD", "none_stored") in [(m["doc_type"], m["reason"]) for m in after["missing"]]
+    assert client.delete(f"{path}/attachments/CCCD", headers=citizen.headers).status_code == 404
+
+
+def test_nobody_else_sees_a_dossier(
+    client: TestClient, citizen: Account, agency: AgencyAccount
+) -> None:
+    dossier = _submitted(client, citizen, agency)
+    stranger = register(client)
+    other = register_agency(client, "UBND-THANHKHE")
+    for method, path in [
+        ("GET", ""),
+        ("POST", "/submit"),
+        ("POST", "/withdraw"),
+        ("PATCH", "/form"),
+        ("DELETE", "/attachments/CCCD"),
+    ]:
+        kwargs = {"json": {}} if method == "PATCH" else {}
+        response = client.request(
+            method, f"/api/v1/dossiers/{dossier['id']}{path}", headers=stranger.headers, **kwargs
+        )
+        assert response.status_code == 404, (method, path)
+    assert client.get("/api/v1/agency/dossiers", headers=other.headers).json() == []
+    paper = dossier["attachments"][0]["document_id"]
+    for method, path, kwargs in [
+        ("GET", "", {}),
+        ("GET", f"/documents/{paper}/content", {}),
+        ("POST", "/status", {"json": {"status": "processing"}}),
+    ]:
+        assert (
+            client.request(
+                method,
+                f"/api/v1/agency/dossiers/{dossier['id']}{path}",
+                headers=other.headers,
+                **kwargs,
+            ).status_code
+            == 404
+        )
+    # A draft is not sent to anyone: the agency does not see it either.
+    draft = client.post(
+        "/api/v1/dossiers",
+        headers=citizen.headers,
+        json={"procedure": MARRIAGE, "agency": agency.code},
+    ).json()
+    assert (
+        client.get(f"/api/v1/agency/dossiers/{draft['id']}", headers=agency.headers).status_code
+        == 404
+    )
+
+
+def test_supplement_round_trip_and_illegal_moves(
+    client: TestClient, citizen: Account, agency: AgencyAccount
+) -> None:
+    dossier = _submitted(client, citizen, agency)
+    status = f"/api/v1/agency/dossiers/{dossier['id']}/status"
+    missing_note = client.post(status, headers=agency.headers, json={"status": "needs_supplement"})
+    assert missing_note.status_code == 422
+    asked = client.post(
+        status,
+        headers=agency.headers,
+        json={"status": "needs_supplement", "note": "Thiếu giấy xác nhận cư trú"},
+    )
+    assert asked.json()["status"] == "needs_supplement"
+    assert (
+        client.post(status, headers=agency.headers, json={"status": "completed"}).status_code == 409
+    )
+    seen = client.get(f"/api/v1/dossiers/{dossier['id']}", headers=citizen.headers).json()
+    assert seen["history"][-1]["note"] == "Thiếu giấy xác nhận cư trú"
+    added = upload(
+        client,
+        citizen,
+        ("ct07.pdf", files.pdf()),
+        path=f"/api/v1/dossiers/{dossier['id']}/attachments",
+        doc_type="XNCT",
+        issued_on=str(TODAY),
+    )
+    assert added.status_code == 201, added.text
+    again = client.post(f"/api/v1/dossiers/{dossier['id']}/submit", headers=citizen.headers).json()
+    assert again["status"] == "submitted" and again["grant_id"] != dossier["grant_id"]
+    ct07 = next(a for a in again["attachments"] if a["doc_type"] == "XNCT")
+    assert (
+        client.get(
+            f"/api/v1/agency/dossiers/{dossier['id']}/documents/{ct07['document_id']}/content",
+            headers=agency.headers,
+        ).status_code
+        == 200
+    )
+    rejected = client.post(
+        status, headers=agency.headers, json={"status": "rejected", "note": "Không đủ điều kiện"}
+    )
+    assert rejected.json()["status"] == "rejected" and rejected.json()["closed_at"]
+    assert (
+        client.post(status, headers=agency.headers, json={"status": "processing"}).status_code
+        == 409
+    )
+    assert (
+        client.post(
+            f"/api/v1/dossiers/{dossier['id']}/withdraw", headers=citizen.headers
+        ).status_code
+        == 409
+    )
+
+
+def test_withdrawal_ends_the_agency_access(
+    client: TestClient, citizen: Account, agency: AgencyAccount
+) -> None:
+    dossier = _submitted(client, citizen, agency)
+    paper = dossier["attachments"][0]["document_id"]
+    url = f"/api/v1/agency/dossiers/{dossier['id']}/documents/{paper}/content"
+    assert client.get(url, headers=agency.headers).status_code == 200
+    withdrawn = client.post(
+        f"/api/v1/dossiers/{dossier['id']}/withdraw", headers=citizen.headers
+    ).json()
+    assert withdrawn["status"] == "withdrawn"
+    assert client.get(url, headers=agency.headers).status_code == 410
+    grant = client.get(f"/api/v1/grants/{dossier['grant_id']}", headers=citizen.headers).json()
+    assert grant["status"] == "revoked"
+
+
+def test_results_are_signed_pdfs(client: TestClient, citizen: Account) -> None:
+    private = ec.generate_private_key(ec.SECP256R1())
+    private_pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    agency = register_agency(
+        client, "UBND-P256", public_key_pem=signatures.public_pem_of(private_pem)
+    )
+    unsigned = register_agency(client, "UBND-NOKEY")
+    dossier = _submitted(client, citizen, agency)
+    result = f"/api/v1/agency/dossiers/{dossier['id']}/result"
+    photo = files.png()
+    as_photo = upload(
+        client,
+        agency,
+        ("kq.png", photo),
+        path=result,
+        doc_type="GCNKH",
+        signature=base64.b64encode(
+            signatures.sign(private_pem, hashlib.sha256(photo).digest())
+        ).decode(),
+    )
+    assert as_photo.status_code == 422 and "PDF" in as_photo.json()["detail"]
+    paper = files.pdf()
+    signed = base64.b64encode(signatures.sign(private_pem, hashlib.sha256(paper).digest())).decode()
+    no_signature = upload(client, agency, ("kq.pdf", paper), path=result, doc_type="GCNKH")
+    assert no_signature.status_code == 422 and no_signature.json()["field"] == "signature"
+    deposited = upload(
+        client, agency, ("kq.pdf", paper), path=result, doc_type="GCNKH", signature=signed
+    )
+    assert deposited.status_code == 201, deposited.text
+    check = client.get(
+        f"/api/v1/documents/{deposited.json()['id']}/signature", headers=citizen.headers
+    ).json()
+    assert (check["algorithm"], check["valid"], check["key_is_current"]) == (
+        "ecdsa-p256-sha256",
+        True,
+        True,
+    )
+    own = upload(client, citizen, ("x.pdf", files.pdf()), doc_type="KHAC").json()
+    assert (
+        client.get(f"/api/v1/documents/{own['id']}/signature", headers=citizen.headers).status_code
+        == 404
+    )
+    other = _submitted(client, register_and_stock(client), unsigned)
+    refused = upload(
+        client,
+        unsigned,
+        ("kq.pdf", paper),
+        path=f"/api/v1/agency/dossiers/{other['id']}/result",
+        doc_type="GCNKH",
+        signature=signed,
+    )
+    assert refused.status_code == 409 and "signing key" in refused.json()["detail"]
+
+
+def register_and_stock(client: TestClient) -> Account:
+    account = register(client)
+    upload(client, account, ("cccd.pdf", files.pdf()), doc_type="CCCD")
+    upload(client, account, ("xn.pdf", files.pdf()), doc_type="XNTTHN", issued_on=str(TODAY))
+    return account

@@ -1,0 +1,57 @@
+"""The fields sent beside the files of a paper."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from vault import catalog
+from vault.errors import InvalidInput
+
+_TEXT_FIELDS = {"title": 200, "number": 64}
+_DATE_FIELDS = ("issued_on", "expires_on")
+
+
+class DetailsForm:
+    """The fields sent beside the files, checked as each one arrives so that a wrong
+    document type is refused before a large file is read."""
+
+    def __init__(self, *, doc_type: str | None = None, signed: bool = False) -> None:
+        self.doc_type = doc_type
+        self.text: dict[str, str | None] = {}
+        self.dates: dict[str, date | None] = {}
+        self.signature: str | None = None
+        self._signed = signed
+
+    def accept(self, name: str, value: str) -> None:
+        value = value.strip()
+        if name == "doc_type":
+            if self.doc_type is not None and value != self.doc_type:
+                raise InvalidInput("A new version keeps the paper's document type.", field=name)
+            self.doc_type = catalog.document_type(value).code
+        elif name in _TEXT_FIELDS:
+            if len(value) > _TEXT_FIELDS[name]:
+                raise InvalidInput(
+                    f"{name} has at most {_TEXT_FIELDS[name]} characters.", field=name
+                )
+            self.text[name] = value or None
+        elif name == "signature" and self._signed:
+            self.signature = value
+        elif name in _DATE_FIELDS:
+            try:
+                self.dates[name] = date.fromisoformat(value) if value else None
+            except ValueError:
+                raise InvalidInput(f"{name} is a date written YYYY-MM-DD.", field=name) from None
+        else:
+            raise InvalidInput(f"Unknown field {name!r}.", field=name)
+
+    def finish(self) -> str:
+        if self.doc_type is None:
+            raise InvalidInput(
+                "doc_type is required; see GET /api/v1/document-types.", field="doc_type"
+            )
+        issued, expires = self.dates.get("issued_on"), self.dates.get("expires_on")
+        if issued and expires and expires < issued:
+            raise InvalidInput("expires_on cannot be before issued_on.", field="expires_on")
+        if issued and issued > date.today():
+            raise InvalidInput("issued_on cannot be in the future.", field="issued_on")
+        return self.doc_type

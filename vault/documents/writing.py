@@ -1,0 +1,195 @@
+"""Storing papers: new papers, new versions of them, and their shredding."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from sqlalchemy import delete as sql_delete
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from vault import audit, crypto, db, filenames, objects, uploads
+from vault.backend import Backend
+from vault.documents import issued
+from vault.documents.forms import DetailsForm
+from vault.documents.reading import DocumentView, describe, get
+from vault.documents.sealing import object_binding, seal_metadata
+from vault.errors import Conflict
+from vault.keys import wrap_data_key
+from vault.models import Citizen, Document, DocumentVersion
+
+SELF_SCAN = "self_scan"
+
+
+def upload(
+    session: Session,
+    backend: Backend,
+    *,
+    owner: Citizen,
+    parts: Iterable[uploads.FormPart],
+    issuer: issued.Issuer | None = None,
+) -> DocumentView:
+    """A new paper in the owner's vault: the citizen's own scan, or, with `issuer`, a paper an
+    agency issued and signed, stored only if the signature verifies."""
+    db.end_read(session)
+    document = Document(id=uuid.uuid4(), owner_id=owner.id, doc_type="")
+    form = DetailsForm(signed=issuer is not None)
+    received = _receive(session, backend, owner, document.id, 1, parts, form)
+    document.doc_type = form.finish()
+    issuance = issued.check(issuer, received, form) if issuer else None
+    session.add(document)
+    session.flush()
+    version = _add_version(session, backend, owner, document, 1, received, form, issuance)
+    if issuer is None:
+        _record(session, owner, "document.upload", document, version)
+    else:
+        actor = ("agency", str(issuer.agency_id))
+        _record(session, owner, "document.issue", document, version, actor=actor)
+    return describe(session, backend, document, version)
+
+
+def add_version(
+    session: Session,
+    backend: Backend,
+    *,
+    owner: Citizen,
+    document_id: uuid.UUID,
+    parts: Iterable[uploads.FormPart],
+) -> DocumentView:
+    document = get(session, owner=owner, document_id=document_id)
+    current = document.current_version
+    db.end_read(session)
+    form = DetailsForm(doc_type=document.doc_type)
+    received = _receive(session, backend, owner, document.id, current + 1, parts, form)
+    form.finish()
+    moved = session.execute(
+        update(Document)
+        .where(col(Document.id) == document.id, col(Document.current_version) == current)
+        .values(current_version=current + 1, updated_at=db.utc_now())
+    )
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict("The paper was changed or deleted meanwhile; try again.")
+    session.refresh(document)
+    version = _add_version(session, backend, owner, document, current + 1, received, form)
+    _record(session, owner, "document.version", document, version)
+    return describe(session, backend, document, version)
+
+
+def _receive(
+    session: Session,
+    backend: Backend,
+    owner: Citizen,
+    document_id: uuid.UUID,
+    version: int,
+    parts: Iterable[uploads.FormPart],
+    form: DetailsForm,
+) -> uploads.Received:
+    received = uploads.receive(
+        backend,
+        parts,
+        content=object_binding(crypto.ObjectKind.CONTENT, document_id, owner.id, version),
+        thumbnail=object_binding(crypto.ObjectKind.THUMBNAIL, document_id, owner.id, version),
+        on_field=form.accept,
+    )
+    # Bytes before rows: if the rows never commit, their objects are deleted again.
+    db.after_rollback(session, lambda: objects.discard_all(backend.store, received.keys))
+    return received
+
+
+def _add_version(
+    session: Session,
+    backend: Backend,
+    owner: Citizen,
+    document: Document,
+    number: int,
+    received: uploads.Received,
+    form: DetailsForm,
+    issuance: issued.Issuance | None = None,
+) -> DocumentVersion:
+    kek_version, kek = backend.keyring.citizen_key(session, owner.id)
+    content_binding = object_binding(crypto.ObjectKind.CONTENT, document.id, owner.id, number)
+    thumbnail = received.thumbnail
+    metadata = {
+        "title": form.text.get("title"),
+        "number": form.text.get("number"),
+        "filename": filenames.clean(received.filename),
+        "sha256": received.content.sha256,
+    }
+    version = DocumentVersion(
+        document_id=document.id,
+        version=number,
+        object_key=received.content.key,
+        kek_version=kek_version,
+        wrapped_dek=wrap_data_key(kek, kek_version, received.content.dek, content_binding),
+        content_type=received.content_type,
+        size=received.content.size,
+        pages=received.pages,
+        trust=issued.ISSUED if issuance else SELF_SCAN,
+        issued_on=form.dates.get("issued_on"),
+        expires_on=form.dates.get("expires_on"),
+        sealed_metadata=seal_metadata(received.content.dek, content_binding, metadata),
+    )
+    if issuance is not None:
+        version.issuer_agency_id = issuance.agency_id
+        version.signature = issuance.signature
+        version.signer_key_pem = issuance.key_pem
+    if thumbnail is not None:
+        thumb_binding = object_binding(crypto.ObjectKind.THUMBNAIL, document.id, owner.id, number)
+        version.thumbnail_key = thumbnail.key
+        version.thumbnail_size = thumbnail.size
+        version.wrapped_thumbnail_dek = wrap_data_key(
+            kek, kek_version, thumbnail.dek, thumb_binding
+        )
+    session.add(version)
+    session.flush()
+    return version
+
+
+def delete(session: Session, backend: Backend, *, owner: Citizen, document_id: uuid.UUID) -> None:
+    """Crypto-shredding: the rows holding the only wrapped data keys go in this transaction;
+    the objects follow once it has committed (or are swept later if that fails)."""
+    document = get(session, owner=owner, document_id=document_id)
+    keys = shred(session, backend, [document.id])
+    _record(session, owner, "document.delete", document)
+    session.delete(document)
+    db.after_commit(session, lambda: objects.discard_all(backend.store, keys))
+    db.purge_deleted(session)
+
+
+def shred(session: Session, backend: Backend, document_ids: list[uuid.UUID]) -> list[str]:
+    """Delete these documents' version rows; return the object keys to delete after commit."""
+    versions = session.exec(
+        select(DocumentVersion).where(col(DocumentVersion.document_id).in_(document_ids))
+    ).all()
+    keys = [k for v in versions for k in (v.object_key, v.thumbnail_key) if k is not None]
+    session.execute(
+        sql_delete(DocumentVersion).where(col(DocumentVersion.document_id).in_(document_ids))
+    )
+    return keys
+
+
+def _record(
+    session: Session,
+    owner: Citizen,
+    action: str,
+    document: Document,
+    version: DocumentVersion | None = None,
+    *,
+    actor: tuple[str, str] | None = None,
+) -> None:
+    details: dict[str, object] = {"doc_type": document.doc_type}
+    if version is not None:
+        details |= {"version": version.version, "size": version.size, "pages": version.pages}
+    actor_type, actor_id = actor or ("citizen", str(owner.id))
+    audit.append(
+        session,
+        audit.Event(
+            action,
+            subject=owner.id,
+            actor_type=actor_type,
+            actor_id=actor_id,
+            document_id=document.id,
+            details=details,
+        ),
+    )

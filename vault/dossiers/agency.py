@@ -1,0 +1,137 @@
+"""The agency's side of a dossier: the dossiers sent to it, their papers through the dossier's
+grant, their state, and the paper it issues into the citizen's vault on completion."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, select
+
+from vault import accounts, documents, uploads
+from vault.backend import Backend
+from vault.dossiers import workflow
+from vault.dossiers.workflow import DossierView
+from vault.errors import Conflict, Gone, InvalidInput, NotFound
+from vault.models import Citizen, Dossier, Grant
+from vault.sharing import access
+from vault.sharing.access import Accessor
+
+_NEEDS_NOTE = {workflow.NEEDS_SUPPLEMENT, workflow.REJECTED}
+_RESULT_STATES = {workflow.SUBMITTED, workflow.PROCESSING, workflow.COMPLETED}
+
+
+@dataclass(frozen=True)
+class AgencyDossierView:
+    dossier: DossierView
+    citizen_name: str
+    citizen_national_id: str
+
+
+def owned(session: Session, who: Accessor, dossier_id: uuid.UUID) -> Dossier:
+    """A dossier sent to this agency; drafts and other agencies' dossiers do not exist here."""
+    dossier = session.exec(
+        select(Dossier).where(
+            Dossier.id == dossier_id,
+            Dossier.agency_id == who.agency.id,
+            Dossier.status != workflow.DRAFT,
+        )
+    ).first()
+    if dossier is None:
+        raise NotFound("No such dossier for this agency.")
+    return dossier
+
+
+def _with_citizen(session: Session, backend: Backend, dossier: Dossier) -> AgencyDossierView:
+    citizen = session.get(Citizen, dossier.citizen_id)
+    assert citizen is not None
+    profile = accounts.profile(session, backend.keyring, citizen)
+    return AgencyDossierView(
+        dossier=workflow.describe(session, backend, dossier, []),
+        citizen_name=profile.full_name,
+        citizen_national_id=citizen.national_id,
+    )
+
+
+def list_for(
+    session: Session, backend: Backend, *, who: Accessor, status: str | None = None
+) -> list[AgencyDossierView]:
+    query = select(Dossier).where(
+        Dossier.agency_id == who.agency.id, Dossier.status != workflow.DRAFT
+    )
+    if status is not None:
+        query = query.where(Dossier.status == status)
+    rows = session.exec(query.order_by(col(Dossier.submitted_at).desc())).all()
+    return [_with_citizen(session, backend, dossier) for dossier in rows]
+
+
+def view(
+    session: Session, backend: Backend, *, who: Accessor, dossier_id: uuid.UUID
+) -> AgencyDossierView:
+    return _with_citizen(session, backend, owned(session, who, dossier_id))
+
+
+def set_status(
+    session: Session,
+    backend: Backend,
+    *,
+    who: Accessor,
+    dossier_id: uuid.UUID,
+    status: str,
+    note: str | None,
+) -> AgencyDossierView:
+    dossier = owned(session, who, dossier_id)
+    if status not in workflow.AGENCY_MOVES:
+        moves = ", ".join(workflow.AGENCY_MOVES)
+        raise InvalidInput(f"An agency sets one of: {moves}.", field="status")
+    if dossier.status not in workflow.AGENCY_MOVES[status]:
+        raise Conflict(f"A dossier that is {dossier.status} cannot become {status}.")
+    note = " ".join((note or "").split()) or None
+    if status in _NEEDS_NOTE and note is None:
+        raise InvalidInput("Say what is needed, or why the dossier is rejected.", field="note")
+    workflow.move(session, backend, dossier, status, actor=who.actor, note=note)
+    return _with_citizen(session, backend, dossier)
+
+
+def fetch_document(
+    session: Session,
+    backend: Backend,
+    *,
+    who: Accessor,
+    dossier_id: uuid.UUID,
+    document_id: uuid.UUID,
+    stamp: bool = False,
+) -> access.Delivery:
+    """Through the dossier's grant: only its papers, only while the dossier is open."""
+    dossier = owned(session, who, dossier_id)
+    grant = session.get(Grant, dossier.grant_id) if dossier.grant_id else None
+    if grant is None:
+        raise Gone("This dossier no longer gives access to papers.", reason="revoked")
+    access.live(session, who, grant, "share.download", document_id)
+    return access.deliver(
+        session, backend, who=who, grant=grant, document_id=document_id, stamp=stamp
+    )
+
+
+def deposit_result(
+    session: Session,
+    backend: Backend,
+    *,
+    who: Accessor,
+    dossier_id: uuid.UUID,
+    parts: Iterable[uploads.FormPart],
+) -> documents.DocumentView:
+    """The paper the agency issues, signed, straight into the citizen's vault as `issued`."""
+    dossier = owned(session, who, dossier_id)
+    if dossier.status not in _RESULT_STATES:
+        raise Conflict(f"A dossier that is {dossier.status} takes no result.")
+    if who.agency.signing_key_pem is None:
+        raise Conflict("Register the agency's signing key first (vault agency set-key).")
+    citizen = session.get(Citizen, dossier.citizen_id)
+    assert citizen is not None
+    issuer = documents.Issuer(who.agency.id, who.agency.signing_key_pem)
+    paper = documents.upload(session, backend, owner=citizen, parts=parts, issuer=issuer)
+    dossier.result_document_id = paper.id
+    session.add(dossier)
+    return paper
