@@ -2,39 +2,21 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError as RowConflict
 from sqlmodel import Session, col, select
 
-from vault import audit, crypto, db, documents, national_id, objects
+from vault import audit, crypto, db, documents, logins, national_id, objects
 from vault.backend import Backend
-from vault.errors import AuthenticationFailed, Conflict, InvalidInput, TooManyAttempts
+from vault.errors import AuthenticationFailed, Conflict, InvalidInput
 from vault.keys import Keyring
-from vault.models import AccessToken, Citizen, Document, LoginThrottle
-
-_hasher = PasswordHasher()
-# Verified when the account does not exist, so that a wrong id costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("not a password of anyone")
-MIN_PASSWORD, MAX_PASSWORD = 8, 128
-
-
-@dataclass(frozen=True)
-class ThrottlePolicy:
-    """Failures allowed per window for one account, and for one client address."""
-
-    account_failures: int = 5
-    address_failures: int = 50
-    window: timedelta = timedelta(minutes=15)
-    block: timedelta = timedelta(minutes=15)
+from vault.models import AccessToken, Citizen, Document
 
 
 @dataclass(frozen=True)
@@ -66,10 +48,11 @@ def register(
     full_name = " ".join(full_name.split())
     if not full_name:
         raise InvalidInput("The full name is required.", field="full_name")
-    _check_password(password)
     if session.exec(select(Citizen.id).where(Citizen.national_id == number)).first():
         raise Conflict("An account with this personal identification number already exists.")
-    citizen = Citizen(national_id=number, password_hash=_hasher.hash(password), sealed_profile=b"")
+    citizen = Citizen(
+        national_id=number, password_hash=logins.hash_password(password), sealed_profile=b""
+    )
     kek = keyring.create_citizen_key(session, citizen.id)
     citizen.sealed_profile = _seal_profile(kek, citizen.id, Profile(full_name, phone))
     session.add(citizen)
@@ -80,13 +63,6 @@ def register(
             "An account with this personal identification number already exists."
         ) from None
     return citizen
-
-
-def _check_password(password: str) -> None:
-    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        raise InvalidInput(
-            f"A password has {MIN_PASSWORD} to {MAX_PASSWORD} characters.", field="password"
-        )
 
 
 def profile(session: Session, keyring: Keyring, citizen: Citizen) -> Profile:
@@ -145,71 +121,24 @@ def authenticate(
     national_id_number: str,
     password: str,
     client: str,
-    policy: ThrottlePolicy = ThrottlePolicy(),
 ) -> Citizen:
-    """The citizen whose password this is; refused, and counted, otherwise.
-
-    Throttling is checked before the password, so a blocked caller learns nothing,
-    and it is kept in the database so that every API node sees the same counts.
-    """
-    now = db.utc_now()
+    """The citizen whose password this is; refused, and counted, otherwise. A throttled
+    caller is refused before the password is looked at, so it learns nothing."""
     number = national_id_number.strip()
-    limits = {
-        _throttle_key("account", number): policy.account_failures,
-        _throttle_key("address", client): policy.address_failures,
-    }
-    rows = [session.get(LoginThrottle, key) for key in limits]
-    blocked = [db.aware(r.blocked_until) for r in rows if r is not None and r.blocked_until]
-    if blocked and max(blocked) > now:
-        seconds = int((max(blocked) - now).total_seconds()) + 1
-        raise TooManyAttempts(
-            "Too many failed logins; wait before trying again.", retry_after=seconds
-        )
+    attempt = logins.Attempt(session, account=f"citizen:{number}", client=client)
     citizen = session.exec(select(Citizen).where(Citizen.national_id == number)).first()
-    if citizen is not None and _verify(citizen.password_hash, password):
-        session.execute(delete(LoginThrottle).where(col(LoginThrottle.key).in_(list(limits))))
-        return citizen
-    if citizen is None:
-        _verify(_DUMMY_HASH, password)
-    # The refusal rolls the request back, so the failure is counted in a transaction of its own.
-    engine = session.get_bind()
-    subject = citizen.id if citizen else None
-    db.after_rollback(session, lambda: _count_failures(engine, limits, policy, subject))
-    raise AuthenticationFailed("Wrong personal identification number or password.")
-
-
-def _verify(password_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-def _throttle_key(kind: str, value: str) -> str:
-    return f"{kind}:{hashlib.sha256(value.encode()).hexdigest()}"
-
-
-def _count_failures(
-    engine: Any, limits: dict[str, int], policy: ThrottlePolicy, subject: uuid.UUID | None
-) -> None:
-    now = db.utc_now()
-    with db.unit_of_work(engine) as session:
-        audit.append(
-            session,
-            audit.Event(
-                "auth.login_failed", subject=subject, actor_type="anonymous", outcome="denied"
-            ),
+    if logins.verify(citizen.password_hash if citizen else None, password):
+        attempt.succeeded()
+        return citizen  # type: ignore[return-value]
+    attempt.failed(
+        audit.Event(
+            "auth.login_failed",
+            subject=citizen.id if citizen else None,
+            actor_type="anonymous",
+            outcome="denied",
         )
-        for key, allowed in limits.items():
-            row = session.get(LoginThrottle, key, with_for_update=True)
-            if row is None:
-                row = LoginThrottle(key=key, failures=0, window_started_at=now)
-            elif now - db.aware(row.window_started_at) > policy.window:
-                row.failures, row.window_started_at, row.blocked_until = 0, now, None
-            row.failures += 1
-            if row.failures >= allowed:
-                row.blocked_until = now + policy.block
-            session.add(row)
+    )
+    raise AuthenticationFailed("Wrong personal identification number or password.")
 
 
 def issue_token(session: Session, citizen: Citizen, *, ttl_seconds: int) -> IssuedToken:

@@ -157,7 +157,10 @@ def agency_for_token(session: Session, token: str) -> Agency | None:
     row = session.exec(
         select(Agency, AgencyToken.expires_at)
         .join(AgencyToken, col(AgencyToken.agency_id) == Agency.id)
-        .where(AgencyToken.token_hash == crypto.hash_token(token))
+        .where(
+            AgencyToken.token_hash == crypto.hash_token(token),
+            col(AgencyToken.officer_id).is_(None),  # an officer's web session is not an API token
+        )
     ).first()
     if row is None:
         return None

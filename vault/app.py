@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from vault import api, db
+from vault import api, db, web
 from vault.api import redaction
 from vault.bootstrap import build_backend
 from vault.dossiers.stats import ReuseCollector
@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     redaction.install()
     api.add_error_handlers(app)
     app.include_router(api.router)
+    web.install(app)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:

@@ -15,7 +15,7 @@ import typer
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from vault import agencies, audit, bootstrap, db, procedures, sweep
+from vault import agencies, audit, bootstrap, db, officers, procedures, sweep
 from vault.crypto import MasterKeyError, masterkeys, signatures
 from vault.errors import VaultError
 from vault.keys import Keyring
@@ -28,10 +28,12 @@ db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 agency_app = typer.Typer(help="Receiving agencies and their credentials.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 procedures_app = typer.Typer(help="The catalog of administrative procedures.", no_args_is_help=True)
+officer_app = typer.Typer(help="Counter officers who act for an agency.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(agency_app, name="agency")
 app.add_typer(audit_app, name="audit")
 app.add_typer(procedures_app, name="procedures")
+app.add_typer(officer_app, name="officer")
 app.add_typer(storage_app, name="storage")
 app.add_typer(db_app, name="db")
 
@@ -332,3 +334,41 @@ def procedures_list() -> None:
         for spec in procedures.list_all(session):
             papers = ",".join(r.doc_type + ("" if r.required else "?") for r in spec.requirements)
             typer.echo(f"{spec.code}\t{spec.agency_level}\t{papers}\t{spec.name}")
+
+
+@officer_app.command("create")
+def officer_create(
+    agency: Annotated[str, typer.Option(help="The agency's code.")],
+    username: Annotated[str, typer.Option(help="The officer's login name.")],
+    name: Annotated[str, typer.Option(help="The officer's full name.")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Give a person at the counter their own login; prints a generated password once."""
+    with _session() as session:
+        officer, password = officers.create(
+            session, agency_code=agency, username=username, full_name=name or username
+        )
+        created = {"agency": agency, "username": officer.username, "password": password}
+    if as_json:
+        typer.echo(json.dumps(created))
+        return
+    typer.echo(f"officer {created['username']} of {agency}; password: {password}")
+    typer.echo("The password is shown only now; the officer can log in at /agency/login.", err=True)
+
+
+@officer_app.command("list")
+def officer_list(agency: Annotated[str, typer.Option(help="The agency's code.")]) -> None:
+    with _session(writes=False) as session:
+        for officer in officers.list_for(session, agency):
+            state = "disabled" if officer.disabled_at else "active"
+            typer.echo(f"{officer.username}\t{state}\t{officer.full_name}")
+
+
+@officer_app.command("disable")
+def officer_disable(
+    username: Annotated[str, typer.Option(help="The officer's login name.")],
+) -> None:
+    """Stop an officer at once: their sessions end."""
+    with _session() as session:
+        officers.disable(session, username)
+    typer.echo(f"disabled {username}")

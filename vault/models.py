@@ -137,12 +137,32 @@ class Agency(SQLModel, table=True):
     signing_key_pem: str | None = Field(default=None, sa_type=Text)
 
 
+class Officer(SQLModel, table=True):
+    """A person at an agency's counter. The agency's client secret is for machines; people log
+    in with their own account, so the access log can name them."""
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    agency_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("agency.id", ondelete="CASCADE"), index=True, nullable=False)
+    )
+    username: str = Field(max_length=64, unique=True)
+    full_name: str = Field(max_length=200)
+    password_hash: str = Field(max_length=255)
+    created_at: datetime = _timestamp()
+    disabled_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
 class AgencyToken(SQLModel, table=True):
     __tablename__ = "agency_token"
 
     token_hash: str = Field(primary_key=True, max_length=64)
     agency_id: uuid.UUID = Field(
         sa_column=Column(ForeignKey("agency.id", ondelete="CASCADE"), index=True, nullable=False)
+    )
+    # Set when a person logged in at the counter; None for the agency's own systems.
+    officer_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=Column(ForeignKey("officer.id", ondelete="CASCADE"), nullable=True),
     )
     expires_at: datetime = Field(sa_type=DateTime(timezone=True), index=True)
     created_at: datetime = _timestamp()

@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     max_image_pixels: int = Field(default=64_000_000, ge=1_000_000)
     token_ttl_seconds: int = Field(default=1800, ge=60, le=7 * 24 * 3600)
     agency_token_ttl_seconds: int = Field(default=600, ge=60, le=24 * 3600)
+    web_session_ttl_seconds: int = Field(default=8 * 3600, ge=300, le=7 * 24 * 3600)
     public_url: str = "http://localhost:8000"
 
     @model_validator(mode="after")

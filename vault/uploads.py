@@ -117,6 +117,8 @@ def _take_file(
     if part.name != "file":
         raise InvalidInput(f"Files go in parts named 'file', not {part.name!r}.", field=part.name)
     head, rest = _peek(part.chunks())
+    if not head and not part.filename:
+        return  # a page's file input left unused sends an empty part without a name
     if not head:
         raise InvalidInput("The file is empty.", field="file")
     kind = sniff(head)

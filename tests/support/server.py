@@ -51,7 +51,7 @@ def vault_server(
                 "--workers",
                 str(workers),
             ],
-            env={**os.environ, **env},
+            env={**os.environ, "VAULT_PUBLIC_URL": f"http://127.0.0.1:{port}", **env},
             cwd=workdir,
             stdout=output,
             stderr=subprocess.STDOUT,

@@ -97,13 +97,13 @@ def _wanted_range(request: Request, etag: str, size: int) -> tuple[int, int] | N
     return start, stop
 
 
-def delivery_response(request: Request, delivery: Delivery) -> Response:
+def delivery_response(request: Request, delivery: Delivery, *, inline: bool = False) -> Response:
     """What an agency receives: the paper streamed as stored (no ranges: each download is
-    counted), or the stamped copy."""
+    counted), or the stamped copy — shown in the page when `inline`."""
     if delivery.content is not None:
         return paper_response(request, delivery.content, ranges=False, opened=delivery.stream)
     headers = {
         **protective_headers(),
-        "Content-Disposition": content_disposition(delivery.filename),
+        "Content-Disposition": content_disposition(delivery.filename, inline=inline),
     }
     return Response(delivery.stamped, media_type=delivery.stamped_type, headers=headers)

@@ -116,9 +116,12 @@ def fetch(
     token: str,
     document_id: uuid.UUID,
     stamp: bool = False,
+    page: int | None = None,
 ) -> Delivery:
     grant = _live_grant(session, who, token, "share.download", document_id)
-    return deliver(session, backend, who=who, grant=grant, document_id=document_id, stamp=stamp)
+    return deliver(
+        session, backend, who=who, grant=grant, document_id=document_id, stamp=stamp, page=page
+    )
 
 
 def deliver(
@@ -129,8 +132,9 @@ def deliver(
     grant: Grant,
     document_id: uuid.UUID,
     stamp: bool = False,
+    page: int | None = None,
 ) -> Delivery:
-    """A paper of a live grant of this agency's: one use, audited."""
+    """A paper of a live grant of this agency's: one use, audited. `page`: one stamped page."""
     row = session.exec(
         select(Document, DocumentVersion)
         .join(GrantDocument, col(GrantDocument.document_id) == Document.id)
@@ -148,7 +152,10 @@ def deliver(
     content = documents.content_of(session, backend, document, version)
     # The store is read (and the first chunk verified) before the use is counted: the grant's
     # row stays locked only for the count and the audit event, and a damaged paper costs no use.
-    delivery = _stamped(session, backend, who, grant, content) if stamp else _streamed(content)
+    stamped = stamp or page is not None
+    delivery = (
+        _stamped(session, backend, who, grant, content, page) if stamped else _streamed(content)
+    )
     try:
         _count_use(session, who, grant, document_id)
     except Gone:
@@ -162,7 +169,7 @@ def deliver(
         "share.download",
         "success",
         document_id,
-        details={"doc_type": document.doc_type, "version": version.version, "stamped": stamp},
+        details={"doc_type": document.doc_type, "version": version.version, "stamped": stamped},
     )
     return delivery
 
@@ -172,7 +179,12 @@ def _streamed(content: documents.Content) -> Delivery:
 
 
 def _stamped(
-    session: Session, backend: Backend, who: Accessor, grant: Grant, content: documents.Content
+    session: Session,
+    backend: Backend,
+    who: Accessor,
+    grant: Grant,
+    content: documents.Content,
+    page: int | None,
 ) -> Delivery:
     if content.size > backend.limits.max_image_bytes:
         raise InvalidInput("This paper is too large to stamp; fetch it without ?watermark=1.")
@@ -182,7 +194,7 @@ def _stamped(
         day=db.utc_now().date(),
     )
     data = b"".join(content.chunks())
-    stamped, kind = backend.sandbox.run(watermark.stamp, data, content.content_type, lines)
+    stamped, kind = backend.sandbox.run(watermark.stamp, data, content.content_type, lines, page)
     stem = content.filename.rsplit(".", 1)[0]
     name = filenames.for_download(f"{stem}-{who.agency.code}", kind)
     return Delivery(stamped=stamped, stamped_type=kind, filename=name)

@@ -8,6 +8,7 @@ import math
 from datetime import date
 from functools import cache
 from importlib import resources
+from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -26,30 +27,38 @@ def _font_bytes() -> bytes:
     return resources.files("vault.data").joinpath("fonts/DejaVuSans-Bold.ttf").read_bytes()
 
 
-def stamp(data: bytes, content_type: str, text: list[str]) -> tuple[bytes, str]:
-    if content_type == "application/pdf":
-        return _stamp_pdf(data, text), "application/pdf"
-    with Image.open(io.BytesIO(data)) as image:
-        stamped = _stamp_image(image.convert("RGB"), text)
-    buffer = io.BytesIO()
-    stamped.save(buffer, "JPEG", quality=88)
-    return buffer.getvalue(), "image/jpeg"
-
-
-def _stamp_pdf(data: bytes, text: list[str]) -> bytes:
+def stamp(
+    data: bytes, content_type: str, text: list[str], page: int | None = None
+) -> tuple[bytes, str]:
+    """The whole paper stamped (a JPEG for a photo, a PDF of stamped pages for a PDF), or with
+    `page` just that page as a stamped JPEG, to show in a page."""
+    if content_type != "application/pdf":
+        with Image.open(io.BytesIO(data)) as image:
+            return _jpeg(_stamp_image(image.convert("RGB"), text)), "image/jpeg"
     import pypdfium2
 
     document = pypdfium2.PdfDocument(data)
     try:
-        pages = []
-        for index in range(min(len(document), MAX_PAGES)):
-            image = document[index].render(scale=_DPI / 72).to_pil().convert("RGB")
-            buffer = io.BytesIO()
-            _stamp_image(image, text).save(buffer, "JPEG", quality=85)
-            pages.append(Page(buffer.getvalue(), "image/jpeg"))
+        if page is not None:
+            index = min(max(page, 1), len(document)) - 1
+            return _jpeg(_stamp_image(_render(document, index), text)), "image/jpeg"
+        pages = [
+            Page(_jpeg(_stamp_image(_render(document, index), text)), "image/jpeg")
+            for index in range(min(len(document), MAX_PAGES))
+        ]
     finally:
         document.close()
-    return bind_pages(pages)
+    return bind_pages(pages), "application/pdf"
+
+
+def _render(document: Any, index: int) -> Image.Image:
+    return document[index].render(scale=_DPI / 72).to_pil().convert("RGB")  # type: ignore[no-any-return]
+
+
+def _jpeg(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=85)
+    return buffer.getvalue()
 
 
 def _stamp_image(image: Image.Image, text: list[str]) -> Image.Image:

@@ -1,0 +1,17 @@
+"""Server-rendered pages over the same services as the JSON API: the citizen's pages under `/`
+and the agency counter under `/agency`, in Vietnamese with English as a switch."""
+
+from importlib import resources
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from vault.web import citizen, counter, errors
+
+
+def install(app: FastAPI) -> None:
+    static = StaticFiles(directory=str(resources.files("vault.web").joinpath("static")))
+    app.mount("/static", static, name="static")
+    app.include_router(counter.router)
+    app.include_router(citizen.router)
+    errors.install(app)

@@ -1,0 +1,201 @@
+"""The agency counter (bộ phận một cửa): an officer logs in with their own account, opens the
+share a citizen shows, sees and downloads its papers, and works on the agency's dossiers."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import HTMLResponse
+
+from vault import catalog, officers
+from vault.api.deps import BackendDep, RecordingSessionDep, SettingsDep
+from vault.api.documents import form_limits
+from vault.api.downloads import delivery_response
+from vault.dossiers import agency as dossiers
+from vault.sharing import access
+from vault.sharing.access import Accessor
+from vault.web import security
+from vault.web.forms import posted, uploaded
+from vault.web.pages import redirect, render
+
+router = APIRouter(prefix="/agency", include_in_schema=False)
+STATUSES = ("submitted", "processing", "needs_supplement", "rejected", "completed", "withdrawn")
+
+
+def on_duty(request: Request, session: RecordingSessionDep) -> Accessor:
+    token = request.cookies.get(security.OFFICER)
+    found = officers.session_for_token(session, token) if token else None
+    if found is None:
+        raise security.LoginRequired(f"/agency/login?next={request.url.path}")
+    request.state.officer = found.officer
+    return Accessor(found.agency, officer=found.officer.username)
+
+
+Officer = Annotated[Accessor, Depends(on_duty)]
+
+
+def _next(value: str | None) -> str:
+    ok = value and value.startswith("/agency") and not value.startswith("//")
+    return value if ok else "/agency"  # type: ignore[return-value]
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str = "/agency") -> Response:
+    return render(request, "agency/login.html", next=_next(next))
+
+
+@router.post("/login")
+async def login(request: Request, session: RecordingSessionDep, settings: SettingsDep) -> Response:
+    form = await posted(request)
+    ttl = settings.web_session_ttl_seconds
+    token = officers.log_in(
+        session,
+        username=str(form.get("username", "")),
+        password=str(form.get("password", "")),
+        client=request.client.host if request.client else "unknown",
+        ttl_seconds=ttl,
+    )
+    response = redirect(_next(str(form.get("next") or "")))
+    security.set_cookie(response, request, security.OFFICER, token, max_age=ttl)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, session: RecordingSessionDep) -> Response:
+    await posted(request)
+    token = request.cookies.get(security.OFFICER)
+    if token:
+        officers.log_out(session, token)
+    response = redirect("/agency/login")
+    response.delete_cookie(security.OFFICER, path="/")
+    return response
+
+
+@router.get("", response_class=HTMLResponse)
+def home(request: Request, who: Officer) -> Response:
+    return render(request, "agency/home.html", who=who)
+
+
+@router.get("/open")
+def open_code(who: Officer, code: str = "") -> Response:
+    """What the officer typed or scanned: the whole share link, or just its code."""
+    token = code.strip().rstrip("/").rsplit("/", 1)[-1]
+    return redirect(f"/agency/share/{token}" if token else "/agency")
+
+
+@router.get("/share/{token}", response_class=HTMLResponse)
+def share_page(
+    request: Request, token: str, who: Officer, session: RecordingSessionDep, backend: BackendDep
+) -> Response:
+    view = access.open_share(session, backend, who=who, token=token)
+    return render(
+        request,
+        "agency/share.html",
+        view=view,
+        token=token,
+        types=catalog.document_types(),
+        who=who,
+    )
+
+
+@router.get("/share/{token}/papers/{paper_id}")
+def share_paper(
+    request: Request,
+    token: str,
+    paper_id: uuid.UUID,
+    who: Officer,
+    session: RecordingSessionDep,
+    backend: BackendDep,
+    stamped: bool = False,
+    page: int | None = None,
+) -> Response:
+    """The original; `stamped=1` the stamped copy; `page=N` one stamped page, shown inline."""
+    delivery = access.fetch(
+        session, backend, who=who, token=token, document_id=paper_id, stamp=stamped, page=page
+    )
+    # A stamped photo is shown in the page; a PDF is saved, to open in a real PDF reader.
+    return delivery_response(request, delivery, inline=delivery.stamped_type.startswith("image/"))
+
+
+@router.get("/dossiers", response_class=HTMLResponse)
+def dossiers_page(
+    request: Request,
+    who: Officer,
+    session: RecordingSessionDep,
+    backend: BackendDep,
+    status: str | None = None,
+) -> Response:
+    chosen = status if status in STATUSES else None
+    rows = dossiers.list_for(session, backend, who=who, status=chosen)
+    return render(
+        request, "agency/dossiers.html", rows=rows, status=chosen, statuses=STATUSES, who=who
+    )
+
+
+@router.get("/dossiers/{dossier_id}", response_class=HTMLResponse)
+def dossier_page(
+    request: Request,
+    dossier_id: uuid.UUID,
+    who: Officer,
+    session: RecordingSessionDep,
+    backend: BackendDep,
+) -> Response:
+    view = dossiers.view(session, backend, who=who, dossier_id=dossier_id)
+    return render(
+        request, "agency/dossier.html", view=view, types=catalog.document_types(), who=who
+    )
+
+
+@router.get("/dossiers/{dossier_id}/papers/{paper_id}")
+def dossier_paper(
+    request: Request,
+    dossier_id: uuid.UUID,
+    paper_id: uuid.UUID,
+    who: Officer,
+    session: RecordingSessionDep,
+    backend: BackendDep,
+) -> Response:
+    delivery = dossiers.fetch_document(
+        session, backend, who=who, dossier_id=dossier_id, document_id=paper_id
+    )
+    return delivery_response(request, delivery)
+
+
+@router.post("/dossiers/{dossier_id}/status")
+async def set_status(
+    request: Request,
+    dossier_id: uuid.UUID,
+    who: Officer,
+    session: RecordingSessionDep,
+    backend: BackendDep,
+) -> Response:
+    form = await posted(request)
+    dossiers.set_status(
+        session,
+        backend,
+        who=who,
+        dossier_id=dossier_id,
+        status=str(form.get("status", "")),
+        note=str(form.get("note") or "") or None,
+    )
+    return redirect(f"/agency/dossiers/{dossier_id}?moved=1")
+
+
+@router.post("/dossiers/{dossier_id}/result")
+async def deposit_result(
+    request: Request,
+    dossier_id: uuid.UUID,
+    who: Officer,
+    session: RecordingSessionDep,
+    backend: BackendDep,
+) -> Response:
+    await uploaded(
+        request,
+        form_limits(backend),
+        lambda parts: dossiers.deposit_result(
+            session, backend, who=who, dossier_id=dossier_id, parts=parts
+        ),
+    )
+    return redirect(f"/agency/dossiers/{dossier_id}?deposited=1")

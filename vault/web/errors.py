@@ -1,0 +1,74 @@
+"""Refusals on pages: the same situations the API reports, told in the page's language, with
+the way back. The transaction has already been rolled back when these render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+
+from storage import StoreUnavailable
+from vault import errors
+from vault.api.errors import STATUS_CODES, _slug
+from vault.crypto import IntegrityError
+from vault.web import security
+from vault.web.pages import messages, redirect, render
+
+_WRAPPED: tuple[type[Exception], ...] = (
+    errors.VaultError,
+    RequestValidationError,
+    HTTPException,
+    StoreUnavailable,
+    IntegrityError,
+)
+
+
+def _is_page(request: Request) -> bool:
+    path = request.url.path
+    return not (path.startswith("/api/") or path in ("/metrics", "/healthz"))
+
+
+def _explain(request: Request, error: Exception) -> tuple[int, str, dict[str, Any]]:
+    text = messages(request)
+    if isinstance(error, errors.VaultError):
+        status = next((s for c, s in STATUS_CODES.items() if isinstance(error, c)), 400)
+        slug = _slug(type(error).__name__)
+        field = getattr(error, "field", None)
+        specific = f"error.{slug}.{field}"
+        key = specific if field and text.has(specific) else f"error.{slug}"
+        return status, key, {"detail": error.detail, **error.members}
+    if isinstance(error, HTTPException):
+        return error.status_code, f"error.http.{error.status_code}", {}
+    if isinstance(error, RequestValidationError):
+        return 422, "error.invalid-input", {}
+    if isinstance(error, StoreUnavailable):
+        return 503, "error.store-unavailable", {}
+    return 500, "error.integrity-failure", {}
+
+
+def install(app: FastAPI) -> None:
+    def wrap(original: Any) -> Any:
+        async def handler(request: Request, error: Exception) -> Any:
+            if not _is_page(request):
+                return await original(request, error)
+            status, key, extra = _explain(request, error)
+            return render(request, "error.html", code=status, key=key, status=status, **extra)
+
+        return handler
+
+    for kind in _WRAPPED:
+        original = app.exception_handlers.get(kind)
+        if original is not None:
+            app.add_exception_handler(kind, wrap(original))
+
+    async def login_required(_request: Request, error: Exception) -> Any:
+        assert isinstance(error, security.LoginRequired)
+        return redirect(error.to)
+
+    async def csrf_rejected(request: Request, _error: Exception) -> Any:
+        return render(request, "error.html", code=403, key="error.csrf", status=403)
+
+    app.add_exception_handler(security.LoginRequired, login_required)
+    app.add_exception_handler(security.CsrfRejected, csrf_rejected)

@@ -1,0 +1,73 @@
+"""Rendering pages: the templates, the language, the CSRF token, the headers every page needs."""
+
+from __future__ import annotations
+
+from datetime import date
+from importlib import resources
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from vault import catalog
+from vault.web import security
+from vault.web.i18n import DEFAULT, LANGUAGES, Messages
+
+templates = Jinja2Templates(directory=str(resources.files("vault.web").joinpath("templates")))
+EXPIRY_WARNING_DAYS = 60
+
+
+def messages(request: Request) -> Messages:
+    chosen = request.cookies.get(security.LANGUAGE, DEFAULT)
+    return Messages(chosen if chosen in LANGUAGES else DEFAULT)
+
+
+def render(request: Request, template: str, *, code: int = 200, **context: Any) -> HTMLResponse:
+    text = messages(request)
+    response = templates.TemplateResponse(
+        request,
+        template,
+        {
+            "_": text,
+            "lang": text.language,
+            "csrf": security.csrf_token(request),
+            "here": quote(request.url.path),
+            "today": date.today(),
+            "type_name": lambda code: _type_name(code, text.language),
+            **context,
+        },
+        status_code=code,
+        headers=security.PAGE_HEADERS,
+    )
+    security.remember_csrf(request, response)
+    return response
+
+
+def _type_name(code: str, language: str) -> str:
+    kind = catalog.document_types().get(code)
+    if kind is None:
+        return code
+    return kind.name_vi if language == "vi" else kind.name_en
+
+
+def redirect(to: str) -> RedirectResponse:
+    return RedirectResponse(to, status_code=303, headers={"Cache-Control": "no-store"})
+
+
+def size(value: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024  # type: ignore[assignment]
+    return str(value)
+
+
+def days_left(expires_on: date | None) -> int | None:
+    return None if expires_on is None else (expires_on - date.today()).days
+
+
+templates.env.filters["size"] = size
+templates.env.globals["days_left"] = days_left
+templates.env.globals["EXPIRY_WARNING_DAYS"] = EXPIRY_WARNING_DAYS
