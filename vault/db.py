@@ -59,24 +59,45 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-@contextmanager
-def unit_of_work(engine: Engine, *, writes: bool = True) -> Iterator[Session]:
-    """One transaction: committed if the block succeeds, rolled back otherwise.
+class UnitOfWork:
+    """One transaction: committed if the work succeeds, rolled back otherwise.
 
     Work that must follow the outcome (deleting blobs whose keys were destroyed,
     or blobs written for rows that never landed) is registered with `after_commit`
-    and `after_rollback` and runs once the outcome is known.
+    and `after_rollback` and runs once the outcome is known. Opening one does no I/O,
+    so it can be started anywhere; closing it talks to the database.
     """
-    bind = engine.execution_options(immediate=True) if writes else engine
-    with Session(bind, expire_on_commit=False) as session:
+
+    def __init__(self, engine: Engine, *, writes: bool = True) -> None:
+        bind = engine.execution_options(immediate=True) if writes else engine
+        self.session = Session(bind, expire_on_commit=False)
+
+    def close(self, error: BaseException | None = None) -> None:
         try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            _run(session, _AFTER_ROLLBACK)
-            raise
-        _run(session, _AFTER_COMMIT)
+            if error is None:
+                try:
+                    self.session.commit()
+                except BaseException:
+                    self.session.rollback()
+                    _run(self.session, _AFTER_ROLLBACK)
+                    raise
+                _run(self.session, _AFTER_COMMIT)
+            else:
+                self.session.rollback()
+                _run(self.session, _AFTER_ROLLBACK)
+        finally:
+            self.session.close()
+
+
+@contextmanager
+def unit_of_work(engine: Engine, *, writes: bool = True) -> Iterator[Session]:
+    work = UnitOfWork(engine, writes=writes)
+    try:
+        yield work.session
+    except BaseException as error:
+        work.close(error)
+        raise
+    work.close()
 
 
 def after_commit(session: Session, action: Callable[[], None]) -> None:

@@ -13,7 +13,6 @@ from vault import agencies
 from vault.api.deps import (
     BackendDep,
     CurrentAgency,
-    RecordingSessionDep,
     SessionDep,
     SettingsDep,
 )
@@ -62,7 +61,7 @@ def issue_agency_token(
 
 @router.get("/shared/{token}", response_model=SharedPublic)
 def open_share(
-    token: str, who: CurrentAgency, session: RecordingSessionDep, backend: BackendDep
+    token: str, who: CurrentAgency, session: SessionDep, backend: BackendDep
 ) -> SharedPublic:
     """The grant's purpose and expiry and the metadata of its papers."""
     view = access.open_share(session, backend, who=who, token=token)
@@ -83,7 +82,7 @@ def fetch_shared_document(
     document_id: uuid.UUID,
     request: Request,
     who: CurrentAgency,
-    session: RecordingSessionDep,
+    session: SessionDep,
     backend: BackendDep,
     watermark: bool = False,
 ) -> Response:

@@ -7,7 +7,7 @@ import uuid
 import anyio.to_thread
 from fastapi import APIRouter, Request, Response, status
 
-from vault.api.deps import BackendDep, CurrentAgency, RecordingSessionDep
+from vault.api.deps import BackendDep, CurrentAgency, SessionDep
 from vault.api.documents import form_limits
 from vault.api.downloads import delivery_response
 from vault.api.forms import streamed_form
@@ -32,7 +32,7 @@ def _public(view: AgencyDossierView) -> AgencyDossierPublic:
 @router.get("", response_model=list[AgencyDossierPublic])
 def list_agency_dossiers(
     who: CurrentAgency,
-    session: RecordingSessionDep,
+    session: SessionDep,
     backend: BackendDep,
     status: str | None = None,
 ) -> list[AgencyDossierPublic]:
@@ -42,7 +42,7 @@ def list_agency_dossiers(
 
 @router.get("/{dossier_id}", response_model=AgencyDossierPublic)
 def read_agency_dossier(
-    dossier_id: uuid.UUID, who: CurrentAgency, session: RecordingSessionDep, backend: BackendDep
+    dossier_id: uuid.UUID, who: CurrentAgency, session: SessionDep, backend: BackendDep
 ) -> AgencyDossierPublic:
     return _public(dossiers.view(session, backend, who=who, dossier_id=dossier_id))
 
@@ -53,7 +53,7 @@ def fetch_dossier_document(
     document_id: uuid.UUID,
     request: Request,
     who: CurrentAgency,
-    session: RecordingSessionDep,
+    session: SessionDep,
     backend: BackendDep,
     watermark: bool = False,
 ) -> Response:
@@ -69,7 +69,7 @@ def set_dossier_status(
     dossier_id: uuid.UUID,
     body: StatusChange,
     who: CurrentAgency,
-    session: RecordingSessionDep,
+    session: SessionDep,
     backend: BackendDep,
 ) -> AgencyDossierPublic:
     """processing, needs_supplement (with a note), rejected (with a reason) or completed;
@@ -90,7 +90,7 @@ async def deposit_dossier_result(
     dossier_id: uuid.UUID,
     request: Request,
     who: CurrentAgency,
-    session: RecordingSessionDep,
+    session: SessionDep,
     backend: BackendDep,
 ) -> DocumentPublic:
     """The issued paper (one PDF) with doc_type, number, issued_on, expires_on and

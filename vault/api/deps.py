@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
+import anyio.to_thread
 from fastapi import Depends, Request
 from fastapi.openapi.models import OAuthFlowClientCredentials
 from fastapi.openapi.models import OAuthFlows as OAuthFlowsModel
@@ -30,17 +31,16 @@ agency_bearer = OAuth2(
 )
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    # Opening costs no I/O, so it happens here; only the close goes to a worker thread.
     writes = request.method not in _SAFE_METHODS
-    with db.unit_of_work(request.app.state.engine, writes=writes) as session:
-        yield session
-
-
-def get_recording_session(request: Request) -> Iterator[Session]:
-    """For reads that are recorded (an agency opening a share counts and audits): on SQLite
-    the transaction must take the write lock first, or it can fail when upgrading to write."""
-    with db.unit_of_work(request.app.state.engine, writes=True) as session:
-        yield session
+    work = db.UnitOfWork(request.app.state.engine, writes=writes)
+    try:
+        yield work.session
+    except BaseException as error:
+        await anyio.to_thread.run_sync(work.close, error)
+        raise
+    await anyio.to_thread.run_sync(work.close)
 
 
 async def get_backend(request: Request) -> Backend:
@@ -54,7 +54,6 @@ async def get_settings(request: Request) -> Settings:
 # scope="function": commit before the response is sent, so that a failed commit is a 500,
 # not a 201 for a paper that was never saved.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
-RecordingSessionDep = Annotated[Session, Depends(get_recording_session, scope="function")]
 
 
 def get_current_citizen(
@@ -69,7 +68,7 @@ def get_current_citizen(
 def get_current_agency(
     request: Request,
     authorization: Annotated[str | None, Depends(agency_bearer)],
-    session: RecordingSessionDep,
+    session: SessionDep,
 ) -> Accessor:
     scheme, _, token = (authorization or "").partition(" ")
     agency = agencies.agency_for_token(session, token) if scheme.lower() == "bearer" else None

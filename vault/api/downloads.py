@@ -11,6 +11,7 @@ from fastapi import Request, Response
 from fastapi.responses import StreamingResponse
 
 from vault.api.errors import problem
+from vault.crypto import CHUNK_SIZE
 from vault.documents import Content
 from vault.sharing.access import Delivery
 
@@ -65,6 +66,10 @@ def paper_response(
     if wanted:
         status = 206
         headers["Content-Range"] = f"bytes {start}-{stop - 1}/{content.size}"
+    if stop - start <= CHUNK_SIZE:
+        # One chunk, already read and verified: sent whole, without a streaming round trip.
+        body = b"".join(chunks)
+        return Response(body, status_code=status, media_type=content.content_type, headers=headers)
     # A plain iterator: Starlette pulls each chunk in a worker thread while the store reads ahead.
     return StreamingResponse(
         chunks, status_code=status, media_type=content.content_type, headers=headers

@@ -15,6 +15,7 @@ from datetime import date, datetime
 
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select
 
 from vault import accounts, audit, crypto, db, documents, filenames
 from vault.backend import Backend
@@ -79,9 +80,9 @@ class Delivery:
     filename: str = ""
 
 
-def open_share(session: Session, backend: Backend, *, who: Accessor, token: str) -> SharedView:
-    grant = _live_grant(session, who, token, "share.open")
-    rows = session.exec(
+def _papers_of(grant: Grant) -> Select[Document, DocumentVersion]:
+    """The papers of a grant, each at the version that was shared."""
+    return (
         select(Document, DocumentVersion)
         .join(GrantDocument, col(GrantDocument.document_id) == Document.id)
         .join(
@@ -90,12 +91,17 @@ def open_share(session: Session, backend: Backend, *, who: Accessor, token: str)
             & (col(DocumentVersion.version) == GrantDocument.version),
         )
         .where(GrantDocument.grant_id == grant.id)
-    ).all()
+    )
+
+
+def open_share(session: Session, backend: Backend, *, who: Accessor, token: str) -> SharedView:
+    grant = _live_grant(session, who, token, "share.open")
+    rows = session.exec(_papers_of(grant)).all()
     papers = [_paper(documents.describe(session, backend, doc, row)) for doc, row in rows]
     citizen = session.get(Citizen, grant.citizen_id)
     assert citizen is not None
     profile = accounts.profile(session, backend.keyring, citizen)
-    _record(session, who, grant, "share.open", "success", details={"papers": len(papers)})
+    _record(session, who, grant, "share.open", None, {"papers": len(papers)})
     return SharedView(
         grant_id=grant.id,
         purpose=grants.purpose_of(session, backend, grant),
@@ -135,16 +141,7 @@ def deliver(
     page: int | None = None,
 ) -> Delivery:
     """A paper of a live grant of this agency's: one use, audited. `page`: one stamped page."""
-    row = session.exec(
-        select(Document, DocumentVersion)
-        .join(GrantDocument, col(GrantDocument.document_id) == Document.id)
-        .join(
-            DocumentVersion,
-            (col(DocumentVersion.document_id) == Document.id)
-            & (col(DocumentVersion.version) == GrantDocument.version),
-        )
-        .where(GrantDocument.grant_id == grant.id, GrantDocument.document_id == document_id)
-    ).first()
+    row = session.exec(_papers_of(grant).where(GrantDocument.document_id == document_id)).first()
     if row is None:
         _refuse(session, who, grant, "share.download", "not_in_grant", document_id)
         raise NotFound("This paper is not in the share.")
@@ -156,21 +153,13 @@ def deliver(
     delivery = (
         _stamped(session, backend, who, grant, content, page) if stamped else _streamed(content)
     )
+    details = {"doc_type": document.doc_type, "version": version.version, "stamped": stamped}
     try:
-        _count_use(session, who, grant, document_id)
+        _record(session, who, grant, "share.download", document_id, details, count=True)
     except Gone:
         if delivery.stream is not None:
             delivery.stream.close()
         raise
-    _record(
-        session,
-        who,
-        grant,
-        "share.download",
-        "success",
-        document_id,
-        details={"doc_type": document.doc_type, "version": version.version, "stamped": stamped},
-    )
     return delivery
 
 
@@ -266,9 +255,11 @@ def _count_use(session: Session, who: Accessor, grant: Grant, document_id: uuid.
         .execution_options(synchronize_session=False)
     )
     if counted.rowcount != 1:  # type: ignore[attr-defined]
-        session.refresh(grant)
-        state = grants.status(grant)
-        _refuse(session, who, grant, "share.download", state, document_id)
+        # Read again in this transaction: another request used it up or it was revoked.
+        current = session.get(Grant, grant.id)
+        assert current is not None
+        state = grants.status(current)
+        _refuse(session, who, current, "share.download", state, document_id)
         raise Gone(_GONE.get(state, _GONE["used_up"]), reason=state)
 
 
@@ -317,11 +308,18 @@ def _record(
     who: Accessor,
     grant: Grant,
     action: str,
-    outcome: str,
-    document_id: uuid.UUID | None = None,
-    details: dict[str, object] | None = None,
+    document_id: uuid.UUID | None,
+    details: dict[str, object],
+    *,
+    count: bool = False,
 ) -> None:
-    audit.append(session, _event(who, grant, action, outcome, document_id, details=details))
+    """An allowed access, in a short transaction of its own committed at once, with the use it
+    counts: the grant's row and the citizen's audit chain are locked only for these two
+    statements, not for the rest of the request (the paper is then sent from the store)."""
+    with db.unit_of_work(session.get_bind()) as own:  # type: ignore[arg-type]
+        if count:
+            _count_use(own, who, grant, document_id)  # type: ignore[arg-type]
+        audit.append(own, _event(who, grant, action, "success", document_id, details=details))
 
 
 def _refuse(

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse
 
 from vault import catalog, officers
-from vault.api.deps import BackendDep, RecordingSessionDep, SettingsDep
+from vault.api.deps import BackendDep, SessionDep, SettingsDep
 from vault.api.documents import form_limits
 from vault.api.downloads import delivery_response
 from vault.dossiers import agency as dossiers
@@ -24,7 +24,7 @@ router = APIRouter(prefix="/agency", include_in_schema=False)
 STATUSES = ("submitted", "processing", "needs_supplement", "rejected", "completed", "withdrawn")
 
 
-def on_duty(request: Request, session: RecordingSessionDep) -> Accessor:
+def on_duty(request: Request, session: SessionDep) -> Accessor:
     token = request.cookies.get(security.OFFICER)
     found = officers.session_for_token(session, token) if token else None
     if found is None:
@@ -47,7 +47,7 @@ def login_page(request: Request, next: str = "/agency") -> Response:
 
 
 @router.post("/login")
-async def login(request: Request, session: RecordingSessionDep, settings: SettingsDep) -> Response:
+async def login(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     form = await posted(request)
     ttl = settings.web_session_ttl_seconds
     token = officers.log_in(
@@ -63,7 +63,7 @@ async def login(request: Request, session: RecordingSessionDep, settings: Settin
 
 
 @router.post("/logout")
-async def logout(request: Request, session: RecordingSessionDep) -> Response:
+async def logout(request: Request, session: SessionDep) -> Response:
     await posted(request)
     token = request.cookies.get(security.OFFICER)
     if token:
@@ -87,7 +87,7 @@ def open_code(who: Officer, code: str = "") -> Response:
 
 @router.get("/share/{token}", response_class=HTMLResponse)
 def share_page(
-    request: Request, token: str, who: Officer, session: RecordingSessionDep, backend: BackendDep
+    request: Request, token: str, who: Officer, session: SessionDep, backend: BackendDep
 ) -> Response:
     view = access.open_share(session, backend, who=who, token=token)
     return render(
@@ -106,7 +106,7 @@ def share_paper(
     token: str,
     paper_id: uuid.UUID,
     who: Officer,
-    session: RecordingSessionDep,
+    session: SessionDep,
     backend: BackendDep,
     stamped: bool = False,
     page: int | None = None,
@@ -123,7 +123,7 @@ def share_paper(
 def dossiers_page(
     request: Request,
     who: Officer,
-    session: RecordingSessionDep,
+    session: SessionDep,
     backend: BackendDep,
     status: str | None = None,
 ) -> Response:
@@ -139,7 +139,7 @@ def dossier_page(
     request: Request,
     dossier_id: uuid.UUID,
     who: Officer,
-    session: RecordingSessionDep,
+    session: SessionDep,
     backend: BackendDep,
 ) -> Response:
     view = dossiers.view(session, backend, who=who, dossier_id=dossier_id)
@@ -154,7 +154,7 @@ def dossier_paper(
     dossier_id: uuid.UUID,
     paper_id: uuid.UUID,
     who: Officer,
-    session: RecordingSessionDep,
+    session: SessionDep,
     backend: BackendDep,
 ) -> Response:
     delivery = dossiers.fetch_document(
@@ -168,7 +168,7 @@ async def set_status(
     request: Request,
     dossier_id: uuid.UUID,
     who: Officer,
-    session: RecordingSessionDep,
+    session: SessionDep,
     backend: BackendDep,
 ) -> Response:
     form = await posted(request)
@@ -188,7 +188,7 @@ async def deposit_result(
     request: Request,
     dossier_id: uuid.UUID,
     who: Officer,
-    session: RecordingSessionDep,
+    session: SessionDep,
     backend: BackendDep,
 ) -> Response:
     await uploaded(
