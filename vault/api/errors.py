@@ -51,7 +51,7 @@ TITLES = {
 }
 
 
-def _slug(name: str) -> str:
+def slug(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
 
 
@@ -92,7 +92,7 @@ async def _vault_error(_request: Request, error: Exception) -> JSONResponse:
     if isinstance(error, errors.UnsupportedGrantType):
         extra["error"] = "unsupported_grant_type"
     extra |= error.members
-    return problem(code, error.detail, kind=_slug(type(error).__name__), headers=headers, **extra)
+    return problem(code, error.detail, kind=slug(type(error).__name__), headers=headers, **extra)
 
 
 async def _validation_error(_request: Request, error: Exception) -> JSONResponse:

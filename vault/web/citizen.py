@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -17,9 +16,9 @@ from vault.dossiers import citizen as dossiers
 from vault.models import Citizen
 from vault.sharing import access_log, grants, qr
 from vault.web import security
-from vault.web.forms import posted, uploaded
+from vault.web.forms import CSRF_CHECKED, Posted, day, ids, signed_out, uploaded, whole_number
 from vault.web.i18n import LANGUAGES
-from vault.web.pages import redirect, render
+from vault.web.pages import local_path, redirect, render
 
 router = APIRouter(include_in_schema=False)
 SHARE_DAYS = (1, 3, 7, 30, 90)
@@ -36,14 +35,9 @@ def signed_in(request: Request, session: SessionDep) -> Citizen:
 Me = Annotated[Citizen, Depends(signed_in)]
 
 
-def _next(value: str | None) -> str:
-    """Only a path of this site: a login form must not become an open redirect."""
-    return value if value and value.startswith("/") and not value.startswith("//") else "/"
-
-
 @router.get("/lang/{language}")
 def choose_language(request: Request, language: str, next: str = "/") -> RedirectResponse:
-    response = redirect(_next(next))
+    response = redirect(local_path(next))
     if language in LANGUAGES:
         security.set_cookie(response, request, security.LANGUAGE, language, max_age=365 * 86400)
     return response
@@ -70,8 +64,7 @@ def signup_page(request: Request) -> Response:
 
 
 @router.post("/signup")
-async def signup(request: Request, session: SessionDep, backend: BackendDep) -> Response:
-    form = await posted(request)
+def signup(request: Request, form: Posted, session: SessionDep, backend: BackendDep) -> Response:
     accounts.register(
         session,
         backend.keyring,
@@ -85,12 +78,11 @@ async def signup(request: Request, session: SessionDep, backend: BackendDep) -> 
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: str = "/") -> Response:
-    return render(request, "citizen/login.html", next=_next(next))
+    return render(request, "citizen/login.html", next=local_path(next))
 
 
 @router.post("/login")
-async def login(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
-    form = await posted(request)
+def login(request: Request, form: Posted, session: SessionDep, settings: SettingsDep) -> Response:
     citizen = accounts.authenticate(
         session,
         national_id_number=str(form.get("national_id", "")),
@@ -99,20 +91,16 @@ async def login(request: Request, session: SessionDep, settings: SettingsDep) ->
     )
     ttl = settings.web_session_ttl_seconds
     issued = accounts.issue_token(session, citizen, ttl_seconds=ttl)
-    response = redirect(_next(str(form.get("next") or "/")))
+    response = redirect(local_path(str(form.get("next") or "/")))
     security.set_cookie(response, request, security.SESSION, issued.token, max_age=ttl)
     return response
 
 
-@router.post("/logout")
-async def logout(request: Request, session: SessionDep) -> Response:
-    await posted(request)
-    token = request.cookies.get(security.SESSION)
-    if token:
-        accounts.revoke_token(session, token)
-    response = redirect("/")
-    response.delete_cookie(security.SESSION, path="/")
-    return response
+@router.post("/logout", dependencies=[CSRF_CHECKED])
+def logout(request: Request, session: SessionDep) -> Response:
+    return signed_out(
+        request, security.SESSION, lambda token: accounts.revoke_token(session, token), "/"
+    )
 
 
 @router.get("/profile", response_class=HTMLResponse)
@@ -122,16 +110,12 @@ def profile_page(request: Request, me: Me, session: SessionDep, backend: Backend
 
 
 @router.post("/profile")
-async def update_profile(
-    request: Request, me: Me, session: SessionDep, backend: BackendDep
-) -> Response:
-    form = await posted(request)
-    born = str(form.get("date_of_birth") or "")
+def update_profile(form: Posted, me: Me, session: SessionDep, backend: BackendDep) -> Response:
     changes = {
         "full_name": str(form.get("full_name", "")),
         "phone": str(form.get("phone") or "") or None,
         "address": str(form.get("address") or "") or None,
-        "date_of_birth": date.fromisoformat(born) if born else None,
+        "date_of_birth": day(form, "date_of_birth"),
     }
     accounts.update_profile(session, backend.keyring, me, changes)
     return redirect("/profile?saved=1")
@@ -217,11 +201,8 @@ def delete_page(
     return render(request, "citizen/delete.html", paper=paper, types=catalog.document_types())
 
 
-@router.post("/papers/{paper_id}/delete")
-async def delete_paper(
-    request: Request, paper_id: uuid.UUID, me: Me, session: SessionDep, backend: BackendDep
-) -> Response:
-    await posted(request)
+@router.post("/papers/{paper_id}/delete", dependencies=[CSRF_CHECKED])
+def delete_paper(paper_id: uuid.UUID, me: Me, session: SessionDep, backend: BackendDep) -> Response:
     documents.delete(session, backend, owner=me, document_id=paper_id)
     return redirect("/?deleted=1")
 
@@ -248,20 +229,23 @@ def share_page(
 
 
 @router.post("/share")
-async def share(
-    request: Request, me: Me, session: SessionDep, backend: BackendDep, settings: SettingsDep
+def share(
+    form: Posted,
+    me: Me,
+    session: SessionDep,
+    backend: BackendDep,
+    settings: SettingsDep,
 ) -> Response:
-    form = await posted(request)
-    uses = str(form.get("max_uses") or "")
+    days = whole_number(form, "days")
     grant = grants.create(
         session,
         backend,
         owner=me,
         agency_code=str(form.get("agency", "")),
-        document_ids=[uuid.UUID(str(v)) for v in form.getlist("paper")],
+        document_ids=ids(form, "paper"),
         purpose=str(form.get("purpose", "")),
-        expires_in_days=int(str(form.get("days") or grants.DEFAULT_DAYS)),
-        max_uses=int(uses) if uses.isdigit() else None,
+        expires_in_days=grants.DEFAULT_DAYS if days is None else days,
+        max_uses=whole_number(form, "max_uses"),
         public_url=settings.public_url,
     )
     return redirect(f"/shares/{grant.id}?new=1")
@@ -308,11 +292,8 @@ def grant_qr(
     return Response(qr.png(link), media_type="image/png", headers=protective_headers())
 
 
-@router.post("/shares/{grant_id}/revoke")
-async def revoke_grant(
-    request: Request, grant_id: uuid.UUID, me: Me, session: SessionDep
-) -> Response:
-    await posted(request)
+@router.post("/shares/{grant_id}/revoke", dependencies=[CSRF_CHECKED])
+def revoke_grant(grant_id: uuid.UUID, me: Me, session: SessionDep) -> Response:
     grants.revoke(session, owner=me, grant_id=grant_id)
     return redirect(f"/shares/{grant_id}?revoked=1")
 
@@ -349,10 +330,7 @@ def new_dossier_page(
 
 
 @router.post("/dossiers")
-async def create_dossier(
-    request: Request, me: Me, session: SessionDep, backend: BackendDep
-) -> Response:
-    form = await posted(request)
+def create_dossier(form: Posted, me: Me, session: SessionDep, backend: BackendDep) -> Response:
     view = dossiers.create(
         session,
         backend,
@@ -386,10 +364,13 @@ async def attach(
 
 
 @router.post("/dossiers/{dossier_id}/form")
-async def save_form(
-    request: Request, dossier_id: uuid.UUID, me: Me, session: SessionDep, backend: BackendDep
+def save_form(
+    form: Posted,
+    dossier_id: uuid.UUID,
+    me: Me,
+    session: SessionDep,
+    backend: BackendDep,
 ) -> Response:
-    form = await posted(request)
     values = {k: str(v) for k, v in form.items() if k.startswith("f_")}
     dossiers.update_form(
         session,
@@ -401,26 +382,23 @@ async def save_form(
     return redirect(f"/dossiers/{dossier_id}?saved=1#form")
 
 
-@router.post("/dossiers/{dossier_id}/submit")
-async def submit_dossier(
-    request: Request,
+@router.post("/dossiers/{dossier_id}/submit", dependencies=[CSRF_CHECKED])
+def submit_dossier(
     dossier_id: uuid.UUID,
     me: Me,
     session: SessionDep,
     backend: BackendDep,
     settings: SettingsDep,
 ) -> Response:
-    await posted(request)
     dossiers.submit(
         session, backend, owner=me, dossier_id=dossier_id, public_url=settings.public_url
     )
     return redirect(f"/dossiers/{dossier_id}?submitted=1")
 
 
-@router.post("/dossiers/{dossier_id}/withdraw")
-async def withdraw_dossier(
-    request: Request, dossier_id: uuid.UUID, me: Me, session: SessionDep, backend: BackendDep
+@router.post("/dossiers/{dossier_id}/withdraw", dependencies=[CSRF_CHECKED])
+def withdraw_dossier(
+    dossier_id: uuid.UUID, me: Me, session: SessionDep, backend: BackendDep
 ) -> Response:
-    await posted(request)
     dossiers.withdraw(session, backend, owner=me, dossier_id=dossier_id)
     return redirect(f"/dossiers/{dossier_id}")

@@ -17,8 +17,8 @@ from vault.dossiers import agency as dossiers
 from vault.sharing import access
 from vault.sharing.access import Accessor
 from vault.web import security
-from vault.web.forms import posted, uploaded
-from vault.web.pages import redirect, render
+from vault.web.forms import CSRF_CHECKED, Posted, signed_out, uploaded
+from vault.web.pages import local_path, redirect, render
 
 router = APIRouter(prefix="/agency", include_in_schema=False)
 STATUSES = ("submitted", "processing", "needs_supplement", "rejected", "completed", "withdrawn")
@@ -36,19 +36,13 @@ def on_duty(request: Request, session: SessionDep) -> Accessor:
 Officer = Annotated[Accessor, Depends(on_duty)]
 
 
-def _next(value: str | None) -> str:
-    ok = value and value.startswith("/agency") and not value.startswith("//")
-    return value if ok else "/agency"  # type: ignore[return-value]
-
-
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: str = "/agency") -> Response:
-    return render(request, "agency/login.html", next=_next(next))
+    return render(request, "agency/login.html", next=local_path(next, under="/agency"))
 
 
 @router.post("/login")
-async def login(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
-    form = await posted(request)
+def login(request: Request, form: Posted, session: SessionDep, settings: SettingsDep) -> Response:
     ttl = settings.web_session_ttl_seconds
     token = officers.log_in(
         session,
@@ -57,20 +51,16 @@ async def login(request: Request, session: SessionDep, settings: SettingsDep) ->
         client=request.client.host if request.client else "unknown",
         ttl_seconds=ttl,
     )
-    response = redirect(_next(str(form.get("next") or "")))
+    response = redirect(local_path(str(form.get("next") or ""), under="/agency"))
     security.set_cookie(response, request, security.OFFICER, token, max_age=ttl)
     return response
 
 
-@router.post("/logout")
-async def logout(request: Request, session: SessionDep) -> Response:
-    await posted(request)
-    token = request.cookies.get(security.OFFICER)
-    if token:
-        officers.log_out(session, token)
-    response = redirect("/agency/login")
-    response.delete_cookie(security.OFFICER, path="/")
-    return response
+@router.post("/logout", dependencies=[CSRF_CHECKED])
+def logout(request: Request, session: SessionDep) -> Response:
+    return signed_out(
+        request, security.OFFICER, lambda token: officers.log_out(session, token), "/agency/login"
+    )
 
 
 @router.get("", response_class=HTMLResponse)
@@ -164,14 +154,13 @@ def dossier_paper(
 
 
 @router.post("/dossiers/{dossier_id}/status")
-async def set_status(
-    request: Request,
+def set_status(
+    form: Posted,
     dossier_id: uuid.UUID,
     who: Officer,
     session: SessionDep,
     backend: BackendDep,
 ) -> Response:
-    form = await posted(request)
     dossiers.set_status(
         session,
         backend,

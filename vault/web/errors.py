@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 
 from storage import StoreUnavailable
 from vault import errors
-from vault.api.errors import STATUS_CODES, _slug
+from vault.api.errors import STATUS_CODES, slug
 from vault.crypto import IntegrityError
 from vault.web import security
 from vault.web.pages import messages, redirect, render
@@ -34,10 +34,10 @@ def _explain(request: Request, error: Exception) -> tuple[int, str, dict[str, An
     text = messages(request)
     if isinstance(error, errors.VaultError):
         status = next((s for c, s in STATUS_CODES.items() if isinstance(error, c)), 400)
-        slug = _slug(type(error).__name__)
+        kind = slug(type(error).__name__)
         field = getattr(error, "field", None)
-        specific = f"error.{slug}.{field}"
-        key = specific if field and text.has(specific) else f"error.{slug}"
+        specific = f"error.{kind}.{field}"
+        key = specific if field and text.has(specific) else f"error.{kind}"
         return status, key, {"detail": error.detail, **error.members}
     if isinstance(error, HTTPException):
         return error.status_code, f"error.http.{error.status_code}", {}

@@ -3,24 +3,34 @@ must be the CSRF token (it comes first in the page's form, so nothing is read be
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
-from typing import TypeVar
+from datetime import date
+from typing import Annotated, TypeVar
 
 import anyio.to_thread
-from fastapi import Request
+from fastapi import Depends, Request, Response
 from starlette.datastructures import FormData
 
 from vault.api.forms import FormLimits, streamed_form
+from vault.errors import InvalidInput
 from vault.uploads import FormField, FormPart
 from vault.web import security
+from vault.web.pages import redirect
 
 T = TypeVar("T")
 
 
 async def posted(request: Request) -> FormData:
+    """A dependency, so that the page's handler can be a plain function run in a worker thread:
+    the form is read in the event loop, the database and password work happen off it."""
     form = await request.form(max_files=0, max_fields=200, max_part_size=64 << 10)
     security.check_csrf(request, form.get(security.CSRF_FIELD))  # type: ignore[arg-type]
     return form
+
+
+Posted = Annotated[FormData, Depends(posted)]
+CSRF_CHECKED = Depends(posted)
 
 
 def _checked(request: Request, parts: Iterator[FormPart]) -> Iterator[FormPart]:
@@ -37,3 +47,44 @@ async def uploaded(
     """Run `handle` on the upload's parts in a worker thread, once its CSRF token checks."""
     async with streamed_form(request, limits) as parts:
         return await anyio.to_thread.run_sync(lambda: handle(_checked(request, parts)))
+
+
+def text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def whole_number(form: FormData, name: str) -> int | None:
+    value = text(form, name)
+    if not value:
+        return None
+    if not value.isdecimal():
+        raise InvalidInput(f"{name} must be a whole number.", field=name)
+    return int(value)
+
+
+def day(form: FormData, name: str) -> date | None:
+    value = text(form, name)
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        raise InvalidInput(f"{name} must be a date (YYYY-MM-DD).", field=name) from None
+
+
+def ids(form: FormData, name: str) -> list[uuid.UUID]:
+    try:
+        return [uuid.UUID(str(value)) for value in form.getlist(name)]
+    except ValueError:
+        raise InvalidInput(f"{name} holds a value that is not an id.", field=name) from None
+
+
+def signed_out(
+    request: Request, cookie: str, end_session: Callable[[str], object], to: str
+) -> Response:
+    """A posted logout: the session is ended on the server, not only forgotten by the browser."""
+    token = request.cookies.get(cookie)
+    if token:
+        end_session(token)
+    response = redirect(to)
+    response.delete_cookie(cookie, path="/")
+    return response

@@ -52,6 +52,21 @@ def _type_name(code: str, language: str) -> str:
     return kind.name_vi if language == "vi" else kind.name_en
 
 
+def local_path(value: str | None, *, under: str = "/") -> str:
+    """Where to go after a form: only a path of this site below `under`, so that a crafted
+    link cannot turn the login form into an open redirect (`//host`, `/\\host` and control
+    characters are what browsers read as another site)."""
+    if (
+        value
+        and value.startswith(under)
+        and not value.startswith("//")
+        and "\\" not in value
+        and value.isprintable()
+    ):
+        return value
+    return under
+
+
 def redirect(to: str) -> RedirectResponse:
     return RedirectResponse(to, status_code=303, headers={"Cache-Control": "no-store"})
 

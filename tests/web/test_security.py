@@ -1,0 +1,226 @@
+"""The pages against an attacker: forged forms, another citizen's papers, open redirects,
+scripts in what a citizen typed, bad form values, sessions that outlive a logout."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from tests.support import api, files
+from tests.support.api import PASSWORD, Account
+
+CSRF_INPUT = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+class Browser:
+    """One person's browser: its own cookie jar, the CSRF token its pages carry."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.client = TestClient(app, follow_redirects=False)
+
+    def csrf(self, page: str = "/login") -> str:
+        found = CSRF_INPUT.search(self.client.get(page).text)
+        assert found, page
+        return found.group(1)
+
+    def log_in(self, account: Account) -> None:
+        form = {"national_id": account.national_id, "password": PASSWORD, "csrf": self.csrf()}
+        answer = self.client.post("/login", data=form)
+        assert answer.status_code == 303, answer.text
+
+    def post(self, path: str, **form: str) -> int:
+        return self.client.post(path, data={"csrf": self.csrf("/profile"), **form}).status_code
+
+
+@pytest.fixture
+def browsers(app: FastAPI) -> Iterator[tuple[Browser, Browser]]:
+    first, second = Browser(app), Browser(app)
+    with first.client, second.client:
+        yield first, second
+
+
+def _paper(client: TestClient, owner: Account, **fields: str) -> str:
+    stored = api.upload(client, owner, ("giay.pdf", files.pdf()), **fields)
+    assert stored.status_code == 201, stored.text
+    return str(stored.json()["id"])
+
+
+def _papers(client: TestClient, owner: Account) -> list[str]:
+    return [p["id"] for p in client.get("/api/v1/documents", headers=owner.headers).json()]
+
+
+def test_forms_without_the_right_csrf_token_are_refused_and_change_nothing(
+    client: TestClient, browsers: tuple[Browser, Browser]
+) -> None:
+    mine, attacker = browsers
+    citizen = api.register(client)
+    paper = _paper(client, citizen)
+    mine.log_in(citizen)
+    delete = f"/papers/{paper}/delete"
+
+    assert mine.client.post(delete).status_code == 403
+    assert mine.client.post(delete, data={"csrf": "forged"}).status_code == 403
+    # A token from the attacker's own browser does not match this browser's cookie.
+    assert mine.client.post(delete, data={"csrf": attacker.csrf()}).status_code == 403
+    refused = mine.client.post(
+        "/papers", files=[("file", ("x.pdf", files.pdf(), "application/pdf"))], data={}
+    )
+    assert refused.status_code == 403
+    assert "text/html" in refused.headers["content-type"]
+    assert _papers(client, citizen) == [paper]
+
+    assert mine.post(delete) == 303
+    assert _papers(client, citizen) == []
+
+
+def test_a_citizen_cannot_reach_another_citizens_papers_or_shares_through_the_pages(
+    client: TestClient, browsers: tuple[Browser, Browser]
+) -> None:
+    owner, stranger = api.register(client), api.register(client)
+    paper = _paper(client, owner)
+    api.register_agency(client, "UBND-A")
+    grant = api.share(client, owner, "UBND-A", paper).json()
+    _, theirs = browsers
+    theirs.log_in(stranger)
+
+    for page in ("", "/file", "/thumbnail", "/replace", "/delete"):
+        assert theirs.client.get(f"/papers/{paper}{page}").status_code == 404, page
+    assert theirs.post(f"/papers/{paper}/delete") == 404
+    assert theirs.client.get(f"/shares/{grant['id']}").status_code == 404
+    assert theirs.client.get(f"/shares/{grant['id']}/qr").status_code == 404
+    assert theirs.post(f"/shares/{grant['id']}/revoke") == 404
+    assert theirs.post("/share", paper=paper, agency="UBND-A", purpose="x") == 404
+    assert _papers(client, owner) == [paper]
+    live = client.get("/api/v1/grants", headers=owner.headers).json()
+    assert [g["status"] for g in live] == ["active"]
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["//evil.example/", "/\\evil.example/", "https://evil.example/", "/\t/evil.example", ""],
+)
+def test_the_login_form_is_never_an_open_redirect(
+    client: TestClient, browsers: tuple[Browser, Browser], target: str
+) -> None:
+    citizen = api.register(client)
+    mine, _ = browsers
+    form = {
+        "national_id": citizen.national_id,
+        "password": PASSWORD,
+        "csrf": mine.csrf(),
+        "next": target,
+    }
+    answer = mine.client.post("/login", data=form)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/"
+    page = mine.client.get("/login", params={"next": target}).text
+    assert "evil.example" not in page
+
+
+def test_what_a_citizen_typed_is_shown_as_text_never_run(
+    client: TestClient, browsers: tuple[Browser, Browser]
+) -> None:
+    citizen = api.register(client, full_name='<img src=x onerror="alert(1)">')
+    paper = _paper(client, citizen, title="<script>alert('giấy')</script>")
+    mine, _ = browsers
+    mine.log_in(citizen)
+    for page in ("/", f"/papers/{paper}", "/profile"):
+        html = mine.client.get(page)
+        assert html.status_code == 200
+        assert "<script>alert" not in html.text and "<img src=x" not in html.text
+        assert "default-src 'self'" in html.headers["content-security-policy"]
+        assert html.headers["cache-control"] == "no-store"
+    assert "&lt;script&gt;alert(" in mine.client.get(f"/papers/{paper}").text
+
+
+@pytest.mark.parametrize(
+    ("path", "form", "field"),
+    [
+        ("/share", {"paper": "not-an-id", "agency": "UBND-A", "purpose": "x"}, "paper"),
+        ("/share", {"paper": "{paper}", "agency": "UBND-A", "purpose": "x", "days": "a"}, "days"),
+        ("/share", {"paper": "{paper}", "agency": "UBND-A", "max_uses": "-1"}, "max_uses"),
+        ("/profile", {"full_name": "An", "date_of_birth": "31/12/1990"}, "date_of_birth"),
+    ],
+)
+def test_bad_form_values_get_a_clear_page_and_leave_nothing(
+    client: TestClient,
+    browsers: tuple[Browser, Browser],
+    path: str,
+    form: dict[str, str],
+    field: str,
+) -> None:
+    citizen = api.register(client)
+    paper = _paper(client, citizen)
+    api.register_agency(client, "UBND-A")
+    mine, _ = browsers
+    mine.log_in(citizen)
+    values = {k: v.replace("{paper}", paper) for k, v in form.items()}
+    answer = mine.client.post(path, data={"csrf": mine.csrf("/profile"), **values})
+    assert answer.status_code == 422, field
+    assert "text/html" in answer.headers["content-type"]
+    assert client.get("/api/v1/grants", headers=citizen.headers).json() == []
+    profile = client.get("/api/v1/citizens/me", headers=citizen.headers).json()
+    assert profile["date_of_birth"] is None
+
+
+def test_a_session_ends_on_the_server_at_logout_and_its_cookie_is_httponly(
+    client: TestClient, browsers: tuple[Browser, Browser]
+) -> None:
+    citizen = api.register(client)
+    mine, _ = browsers
+    form = {"national_id": citizen.national_id, "password": PASSWORD, "csrf": mine.csrf()}
+    answer = mine.client.post("/login", data=form)
+    cookie = next(c for c in answer.headers.get_list("set-cookie") if "vault_session=" in c)
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie
+    stolen = mine.client.cookies.get("vault_session")
+    assert stolen
+
+    assert mine.post("/logout") == 303
+    replay = TestClient(client.app, follow_redirects=False, cookies={"vault_session": stolen})
+    with replay:
+        assert replay.get("/profile").status_code == 303
+        assert replay.get("/profile").headers["location"].startswith("/login")
+
+
+def _officer(client: TestClient, agency: str, username: str) -> TestClient:
+    from vault import db, officers
+
+    with db.unit_of_work(client.app.state.engine) as session:  # type: ignore[attr-defined]
+        officers.create(
+            session, agency_code=agency, username=username, full_name="Cán bộ", password=PASSWORD
+        )
+    counter = Browser(client.app)  # type: ignore[arg-type]
+    form = {"username": username, "password": PASSWORD, "csrf": counter.csrf("/agency/login")}
+    assert counter.client.post("/agency/login", data=form).status_code == 303
+    return counter.client
+
+
+def test_an_officer_reaches_only_shares_made_for_their_own_agency(client: TestClient) -> None:
+    owner = api.register(client)
+    paper = _paper(client, owner)
+    api.register_agency(client, "UBND-A")
+    api.register_agency(client, "UBND-B")
+    token = api.share(client, owner, "UBND-A", paper).json()["token"]
+    other, own = _officer(client, "UBND-B", "can-bo-b"), _officer(client, "UBND-A", "can-bo-a")
+
+    with other, own:
+        assert other.get(f"/agency/share/{token}").status_code == 403
+        assert other.get(f"/agency/share/{token}/papers/{paper}").status_code == 403
+        assert other.get(f"/agency/share/{token}x").status_code == 404
+        assert own.get(f"/agency/share/{token}").status_code == 200
+        assert own.get(f"/agency/share/{token}/papers/{paper}?stamped=1&page=1").status_code == 200
+        # Signed out, the counter pages send to the login page and show nothing.
+        anonymous = TestClient(client.app, follow_redirects=False)
+        assert (
+            anonymous.get(f"/agency/share/{token}").headers["location"].startswith("/agency/login")
+        )
+
+    log = client.get("/api/v1/access-log", headers=owner.headers).json()
+    denied = [e for e in log if e["outcome"] == "denied"]
+    assert denied and all(e["agency"]["code"] == "UBND-B" for e in denied)
+    assert {e["officer"] for e in log if e["outcome"] == "success"} == {"can-bo-a"}
+    assert {e["officer"] for e in denied} == {"can-bo-b"}
