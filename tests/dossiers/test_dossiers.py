@@ -236,6 +236,23 @@ def test_withdrawal_ends_the_agency_access(
     assert client.get(url, headers=agency.headers).status_code == 410
     grant = client.get(f"/api/v1/grants/{dossier['grant_id']}", headers=citizen.headers).json()
     assert grant["status"] == "revoked"
+    # The agency keeps the fact and the history, not the form or the papers' details.
+    seen = client.get(f"/api/v1/agency/dossiers/{dossier['id']}", headers=agency.headers).json()
+    assert seen["status"] == "withdrawn" and seen["attachments"] == [] and seen["form"] == {}
+    # A draft withdrawn before it was ever sent never reaches the agency.
+    draft = client.post(
+        "/api/v1/dossiers",
+        headers=citizen.headers,
+        json={"procedure": MARRIAGE, "agency": agency.code},
+    ).json()
+    client.patch(f"/api/v1/dossiers/{draft['id']}/form", headers=citizen.headers, json=FORM)
+    client.post(f"/api/v1/dossiers/{draft['id']}/withdraw", headers=citizen.headers)
+    path = f"/api/v1/agency/dossiers/{draft['id']}"
+    assert client.get(path, headers=agency.headers).status_code == 404
+    listed = client.get("/api/v1/agency/dossiers", headers=agency.headers).json()
+    assert [d["id"] for d in listed] == [dossier["id"]]
+    result = upload(client, agency, ("kq.pdf", files.pdf()), path=f"{path}/result")
+    assert result.status_code == 404
 
 
 def test_results_are_signed_pdfs(client: TestClient, citizen: Account) -> None:
@@ -265,10 +282,25 @@ def test_results_are_signed_pdfs(client: TestClient, citizen: Account) -> None:
     signed = base64.b64encode(signatures.sign(private_pem, hashlib.sha256(paper).digest())).decode()
     no_signature = upload(client, agency, ("kq.pdf", paper), path=result, doc_type="GCNKH")
     assert no_signature.status_code == 422 and no_signature.json()["field"] == "signature"
+    # Only the paper this procedure issues: not a trusted identity card or land title.
+    for planted in ("CCCD", "GCNQSDD"):
+        wrong = upload(
+            client, agency, ("kq.pdf", paper), path=result, doc_type=planted, signature=signed
+        )
+        assert wrong.status_code == 422 and wrong.json()["field"] == "doc_type", planted
+    assert client.get("/api/v1/documents?doc_type=CCCD", headers=citizen.headers).json()[0][
+        "trust"
+    ] == "self_scan"
     deposited = upload(
         client, agency, ("kq.pdf", paper), path=result, doc_type="GCNKH", signature=signed
     )
     assert deposited.status_code == 201, deposited.text
+    papers = len(client.get("/api/v1/documents", headers=citizen.headers).json())
+    again = upload(
+        client, agency, ("kq.pdf", paper), path=result, doc_type="GCNKH", signature=signed
+    )
+    assert again.status_code == 409
+    assert len(client.get("/api/v1/documents", headers=citizen.headers).json()) == papers
     check = client.get(
         f"/api/v1/documents/{deposited.json()['id']}/signature", headers=citizen.headers
     ).json()

@@ -198,6 +198,8 @@ def test_dossier_reuses_the_vault_and_the_agency_completes_it(
     officer.get_by_role("link", name="Hồ sơ gửi đến").first.click()
     officer.get_by_role("link", name="Đăng ký kết hôn — Lê Văn Nam").click()
     expect(officer.locator("dl.facts")).to_contain_text("Phạm Thị Thu")
+    expect(officer.locator("ul.rows").first).to_contain_text("Bản tự chụp")
+    expect(officer.locator("ul.rows").first).not_to_contain_text("trust.")
     with officer.expect_download():
         officer.get_by_role("link", name="Thẻ căn cước").first.click()
     certificate = files.pdf(text=b"GIAY CHUNG NHAN KET HON")

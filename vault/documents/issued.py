@@ -27,6 +27,7 @@ class Issuer:
 
     agency_id: uuid.UUID
     public_key_pem: str
+    doc_type: str
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,14 @@ class SignatureView:
 
 
 def check(issuer: Issuer, received: uploads.Received, form: DetailsForm) -> Issuance:
-    """The detached signature over the SHA-256 of the paper as stored; refused otherwise."""
+    """The detached signature over the SHA-256 of the paper as stored; refused otherwise.
+    An agency issues only the paper its procedure issues: a commune office that completes a
+    marriage registration cannot plant an identity card that later dossiers would trust."""
+    if form.doc_type != issuer.doc_type:
+        raise InvalidInput(
+            f"This procedure issues a paper of type {issuer.doc_type}, not {form.doc_type}.",
+            field="doc_type",
+        )
     if not received.verbatim:
         raise InvalidInput(
             "An issued paper is deposited as one PDF, kept byte for byte so that its "

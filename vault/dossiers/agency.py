@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
-from vault import accounts, documents, uploads
+from vault import accounts, documents, procedures, uploads
 from vault.backend import Backend
 from vault.dossiers import workflow
 from vault.dossiers.workflow import DossierView
@@ -29,15 +30,16 @@ class AgencyDossierView:
     citizen_national_id: str
 
 
+def _sent_to(who: Accessor) -> SelectOfScalar[Dossier]:
+    """The dossiers a citizen submitted to this agency: a draft, even one withdrawn before it
+    was ever sent, and other agencies' dossiers do not exist here."""
+    return select(Dossier).where(
+        Dossier.agency_id == who.agency.id, col(Dossier.submitted_at).is_not(None)
+    )
+
+
 def owned(session: Session, who: Accessor, dossier_id: uuid.UUID) -> Dossier:
-    """A dossier sent to this agency; drafts and other agencies' dossiers do not exist here."""
-    dossier = session.exec(
-        select(Dossier).where(
-            Dossier.id == dossier_id,
-            Dossier.agency_id == who.agency.id,
-            Dossier.status != workflow.DRAFT,
-        )
-    ).first()
+    dossier = session.exec(_sent_to(who).where(Dossier.id == dossier_id)).first()
     if dossier is None:
         raise NotFound("No such dossier for this agency.")
     return dossier
@@ -47,8 +49,12 @@ def _with_citizen(session: Session, backend: Backend, dossier: Dossier) -> Agenc
     citizen = session.get(Citizen, dossier.citizen_id)
     assert citizen is not None
     profile = accounts.profile(session, backend.keyring, citizen)
+    described = workflow.describe(session, backend, dossier, [])
+    if dossier.status == workflow.WITHDRAWN:
+        # The citizen took it back: the agency keeps the fact and the history, not the content.
+        described = replace(described, form={}, attachments=[])
     return AgencyDossierView(
-        dossier=workflow.describe(session, backend, dossier, []),
+        dossier=described,
         citizen_name=profile.full_name,
         citizen_national_id=citizen.national_id,
     )
@@ -57,9 +63,7 @@ def _with_citizen(session: Session, backend: Backend, dossier: Dossier) -> Agenc
 def list_for(
     session: Session, backend: Backend, *, who: Accessor, status: str | None = None
 ) -> list[AgencyDossierView]:
-    query = select(Dossier).where(
-        Dossier.agency_id == who.agency.id, Dossier.status != workflow.DRAFT
-    )
+    query = _sent_to(who)
     if status is not None:
         query = query.where(Dossier.status == status)
     rows = session.exec(query.order_by(col(Dossier.submitted_at).desc())).all()
@@ -122,16 +126,28 @@ def deposit_result(
     dossier_id: uuid.UUID,
     parts: Iterable[uploads.FormPart],
 ) -> documents.DocumentView:
-    """The paper the agency issues, signed, straight into the citizen's vault as `issued`."""
+    """The paper the agency issues, signed, straight into the citizen's vault as `issued`:
+    once per dossier, of the type its procedure issues."""
     dossier = owned(session, who, dossier_id)
-    if dossier.status not in _RESULT_STATES:
-        raise Conflict(f"A dossier that is {dossier.status} takes no result.")
+    _require_result_open(dossier)
     if who.agency.signing_key_pem is None:
         raise Conflict("Register the agency's signing key first (vault agency set-key).")
+    spec = procedures.get(session, dossier.procedure_code)
+    if spec.result_doc_type is None:
+        raise Conflict(f"{spec.name} issues no paper into the vault.")
     citizen = session.get(Citizen, dossier.citizen_id)
     assert citizen is not None
-    issuer = documents.Issuer(who.agency.id, who.agency.signing_key_pem)
+    issuer = documents.Issuer(who.agency.id, who.agency.signing_key_pem, spec.result_doc_type)
     paper = documents.upload(session, backend, owner=citizen, parts=parts, issuer=issuer)
+    workflow.reread_locked(session, dossier)
+    _require_result_open(dossier)
     dossier.result_document_id = paper.id
     session.add(dossier)
     return paper
+
+
+def _require_result_open(dossier: Dossier) -> None:
+    if dossier.status not in _RESULT_STATES:
+        raise Conflict(f"A dossier that is {dossier.status} takes no result.")
+    if dossier.result_document_id is not None:
+        raise Conflict("This dossier's result is already in the citizen's vault.")

@@ -192,6 +192,8 @@ def attach_upload(
     workflow.require_editable(dossier)
     spec = procedures.get(session, dossier.procedure_code)
     paper = documents.upload(session, backend, owner=owner, parts=parts)
+    workflow.reread_locked(session, dossier)
+    workflow.require_editable(dossier)
     requirement = next((r for r in spec.requirements if r.doc_type == paper.doc_type), None)
     if requirement is None:
         raise InvalidInput(

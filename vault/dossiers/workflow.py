@@ -77,6 +77,17 @@ def agency_of(session: Session, dossier: Dossier) -> Agency:
     return agency
 
 
+def reread_locked(session: Session, dossier: Dossier) -> None:
+    """The dossier's row read again and locked, in place: a long upload ran since it was
+    checked, and the other side may have moved the dossier meanwhile."""
+    session.exec(
+        select(Dossier)
+        .where(Dossier.id == dossier.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
 def require_editable(dossier: Dossier) -> None:
     if dossier.status not in EDITABLE:
         raise Conflict(f"A dossier that is {dossier.status} cannot be changed.")

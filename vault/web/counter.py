@@ -133,9 +133,7 @@ def dossier_page(
     backend: BackendDep,
 ) -> Response:
     view = dossiers.view(session, backend, who=who, dossier_id=dossier_id)
-    return render(
-        request, "agency/dossier.html", view=view, types=catalog.document_types(), who=who
-    )
+    return render(request, "agency/dossier.html", view=view, who=who)
 
 
 @router.get("/dossiers/{dossier_id}/papers/{paper_id}")
