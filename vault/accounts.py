@@ -16,7 +16,7 @@ from vault import audit, crypto, db, documents, logins, national_id, objects
 from vault.backend import Backend
 from vault.errors import AuthenticationFailed, Conflict, InvalidInput
 from vault.keys import Keyring
-from vault.models import AccessToken, Citizen, Document
+from vault.models import AccessToken, Citizen, Document, Grant
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ def update_profile(
     """Apply the given fields; a name cannot be emptied, a birth date must fit the number."""
     current = profile(session, keyring, citizen)
     updated = replace(current, **changes)
-    updated = replace(updated, full_name=" ".join(updated.full_name.split()))
+    updated = replace(updated, full_name=" ".join((updated.full_name or "").split()))
     if not updated.full_name:
         raise InvalidInput("The full name is required.", field="full_name")
     born = updated.date_of_birth
@@ -178,7 +178,10 @@ def revoke_token(session: Session, token: str) -> None:
 
 def erase(session: Session, backend: Backend, citizen: Citizen) -> None:
     """Account deletion: the citizen key goes with the account, which makes every data key of
-    the citizen unopenable at commit; the objects are deleted once the commit has landed."""
+    the citizen unopenable at commit; the objects are deleted once the commit has landed.
+    The citizen's grants are locked first, in the order an agency access takes its locks
+    (the grant, then the audit chain), so that the two cannot deadlock."""
+    session.exec(select(Grant.id).where(Grant.citizen_id == citizen.id).with_for_update()).all()
     document_ids = list(
         session.exec(select(Document.id).where(Document.owner_id == citizen.id)).all()
     )

@@ -1,4 +1,4 @@
-"""The FastAPI application: the JSON API (and later the web pages) over the same services."""
+"""The FastAPI application: the JSON API and the web pages, over the same services."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from vault import api, db, web
+from vault import api, db, rate, web
 from vault.api import redaction
 from vault.bootstrap import build_backend
 from vault.dossiers.stats import ReuseCollector
 from vault.settings import Settings
+
+ANONYMOUS_PER_MINUTE = 60
 
 
 @asynccontextmanager
@@ -34,6 +36,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = db.make_engine(settings.resolved_database_url)
     app.state.backend = build_backend(settings)
+    # Refused agency requests are audited one by one up to this rate per client address.
+    app.state.anonymous_budget = rate.Budget(ANONYMOUS_PER_MINUTE, 60)
     redaction.install()
     api.add_error_handlers(app)
     app.include_router(api.router)

@@ -14,6 +14,8 @@ from alembic.config import Config
 from sqlalchemy import Engine, event
 from sqlmodel import Session, create_engine
 
+from vault import sqlite_wal
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 _AFTER_COMMIT = "vault.after_commit"
 _AFTER_ROLLBACK = "vault.after_rollback"
@@ -115,24 +117,12 @@ def end_read(session: Session) -> None:
 
 
 def purge_deleted(session: Session) -> None:
-    """After a shredding commit, make SQLite drop the last copies of the deleted rows.
-
-    secure_delete zeroes the pages in the database file, but the write-ahead log keeps
-    older images of those pages until a checkpoint truncates it. PostgreSQL keeps dead
-    tuples until vacuum and in its WAL archives; that limit is stated in the README.
-    """
+    """After a shredding commit, make SQLite drop the last copies of the deleted rows (see
+    vault.sqlite_wal). PostgreSQL keeps dead tuples until vacuum and in its WAL archives;
+    that limit is stated in the README."""
     engine = session.get_bind()
     if engine.dialect.name == "sqlite":
-        after_commit(session, lambda: _truncate_wal(engine))
-
-
-def _truncate_wal(engine: Any) -> None:
-    # On the raw connection: a checkpoint cannot run inside the transaction SQLAlchemy would open.
-    connection = engine.raw_connection()
-    try:
-        connection.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        connection.close()
+        after_commit(session, lambda: sqlite_wal.truncate_soon(engine))
 
 
 def _run(session: Session, name: str) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete
-from sqlmodel import Session, col
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
 
 from vault import audit, db
 from vault.errors import InvalidInput, TooManyAttempts
@@ -48,7 +49,9 @@ def verify(password_hash: str | None, password: str) -> bool:
 
 
 class Attempt:
-    """One login attempt: refused up front while throttled, counted when it fails."""
+    """One login attempt, counted as a failure before the password is checked and forgiven
+    when it succeeds: parallel guesses cannot outrun the throttle, and no write lock is held
+    while Argon2 runs. A throttled caller is refused before anything is looked at."""
 
     def __init__(
         self,
@@ -59,45 +62,56 @@ class Attempt:
         policy: ThrottlePolicy = ThrottlePolicy(),
     ) -> None:
         self._session = session
-        self._policy = policy
-        self._limits = {
+        limits = {
             _key("account", account): policy.account_failures,
             _key("address", client): policy.address_failures,
         }
+        self._keys = sorted(limits)
         now = db.utc_now()
-        rows = [session.get(LoginThrottle, key) for key in self._limits]
-        blocked = [db.aware(r.blocked_until) for r in rows if r is not None and r.blocked_until]
+        rows = _locked_rows(session, self._keys, now)
+        for row in rows:
+            if now - db.aware(row.window_started_at) > policy.window:
+                row.failures, row.window_started_at, row.blocked_until = 0, now, None
+        blocked = [db.aware(r.blocked_until) for r in rows if r.blocked_until]
         if blocked and max(blocked) > now:
             seconds = int((max(blocked) - now).total_seconds()) + 1
             raise TooManyAttempts(
                 "Too many failed logins; wait before trying again.", retry_after=seconds
             )
+        for row in rows:
+            row.failures += 1
+            if row.failures >= limits[row.key]:
+                row.blocked_until = now + policy.block
+            session.add(row)
+        session.commit()
 
     def succeeded(self) -> None:
-        self._session.execute(
-            delete(LoginThrottle).where(col(LoginThrottle.key).in_(list(self._limits)))
-        )
+        self._session.execute(delete(LoginThrottle).where(col(LoginThrottle.key).in_(self._keys)))
 
     def failed(self, event: audit.Event) -> None:
-        """The refusal rolls the request back, so the failure is counted, and audited, in a
-        transaction of its own once it has."""
-        engine = self._session.get_bind()
-        db.after_rollback(self._session, lambda: self._count(engine, event))
+        """Already counted; audited in a transaction of its own once the refusal has rolled
+        the request back."""
+        audit.append_after_refusal(self._session, event)
 
-    def _count(self, engine: object, event: audit.Event) -> None:
-        now = db.utc_now()
-        with db.unit_of_work(engine) as session:  # type: ignore[arg-type]
-            audit.append(session, event)
-            for key, allowed in self._limits.items():
-                row = session.get(LoginThrottle, key, with_for_update=True)
-                if row is None:
-                    row = LoginThrottle(key=key, failures=0, window_started_at=now)
-                elif now - db.aware(row.window_started_at) > self._policy.window:
-                    row.failures, row.window_started_at, row.blocked_until = 0, now, None
-                row.failures += 1
-                if row.failures >= allowed:
-                    row.blocked_until = now + self._policy.block
-                session.add(row)
+
+def _locked_rows(session: Session, keys: list[str], now: datetime) -> list[LoginThrottle]:
+    """The throttle rows, created if missing, locked in key order (no deadlock between two
+    attempts on the same account and address)."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    session.execute(
+        insert(LoginThrottle)
+        .values([{"key": key, "failures": 0, "window_started_at": now} for key in keys])
+        .on_conflict_do_nothing()
+    )
+    return list(
+        session.exec(
+            select(LoginThrottle)
+            .where(col(LoginThrottle.key).in_(keys))
+            .order_by(col(LoginThrottle.key))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
 
 
 def _key(kind: str, value: str) -> str:

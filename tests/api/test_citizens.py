@@ -131,3 +131,29 @@ def test_erasure_destroys_key_papers_and_tokens(app: FastAPI, client: TestClient
         client.get(f"/api/v1/documents/{kept['id']}/content", headers=survivor.headers).status_code
         == 200
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"full_name": None}, "full_name"),
+        ({"full_name": "   "}, "full_name"),
+        ({"phone": "call me"}, "phone"),
+        ({"date_of_birth": "1990-13-01"}, "date_of_birth"),
+        ({"date_of_birth": "1901-01-01"}, "date_of_birth"),
+    ],
+)
+def test_profile_changes_are_checked_and_a_refused_one_changes_nothing(
+    client: TestClient, body: dict[str, object], field: str
+) -> None:
+    account = register(client, full_name="Lê Thị Hoa")
+    refused = client.patch("/api/v1/citizens/me", headers=account.headers, json=body)
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert field in refused.text
+    me = client.get("/api/v1/citizens/me", headers=account.headers).json()
+    assert (me["full_name"], me["phone"], me["date_of_birth"]) == ("Lê Thị Hoa", None, None)
+    changed = client.patch(
+        "/api/v1/citizens/me", headers=account.headers, json={"address": "Hải Châu, Đà Nẵng"}
+    )
+    assert changed.status_code == 200 and changed.json()["full_name"] == "Lê Thị Hoa"

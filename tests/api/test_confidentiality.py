@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from storage import put_bytes, read_range
 from tests.support import files
 from tests.support.api import register, upload
-from vault import crypto
+from vault import crypto, sqlite_wal
 from vault.app import create_app
 from vault.crypto import masterkeys
 from vault.crypto.stream import HEADER_SIZE, TAG_SIZE
@@ -238,6 +238,7 @@ def test_deleted_paper_cannot_be_recovered_even_from_a_copy(
         client.delete(f"/api/v1/documents/{body['id']}", headers=citizen.headers).status_code == 204
     )
     assert key not in {blob.key for blob in store.iter_blobs()}
+    assert sqlite_wal.wait(app.state.engine)
     assert wrapped not in raw_database(app, settings)
     # Every data key that can still be unwrapped fails to open the stolen copy.
     context = crypto.object_context(

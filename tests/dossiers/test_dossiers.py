@@ -288,9 +288,10 @@ def test_results_are_signed_pdfs(client: TestClient, citizen: Account) -> None:
             client, agency, ("kq.pdf", paper), path=result, doc_type=planted, signature=signed
         )
         assert wrong.status_code == 422 and wrong.json()["field"] == "doc_type", planted
-    assert client.get("/api/v1/documents?doc_type=CCCD", headers=citizen.headers).json()[0][
-        "trust"
-    ] == "self_scan"
+    assert (
+        client.get("/api/v1/documents?doc_type=CCCD", headers=citizen.headers).json()[0]["trust"]
+        == "self_scan"
+    )
     deposited = upload(
         client, agency, ("kq.pdf", paper), path=result, doc_type="GCNKH", signature=signed
     )

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import update
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from tests.support import files
 from tests.support.api import Account, AgencyAccount, register, register_agency, share, upload
@@ -302,3 +302,26 @@ def test_access_log_shows_who_opened_what_newest_first(
         register(client)
         and client.get("/api/v1/access-log", headers=register(client).headers).json() == []
     )
+
+
+def test_anonymous_refusals_are_audited_up_to_a_rate_then_throttled(
+    app: FastAPI, client: TestClient, citizen: Account, agency: AgencyAccount, paper: dict
+) -> None:
+    from vault.app import ANONYMOUS_PER_MINUTE
+    from vault.models import AuditEvent
+
+    token = share(client, citizen, agency.code, paper["id"]).json()["token"]
+    statuses = [
+        client.get(shared(agency, token, paper["id"])).status_code
+        for _ in range(ANONYMOUS_PER_MINUTE + 5)
+    ]
+    assert statuses == [401] * ANONYMOUS_PER_MINUTE + [429] * 5
+    throttled = client.get(shared(agency, token, paper["id"]))
+    assert throttled.status_code == 429 and 0 < int(throttled.headers["retry-after"]) <= 60
+    with Session(app.state.engine) as session:
+        events = session.exec(
+            select(AuditEvent).where(AuditEvent.action == "agency.unauthenticated")
+        ).all()
+    assert len(events) == ANONYMOUS_PER_MINUTE
+    # The agency with its credentials is not held back by someone else's noise.
+    assert client.get(shared(agency, token, paper["id"]), headers=agency.headers).status_code == 200

@@ -224,3 +224,28 @@ def test_an_officer_reaches_only_shares_made_for_their_own_agency(client: TestCl
     assert denied and all(e["agency"]["code"] == "UBND-B" for e in denied)
     assert {e["officer"] for e in log if e["outcome"] == "success"} == {"can-bo-a"}
     assert {e["officer"] for e in denied} == {"can-bo-b"}
+
+
+def test_the_counter_previews_cost_no_use_but_are_logged(client: TestClient) -> None:
+    owner = api.register(client)
+    paper = _paper(client, owner)
+    api.register_agency(client, "UBND-A")
+    token = api.share(client, owner, "UBND-A", paper, max_uses=1).json()["token"]
+    officer = _officer(client, "UBND-A", "can-bo-a")
+    base = f"/agency/share/{token}/papers/{paper}"
+
+    with officer:
+        page = officer.get(f"/agency/share/{token}")
+        assert page.status_code == 200 and f"{base}?page=1" in page.text
+        for _ in range(3):
+            preview = officer.get(f"{base}?page=1")
+            assert preview.status_code == 200
+            assert preview.headers["content-type"] == "image/jpeg"
+        assert officer.get(f"{base}?page=5").status_code == 422
+        assert officer.get(base).status_code == 200
+        assert officer.get(base).status_code == 410
+        assert officer.get(f"{base}?page=1").status_code == 410
+
+    log = client.get("/api/v1/access-log", headers=owner.headers).json()
+    done = [e["action"] for e in log if e["outcome"] == "success"]
+    assert sorted(done) == ["share.download", "share.open"] + ["share.preview"] * 3

@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from vault import accounts, agencies, db
 from vault.backend import Backend
-from vault.errors import AuthenticationFailed
+from vault.errors import AuthenticationFailed, TooManyAttempts
 from vault.models import Citizen
 from vault.settings import Settings
 from vault.sharing import access
@@ -73,6 +73,12 @@ def get_current_agency(
     scheme, _, token = (authorization or "").partition(" ")
     agency = agencies.agency_for_token(session, token) if scheme.lower() == "bearer" else None
     if agency is None:
+        client = request.client.host if request.client else "unknown"
+        wait = request.app.state.anonymous_budget.spend(client)
+        if wait is not None:
+            raise TooManyAttempts(
+                "Too many requests without valid agency credentials; wait.", retry_after=wait
+            )
         access.record_unauthenticated(session, request.method)
         raise AuthenticationFailed(
             "An agency bearer token is required; see POST /api/v1/agency/token."

@@ -4,10 +4,15 @@ import logging
 import re
 
 _TOKEN_IN_PATH = re.compile(r"/(shared|agency/share)/[^/?\s]+")
+# Also percent-encoded (a share link carried in a query), and any `code=` parameter.
+_TOKEN_ENCODED = re.compile(r"(?i)%2F(shared|agency%2Fshare)%2F[^&\s]+")
+_CODE_PARAMETER = re.compile(r"([?&]code=)[^&\s]+")
 
 
 def redact(path: str) -> str:
-    return _TOKEN_IN_PATH.sub(r"/\1/[redacted]", path)
+    path = _TOKEN_IN_PATH.sub(r"/\1/[redacted]", path)
+    path = _TOKEN_ENCODED.sub(r"%2F\1%2F[redacted]", path)
+    return _CODE_PARAMETER.sub(r"\1[redacted]", path)
 
 
 class RedactTokens(logging.Filter):

@@ -145,7 +145,7 @@ class AgencyRef(BaseModel):
 
 class AccessLogEntry(BaseModel):
     time: datetime
-    action: Literal["share.open", "share.download"]
+    action: Literal["share.open", "share.preview", "share.download"]
     outcome: Literal["success", "denied"]
     reason: str | None
     agency: AgencyRef | None

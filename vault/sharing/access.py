@@ -42,6 +42,9 @@ class Accessor:
         return ("officer", self.officer) if self.officer else ("agency", str(self.agency.id))
 
 
+PREVIEW_PAGES = 4
+
+
 @dataclass(frozen=True)
 class SharedPaper:
     id: uuid.UUID
@@ -140,7 +143,14 @@ def deliver(
     stamp: bool = False,
     page: int | None = None,
 ) -> Delivery:
-    """A paper of a live grant of this agency's: one use, audited. `page`: one stamped page."""
+    """A paper of a live grant of this agency's: one use, audited. `page`: one stamped page
+    image for the counter's screen — part of opening the share, so audited as a preview and
+    not counted, and only the first PREVIEW_PAGES pages."""
+    if page is not None and not 1 <= page <= PREVIEW_PAGES:
+        raise InvalidInput(
+            f"Pages 1 to {PREVIEW_PAGES} are shown; download the stamped copy for the others.",
+            field="page",
+        )
     row = session.exec(_papers_of(grant).where(GrantDocument.document_id == document_id)).first()
     if row is None:
         _refuse(session, who, grant, "share.download", "not_in_grant", document_id)
@@ -153,10 +163,11 @@ def deliver(
     delivery = (
         _stamped(session, backend, who, grant, content, page) if stamped else _streamed(content)
     )
+    action = "share.download" if page is None else "share.preview"
     details = {"doc_type": document.doc_type, "version": version.version, "stamped": stamped}
     try:
-        _record(session, who, grant, "share.download", document_id, details, count=True)
-    except Gone:
+        _record(session, who, grant, action, document_id, details, count=page is None)
+    except BaseException:
         if delivery.stream is not None:
             delivery.stream.close()
         raise

@@ -14,7 +14,7 @@ from vault.backend import Backend
 from vault.models import Agency, Citizen, Grant
 from vault.sharing import grants
 
-ACTIONS = ("share.open", "share.download")
+ACTIONS = ("share.open", "share.preview", "share.download")
 
 
 @dataclass(frozen=True)

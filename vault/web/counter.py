@@ -68,10 +68,11 @@ def home(request: Request, who: Officer) -> Response:
     return render(request, "agency/home.html", who=who)
 
 
-@router.get("/open")
-def open_code(who: Officer, code: str = "") -> Response:
-    """What the officer typed or scanned: the whole share link, or just its code."""
-    token = code.strip().rstrip("/").rsplit("/", 1)[-1]
+@router.post("/open")
+def open_code(form: Posted, who: Officer) -> Response:
+    """What the officer typed or scanned: the whole share link, or just its code. Posted, so
+    that the code stays out of access logs and the browser's history."""
+    token = str(form.get("code", "")).strip().rstrip("/").rsplit("/", 1)[-1]
     return redirect(f"/agency/share/{token}" if token else "/agency")
 
 
@@ -85,6 +86,7 @@ def share_page(
         "agency/share.html",
         view=view,
         token=token,
+        preview_pages=access.PREVIEW_PAGES,
         types=catalog.document_types(),
         who=who,
     )
