@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -49,36 +49,49 @@ class Event:
 
 
 def append(session: Session, event: Event) -> AuditEvent:
-    _lock(session, event.chain)
-    head = session.exec(
-        select(AuditEvent.seq, AuditEvent.entry_hash)
-        .where(AuditEvent.chain == event.chain)
-        .order_by(col(AuditEvent.seq).desc())
-        .limit(1)
-    ).first()
-    seq, previous = (head[0] + 1, head[1]) if head else (1, GENESIS)
-    row = AuditEvent(
-        chain=event.chain,
-        seq=seq,
-        occurred_at=db.utc_now(),
-        actor_type=event.actor_type,
-        actor_id=event.actor_id,
-        action=event.action,
-        outcome=event.outcome,
-        reason=event.reason,
-        document_id=event.document_id,
-        grant_id=event.grant_id,
-        agency_id=event.agency_id,
-        details=json.dumps(
-            event.details, sort_keys=True, separators=(",", ":"), ensure_ascii=False
-        ),
-        prev_hash=previous,
-        entry_hash="",
-    )
-    row.entry_hash = entry_hash(row)
-    session.add(row)
+    return append_many(session, [event])[0]
+
+
+def append_many(session: Session, events: Sequence[Event]) -> list[AuditEvent]:
+    """Events in the order given; each chain is locked once, in name order."""
+    chains = sorted({event.chain for event in events})
+    heads: dict[str, tuple[int, str]] = {}
+    for chain in chains:
+        _lock(session, chain)
+        head = session.exec(
+            select(AuditEvent.seq, AuditEvent.entry_hash)
+            .where(AuditEvent.chain == chain)
+            .order_by(col(AuditEvent.seq).desc())
+            .limit(1)
+        ).first()
+        heads[chain] = (head[0], head[1]) if head else (0, GENESIS)
+    rows = []
+    for event in events:
+        seq, previous = heads[event.chain]
+        row = AuditEvent(
+            chain=event.chain,
+            seq=seq + 1,
+            occurred_at=db.utc_now(),
+            actor_type=event.actor_type,
+            actor_id=event.actor_id,
+            action=event.action,
+            outcome=event.outcome,
+            reason=event.reason,
+            document_id=event.document_id,
+            grant_id=event.grant_id,
+            agency_id=event.agency_id,
+            details=json.dumps(
+                event.details, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+            ),
+            prev_hash=previous,
+            entry_hash="",
+        )
+        row.entry_hash = entry_hash(row)
+        heads[event.chain] = (row.seq, row.entry_hash)
+        rows.append(row)
+    session.add_all(rows)
     session.flush()
-    return row
+    return rows
 
 
 def append_after_refusal(session: Session, event: Event) -> None:

@@ -9,7 +9,7 @@ very next request.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -17,7 +17,7 @@ from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
-from vault import accounts, audit, crypto, db, documents, filenames
+from vault import accounts, audit, crypto, db, documents, filenames, group_commit
 from vault.backend import Backend
 from vault.errors import Forbidden, Gone, InvalidInput, NotFound
 from vault.models import Agency, Citizen, Document, DocumentVersion, Grant, GrantDocument
@@ -253,11 +253,13 @@ def live(
     return grant
 
 
-def _count_use(session: Session, who: Accessor, grant: Grant, document_id: uuid.UUID) -> None:
+def _unusable(session: Session, grant_id: uuid.UUID) -> str | None:
+    """Counts one use with a single conditional UPDATE; if the grant cannot give one (another
+    request used it up, or it was revoked or ran out meanwhile), the state that says why."""
     counted = session.execute(
         update(Grant)
         .where(
-            col(Grant.id) == grant.id,
+            col(Grant.id) == grant_id,
             col(Grant.revoked_at).is_(None),
             col(Grant.expires_at) > db.utc_now(),
             or_(col(Grant.max_uses).is_(None), col(Grant.uses) < col(Grant.max_uses)),
@@ -265,13 +267,12 @@ def _count_use(session: Session, who: Accessor, grant: Grant, document_id: uuid.
         .values(uses=col(Grant.uses) + 1)
         .execution_options(synchronize_session=False)
     )
-    if counted.rowcount != 1:  # type: ignore[attr-defined]
-        # Read again in this transaction: another request used it up or it was revoked.
-        current = session.get(Grant, grant.id)
-        assert current is not None
-        state = grants.status(current)
-        _refuse(session, who, current, "share.download", state, document_id)
-        raise Gone(_GONE.get(state, _GONE["used_up"]), reason=state)
+    if counted.rowcount == 1:  # type: ignore[attr-defined]
+        return None
+    current = session.get(Grant, grant_id, populate_existing=True)
+    assert current is not None
+    state = grants.status(current)
+    return state if state in _GONE else "used_up"
 
 
 def _paper(view: documents.DocumentView) -> SharedPaper:
@@ -314,6 +315,16 @@ def _event(
     )
 
 
+@dataclass(frozen=True)
+class _Access:
+    who: Accessor
+    grant: Grant
+    action: str
+    document_id: uuid.UUID | None
+    details: dict[str, object]
+    count: bool
+
+
 def _record(
     session: Session,
     who: Accessor,
@@ -324,13 +335,39 @@ def _record(
     *,
     count: bool = False,
 ) -> None:
-    """An allowed access, in a short transaction of its own committed at once, with the use it
-    counts: the grant's row and the citizen's audit chain are locked only for these two
-    statements, not for the rest of the request (the paper is then sent from the store)."""
-    with db.unit_of_work(session.get_bind()) as own:  # type: ignore[arg-type]
-        if count:
-            _count_use(own, who, grant, document_id)  # type: ignore[arg-type]
-        audit.append(own, _event(who, grant, action, "success", document_id, details=details))
+    """An allowed access, with the use it counts, committed before the paper leaves: in a
+    short transaction of its own, shared with the other accesses arriving meanwhile (see
+    vault.group_commit), so that the grant's row and the audit chain are not locked for the
+    rest of the request, nor once per request."""
+    engine = session.get_bind()
+    access = _Access(who, grant, action, document_id, details, count)
+    group_commit.for_engine(engine, _commit_accesses).submit(engine, access)  # type: ignore[arg-type]
+
+
+def _commit_accesses(session: Session, accesses: Sequence[_Access]) -> list[Exception | None]:
+    outcomes: list[Exception | None] = [None] * len(accesses)
+    events: list[audit.Event] = []
+    # Grant rows are locked in id order, so that two batches cannot deadlock.
+    for index in sorted(range(len(accesses)), key=lambda i: str(accesses[i].grant.id)):
+        access = accesses[index]
+        state = _unusable(session, access.grant.id) if access.count else None
+        if state is not None:
+            outcomes[index] = Gone(_GONE[state], reason=state)
+    for access, outcome in zip(accesses, outcomes, strict=True):
+        reason = outcome.reason if isinstance(outcome, Gone) else None
+        events.append(
+            _event(
+                access.who,
+                access.grant,
+                access.action,
+                "denied" if reason else "success",
+                access.document_id,
+                reason=reason,
+                details=None if reason else access.details,
+            )
+        )
+    audit.append_many(session, events)
+    return outcomes
 
 
 def _refuse(

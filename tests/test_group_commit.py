@@ -1,0 +1,90 @@
+"""Group commit: concurrent callers share transactions, each gets its own outcome, and nothing
+is acknowledged that did not commit."""
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, text
+
+from vault import db, group_commit
+from vault.errors import Gone
+
+CALLERS = 24
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Engine:
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'group.db'}")
+    with db.unit_of_work(engine) as session:
+        session.execute(text("CREATE TABLE item (n INTEGER PRIMARY KEY)"))
+        session.execute(text("INSERT INTO item VALUES (-1)"))
+    return engine
+
+
+def _together(engine: Engine, apply: group_commit.Apply[int]) -> dict[int, BaseException | None]:
+    group = group_commit.for_engine(engine, apply)
+    outcomes: dict[int, BaseException | None] = {}
+    start = threading.Barrier(CALLERS)
+
+    def caller(n: int) -> None:
+        start.wait()
+        try:
+            group.submit(engine, n)
+            outcomes[n] = None
+        except BaseException as error:
+            outcomes[n] = error
+
+    threads = [threading.Thread(target=caller, args=(n,)) for n in range(CALLERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return outcomes
+
+
+def _stored(engine: Engine) -> set[int]:
+    with db.unit_of_work(engine, writes=False) as session:
+        return {n for (n,) in session.execute(text("SELECT n FROM item WHERE n >= 0"))}
+
+
+def test_callers_share_transactions_and_each_gets_its_own_outcome(engine: Engine) -> None:
+    batches: list[int] = []
+    arrived = threading.Event()
+
+    def apply(session: Session, items: Sequence[int]) -> list[Exception | None]:
+        batches.append(len(items))
+        if len(batches) == 1:
+            arrived.wait(2)  # the first leader holds on while the others queue up
+        for n in items:
+            session.execute(text("INSERT INTO item VALUES (:n)"), {"n": n})
+        return [Gone("odd", reason="used_up") if n % 2 else None for n in items]
+
+    group = group_commit.for_engine(engine, apply)
+    threading.Timer(0.5, arrived.set).start()
+    outcomes = _together(engine, apply)
+
+    assert sorted(outcomes) == list(range(CALLERS))
+    assert all(isinstance(outcomes[n], Gone) for n in range(1, CALLERS, 2))
+    assert all(outcomes[n] is None for n in range(0, CALLERS, 2))
+    assert _stored(engine) == set(range(CALLERS))
+    assert sum(batches) == CALLERS and len(batches) < CALLERS // 2
+    assert group_commit.for_engine(engine.execution_options(immediate=True), apply) is group
+
+
+def test_a_failed_transaction_fails_every_caller_in_it_and_stores_nothing(engine: Engine) -> None:
+    def apply(session: Session, items: Sequence[int]) -> list[Exception | None]:
+        for n in items:
+            session.execute(text("INSERT INTO item VALUES (:n)"), {"n": n})
+        if 7 in items:
+            session.execute(text("INSERT INTO item VALUES (-1)"))  # a primary-key clash
+        return [None] * len(items)
+
+    outcomes = _together(engine, apply)
+
+    stored = _stored(engine)
+    assert 7 not in stored
+    assert all((outcomes[n] is None) == (n in stored) for n in range(CALLERS))
+    assert len(outcomes) == CALLERS
