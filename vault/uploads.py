@@ -2,8 +2,8 @@
 
 Photos are normalised in the sandbox (several photos are the pages of one PDF); a PDF is
 encrypted into the store as it arrives and checked afterwards through a seekable, verified
-view of what was stored. Nothing readable touches a disk, and whatever was written is
-deleted again if the paper is refused.
+view of what was stored, which the parser in the sandbox reads on demand. Nothing readable
+touches a disk, and whatever was written is deleted again if the paper is refused.
 """
 
 from __future__ import annotations
@@ -160,7 +160,9 @@ def _store(
     if collected.pdf is not None:
         content = collected.pdf
         with objects.seekable(store, content, binding, edges=collected.edges) as view:
-            facts = pdfs.inspect(view, max_pages=backend.limits.max_pdf_pages)
+            facts = backend.sandbox.run_on(
+                pdfs.inspect, view, max_pages=backend.limits.max_pdf_pages
+            )
         content_type, pages = PDF, facts.pages
         collected.thumbnail = _pdf_thumbnail(backend, facts)
     elif collected.pages:

@@ -1,11 +1,14 @@
 """The sandbox contains what a hostile file can do to a decoder: memory, time, crashes."""
 
+import io
 import os
 import signal
 import time
+from typing import BinaryIO
 
 import pytest
 
+from vault.crypto import IntegrityError
 from vault.errors import CorruptFile, ImageBomb
 from vault.intake.sandbox import Sandbox
 
@@ -48,3 +51,55 @@ def test_a_crashing_decoder_is_a_refusal_not_a_dead_server(sandbox: Sandbox) -> 
     with pytest.raises(CorruptFile, match="safely"):
         sandbox.run(_crash)
     assert sandbox.run(_allocate, 10) == 10
+
+
+def _read_around(file: BinaryIO, *, step: int) -> bytes:
+    """Reads the end first, then the rest in odd steps, as a PDF parser does."""
+    size = file.seek(0, io.SEEK_END)
+    file.seek(size - 10)
+    tail = file.read()
+    file.seek(0)
+    parts = []
+    while part := file.read(step):
+        parts.append(part)
+    return tail + b"".join(parts)
+
+
+def _sleep_on(file: BinaryIO, seconds: float) -> None:
+    time.sleep(seconds)
+
+
+def _crash_on(file: BinaryIO) -> None:
+    file.read(1)
+    os.kill(os.getpid(), signal.SIGSEGV)
+
+
+class _Failing(io.BytesIO):
+    """A source that fails authentication half-way, as a tampered stored object does."""
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self.tell() >= 1 << 20:
+            raise IntegrityError("chunk 1 failed authentication")
+        return super().read(size)
+
+
+def test_a_worker_reads_a_large_source_on_demand(sandbox: Sandbox) -> None:
+    data = os.urandom(3 << 20)
+    assert sandbox.run_on(_read_around, io.BytesIO(data), step=77_777) == data[-10:] + data
+
+
+def test_a_failing_source_is_the_callers_error_and_the_worker_survives(sandbox: Sandbox) -> None:
+    with pytest.raises(IntegrityError):
+        sandbox.run_on(_read_around, _Failing(os.urandom(3 << 20)), step=1 << 16)
+    assert sandbox.run(_allocate, 10) == 10
+
+
+def test_a_worker_on_a_pipe_that_hangs_or_crashes_is_a_refusal(sandbox: Sandbox) -> None:
+    with pytest.raises(CorruptFile, match="too long"):
+        sandbox.run_on(_sleep_on, io.BytesIO(b"x"), 60)
+    with pytest.raises(CorruptFile, match="safely"):
+        sandbox.run_on(_crash_on, io.BytesIO(b"x"))
+    assert (
+        sandbox.run_on(_read_around, io.BytesIO(b"0123456789ab"), step=5)
+        == b"23456789ab" + b"0123456789ab"
+    )

@@ -1,17 +1,24 @@
 """Hostile files are decoded in worker processes with a memory cap and a time limit: an image
 bomb or a crafted page that exhausts memory, loops or crashes a decoder ends a worker, not the
-server, and the citizen gets a clear refusal."""
+server, and the citizen gets a clear refusal.
+
+A stored PDF can be a gigabyte, so it is not copied to the worker: the parser there reads it
+on demand, over a pipe, from the server's verified view of what was stored (`run_on`).
+"""
 
 from __future__ import annotations
 
+import io
 import multiprocessing
 import resource
 import threading
+import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, TypeVar
+from multiprocessing.connection import Connection
+from typing import Any, BinaryIO, TypeVar
 
 from vault.errors import CorruptFile, ImageBomb
 
@@ -33,8 +40,35 @@ class Sandbox:
 
     def run(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         future = self._executor().submit(function, *args, **kwargs)
+        return self._outcome(future, self._timeout)
+
+    def run_on(self, function: Callable[..., T], source: BinaryIO, *args: Any, **kwargs: Any) -> T:
+        """`function(file, *args, **kwargs)` in a worker, where `file` is a seekable reader of
+        `source`, served from here as the worker asks. An error reading `source` (a stored
+        object that fails authentication) is raised here as it is, whatever the worker makes
+        of the broken read."""
+        size = source.seek(0, io.SEEK_END)
+        here, there = multiprocessing.get_context("forkserver").Pipe()
+        deadline = time.monotonic() + self._timeout
         try:
-            return future.result(timeout=self._timeout)
+            future: Future[T] = self._executor().submit(
+                _on_pipe, function, there, size, *args, **kwargs
+            )
+            failure = _serve(source, here, future, deadline)
+            if failure is not None:
+                future.exception(timeout=max(0.0, deadline - time.monotonic()))
+                raise failure
+            return self._outcome(future, deadline - time.monotonic())
+        except FutureTimeout:
+            self._discard()
+            raise CorruptFile("This file took too long to process; it may be damaged.") from None
+        finally:
+            here.close()
+            there.close()
+
+    def _outcome(self, future: Future[T], timeout: float) -> T:
+        try:
+            return future.result(timeout=max(0.0, timeout))
         except FutureTimeout:
             self._discard()
             raise CorruptFile("This file took too long to process; it may be damaged.") from None
@@ -77,6 +111,77 @@ class Sandbox:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _serve(
+    source: BinaryIO, pipe: Connection, future: Future[Any], deadline: float
+) -> BaseException | None:
+    """Answers the worker's reads until it is done (or gone); the first error reading `source`
+    ends the serving and is handed back to the worker as a failed read."""
+    while not future.done():
+        if time.monotonic() > deadline:
+            raise FutureTimeout
+        if not pipe.poll(0.05):
+            continue
+        request = pipe.recv()
+        if request is None:
+            return None
+        offset, length = request
+        try:
+            source.seek(offset)
+            pipe.send(source.read(length))
+        except Exception as error:  # noqa: BLE001 - any failure of the source is the caller's
+            pipe.send(None)
+            return error
+    return None
+
+
+class _PipeFile(io.RawIOBase):
+    """In the worker: a read-only file whose bytes come from the server on demand."""
+
+    def __init__(self, pipe: Connection, size: int) -> None:
+        self._pipe = pipe
+        self._size = size
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position}.get(whence, self._size)
+        self._position = max(0, base + offset)
+        return self._position
+
+    def readinto(self, buffer: Any) -> int:
+        wanted = min(len(buffer), self._size - self._position)
+        if wanted <= 0:
+            return 0
+        self._pipe.send((self._position, wanted))
+        data = self._pipe.recv()
+        if data is None:
+            raise OSError("the stored file could not be read")
+        buffer[: len(data)] = data
+        self._position += len(data)
+        return len(data)
+
+
+_PIPE_BUFFER = 256 << 10
+
+
+def _on_pipe(
+    function: Callable[..., T], pipe: Connection, size: int, *args: Any, **kwargs: Any
+) -> T:
+    try:
+        return function(io.BufferedReader(_PipeFile(pipe, size), _PIPE_BUFFER), *args, **kwargs)
+    finally:
+        pipe.send(None)
+        pipe.close()
 
 
 _shared: Sandbox | None = None
