@@ -1,6 +1,7 @@
 """Agency fetches of a 1 MiB paper through a share grant, at N concurrent clients, on the S3 store
 and PostgreSQL, as a ratio of bare minio-SDK gets of the same stored object at the same
-concurrency, in the same run.
+concurrency, in the same run — and of a bare FastAPI pass-through of the same object
+(scripts/passthrough.py), the floor for any server that reads the paper from S3 per request.
 
     python -m scripts.bench_agency [--clients 16] [--seconds 10] [--workers 2]
 
@@ -14,6 +15,7 @@ import argparse
 import os
 import secrets
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -30,8 +32,8 @@ from minio import Minio
 from sqlalchemy.engine import make_url
 
 from tests.support import files
-from tests.support.seaweed import seaweedfs
-from tests.support.server import vault_server
+from tests.support.seaweed import S3Server, seaweedfs
+from tests.support.server import served, vault_server
 from vault import agencies, db
 
 MIB = 1 << 20
@@ -139,11 +141,18 @@ def prepare(url: str, database_url: str, bucket: str) -> Stage:
     )
 
 
-def race(stage: Stage, s3: Minio, clients: int, seconds: float, rounds: int) -> None:
+def race(
+    stage: Stage, s3: Minio, floor_url: str, clients: int, seconds: float, rounds: int
+) -> None:
     stored = s3.stat_object(stage.bucket, stage.object_key).size or 0
 
     def api(pool: urllib3.PoolManager) -> int:
         response = pool.request("GET", stage.shared, headers=stage.agency_headers)
+        assert response.status == 200, response.status
+        return len(response.data)
+
+    def passthrough(pool: urllib3.PoolManager) -> int:
+        response = pool.request("GET", f"{floor_url}/object")
         assert response.status == 200, response.status
         return len(response.data)
 
@@ -156,14 +165,43 @@ def race(stage: Stage, s3: Minio, clients: int, seconds: float, rounds: int) -> 
             got.release_conn()
 
     print(f"paper {stage.size} B, stored object {stored} B, {clients} concurrent clients")
-    print("| round | bare gets/s | p50 ms | p99 ms | API fetches/s | p50 ms | p99 ms | ratio |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        "| round | bare gets/s | p50 ms | p99 ms | pass-through/s | p50 ms | p99 ms "
+        "| API fetches/s | p50 ms | p99 ms | ratio to bare | ratio to pass-through |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     load(api, stage.size, clients, 2)  # warm up
+    load(passthrough, stored, clients, 2)
     for number in range(1, rounds + 1):
         bare_rate, bare_text = _summary(*load(bare, stored, clients, seconds))
+        floor_rate, floor_text = _summary(*load(passthrough, stored, clients, seconds))
         api_rate, api_text = _summary(*load(api, stage.size, clients, seconds))
-        cells = [f"{bare_rate:.0f}", bare_text, f"{api_rate:.0f}", api_text]
-        print(f"| {number} | {' | '.join(cells)} | {api_rate / bare_rate:.2f} |")
+        cells = [f"{bare_rate:.0f}", bare_text, f"{floor_rate:.0f}", floor_text]
+        cells += [f"{api_rate:.0f}", api_text]
+        ratios = f"{api_rate / bare_rate:.2f} | {api_rate / floor_rate:.2f}"
+        print(f"| {number} | {' | '.join(cells)} | {ratios} |")
+
+
+@contextmanager
+def passthrough_server(
+    s3: S3Server, bucket: str, object_key: str, root: Path, workers: int
+) -> Iterator[str]:
+    env = {
+        "PASSTHROUGH_S3_ENDPOINT": s3.endpoint,
+        "PASSTHROUGH_S3_ACCESS_KEY": s3.access_key,
+        "PASSTHROUGH_S3_SECRET_KEY": s3.secret_key,
+        "PASSTHROUGH_S3_BUCKET": bucket,
+        "PASSTHROUGH_S3_OBJECT": object_key,
+        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+    }
+    uvicorn = [sys.executable, "-m", "uvicorn", "scripts.passthrough:app", "--log-level", "warning"]
+    with served(
+        lambda port: [*uvicorn, "--port", str(port), "--workers", str(workers)],
+        lambda _port: env,
+        root,
+        name="passthrough",
+    ) as server:
+        yield server.url
 
 
 def _summary(rate: float, latencies: list[float]) -> tuple[float, str]:
@@ -199,7 +237,8 @@ def main() -> None:
             with vault_server(env, root, workers=args.workers) as server:
                 print(f"vault serve --workers {args.workers}, PostgreSQL, SeaweedFS S3")
                 stage = prepare(server.url, database_url, bucket)
-                race(stage, s3.client(), args.clients, args.seconds, args.rounds)
+                with passthrough_server(s3, bucket, stage.object_key, root, args.workers) as floor:
+                    race(stage, s3.client(), floor, args.clients, args.seconds, args.rounds)
 
 
 if __name__ == "__main__":
