@@ -239,7 +239,29 @@ def read_exact(reader: Reader, size: int) -> bytes:
     return b"".join(parts)
 
 
-class SeekablePlaintext(io.RawIOBase):
+class SizedReader(io.RawIOBase):
+    """A read-only, seekable raw file of known size; a subclass says how to `readinto`."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position}.get(whence, self._size)
+        self._position = max(0, base + offset)
+        return self._position
+
+
+class SeekablePlaintext(SizedReader):
     """A read-only, seekable plaintext view of an object, fetched by range and verified per chunk.
 
     PDF parsers jump around a file (the cross-reference table sits at its end);
@@ -257,32 +279,16 @@ class SeekablePlaintext(io.RawIOBase):
     ) -> None:
         """`known` holds plaintext chunks the caller already has (it just encrypted them);
         they are used as they are, and only the other chunks are fetched and verified."""
+        super().__init__(decryptor.plaintext_size)
         self._decryptor = decryptor
         self._fetch = fetch
         self._known = known or {}
         self._cache: OrderedDict[int, bytes] = OrderedDict()
         self._cached_chunks = cached_chunks
-        self._position = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position}.get(
-            whence, self._decryptor.plaintext_size
-        )
-        self._position = max(0, base + offset)
-        return self._position
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         view = memoryview(buffer).cast("B")
-        size = min(len(view), self._decryptor.plaintext_size - self._position)
+        size = min(len(view), self._size - self._position)
         done = 0
         while done < size:
             index, offset = divmod(self._position, self._decryptor.chunk_size)

@@ -20,6 +20,7 @@ from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.connection import Connection
 from typing import Any, BinaryIO, TypeVar
 
+from vault.crypto import SizedReader
 from vault.errors import CorruptFile, ImageBomb
 
 T = TypeVar("T")
@@ -136,27 +137,12 @@ def _serve(
     return None
 
 
-class _PipeFile(io.RawIOBase):
+class _PipeFile(SizedReader):
     """In the worker: a read-only file whose bytes come from the server on demand."""
 
     def __init__(self, pipe: Connection, size: int) -> None:
+        super().__init__(size)
         self._pipe = pipe
-        self._size = size
-        self._position = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position}.get(whence, self._size)
-        self._position = max(0, base + offset)
-        return self._position
 
     def readinto(self, buffer: Any) -> int:
         wanted = min(len(buffer), self._size - self._position)
