@@ -1,5 +1,5 @@
-"""Group commit: concurrent callers share transactions, each gets its own outcome, and nothing
-is acknowledged that did not commit."""
+"""Group commit: concurrent callers share transactions, each gets its own outcome, one caller's
+trouble is not the others', and nothing is acknowledged that did not commit."""
 
 import threading
 from collections.abc import Sequence
@@ -74,7 +74,9 @@ def test_callers_share_transactions_and_each_gets_its_own_outcome(engine: Engine
     assert group_commit.for_engine(engine.execution_options(immediate=True), apply) is group
 
 
-def test_a_failed_transaction_fails_every_caller_in_it_and_stores_nothing(engine: Engine) -> None:
+def test_one_item_that_breaks_the_transaction_fails_alone_and_stores_nothing(
+    engine: Engine,
+) -> None:
     def apply(session: Session, items: Sequence[int]) -> list[Exception | None]:
         for n in items:
             session.execute(text("INSERT INTO item VALUES (:n)"), {"n": n})
@@ -84,7 +86,17 @@ def test_a_failed_transaction_fails_every_caller_in_it_and_stores_nothing(engine
 
     outcomes = _together(engine, apply)
 
-    stored = _stored(engine)
-    assert 7 not in stored
-    assert all((outcomes[n] is None) == (n in stored) for n in range(CALLERS))
     assert len(outcomes) == CALLERS
+    assert outcomes[7] is not None
+    assert all(outcomes[n] is None for n in range(CALLERS) if n != 7)
+    assert _stored(engine) == set(range(CALLERS)) - {7}
+
+
+def test_a_wrong_apply_never_leaves_a_caller_waiting(engine: Engine) -> None:
+    def apply(session: Session, items: Sequence[int]) -> list[Exception | None]:
+        return []
+
+    outcomes = _together(engine, apply)
+
+    assert len(outcomes) == CALLERS
+    assert all(isinstance(outcomes[n], RuntimeError) for n in range(CALLERS))

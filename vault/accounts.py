@@ -16,7 +16,7 @@ from vault import audit, crypto, db, documents, logins, national_id, objects
 from vault.backend import Backend
 from vault.errors import AuthenticationFailed, Conflict, InvalidInput
 from vault.keys import Keyring
-from vault.models import AccessToken, Citizen, Document, Grant
+from vault.models import AccessToken, Citizen, Document, Dossier, Grant
 
 
 @dataclass(frozen=True)
@@ -179,9 +179,20 @@ def revoke_token(session: Session, token: str) -> None:
 def erase(session: Session, backend: Backend, citizen: Citizen) -> None:
     """Account deletion: the citizen key goes with the account, which makes every data key of
     the citizen unopenable at commit; the objects are deleted once the commit has landed.
-    The citizen's grants are locked first, in the order an agency access takes its locks
-    (the grant, then the audit chain), so that the two cannot deadlock."""
-    session.exec(select(Grant.id).where(Grant.citizen_id == citizen.id).with_for_update()).all()
+    Its dossiers and then its grants are locked first, in the order every other change takes
+    them (dossier, grant, audit chain), so that none of them can deadlock with the erasure."""
+    session.exec(
+        select(Dossier.id)
+        .where(Dossier.citizen_id == citizen.id)
+        .order_by(col(Dossier.id))
+        .with_for_update()
+    ).all()
+    session.exec(
+        select(Grant.id)
+        .where(Grant.citizen_id == citizen.id)
+        .order_by(col(Grant.id))
+        .with_for_update()
+    ).all()
     document_ids = list(
         session.exec(select(Document.id).where(Document.owner_id == citizen.id)).all()
     )

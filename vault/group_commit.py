@@ -63,11 +63,15 @@ class GroupCommit(Generic[Item]):
             raise mine.error
 
     def _lead(self, engine: Engine) -> None:
-        with self._lock:
-            batch, self._queue = self._queue[:_MAX_BATCH], self._queue[_MAX_BATCH:]
+        batch: list[_Waiting[Item]] = []
         try:
+            with self._lock:
+                batch, self._queue = self._queue[:_MAX_BATCH], self._queue[_MAX_BATCH:]
             self._run(engine, batch)
         finally:
+            for waiting in batch:
+                if not waiting.done:  # only if _run itself broke: never leave a caller waiting
+                    _finish(waiting, RuntimeError("the access could not be recorded"))
             with self._lock:
                 if self._queue:
                     self._queue[0].leads = True
@@ -76,14 +80,34 @@ class GroupCommit(Generic[Item]):
                     self._busy = False
 
     def _run(self, engine: Engine, batch: list[_Waiting[Item]]) -> None:
+        """One transaction for the batch; if it fails as a whole (a deadlock victim, a lock
+        timeout, one item the apply did not foresee), each item again in its own, so that one
+        caller's trouble is not everyone's."""
         try:
-            with db.unit_of_work(engine) as session:
-                outcomes = self._apply(session, [waiting.item for waiting in batch])
-        except BaseException as error:
-            outcomes = [error] * len(batch)  # type: ignore[list-item]
+            outcomes = self._apply_in_transaction(engine, batch)
+        except Exception as error:
+            if len(batch) == 1:
+                _finish(batch[0], error)
+                return
+            for waiting in batch:
+                self._run(engine, [waiting])
+            return
         for waiting, outcome in zip(batch, outcomes, strict=True):
-            waiting.error, waiting.done = outcome, True
-            waiting.woken.set()
+            _finish(waiting, outcome)
+
+    def _apply_in_transaction(
+        self, engine: Engine, batch: list[_Waiting[Item]]
+    ) -> list[Exception | None]:
+        with db.unit_of_work(engine) as session:
+            outcomes = self._apply(session, [waiting.item for waiting in batch])
+            if len(outcomes) != len(batch):
+                raise RuntimeError("one outcome per item was expected")
+        return outcomes
+
+
+def _finish(waiting: _Waiting[Any], error: BaseException | None) -> None:
+    waiting.error, waiting.done = error, True
+    waiting.woken.set()
 
 
 _groups: weakref.WeakKeyDictionary[Any, dict[object, GroupCommit[Any]]] = (

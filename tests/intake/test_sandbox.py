@@ -103,3 +103,25 @@ def test_a_worker_on_a_pipe_that_hangs_or_crashes_is_a_refusal(sandbox: Sandbox)
         sandbox.run_on(_read_around, io.BytesIO(b"0123456789ab"), step=5)
         == b"23456789ab" + b"0123456789ab"
     )
+
+
+def _read_again_after_a_failure(file: BinaryIO) -> int:
+    """As a parser's recovery does: the failed read is tried again, and again."""
+    failures = 0
+    for _ in range(5):
+        try:
+            file.seek(2 << 20)
+            file.read(1 << 16)
+        except OSError:
+            failures += 1
+    return failures
+
+
+def test_a_worker_that_retries_a_failed_read_is_answered_not_left_waiting(
+    sandbox: Sandbox,
+) -> None:
+    began = time.monotonic()
+    with pytest.raises(IntegrityError):
+        sandbox.run_on(_read_again_after_a_failure, _Failing(os.urandom(3 << 20)))
+    assert time.monotonic() - began < 2  # not the 3 s time limit
+    assert sandbox.run(_allocate, 10) == 10

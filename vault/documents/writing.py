@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import update
@@ -29,15 +29,20 @@ def upload(
     owner: Citizen,
     parts: Iterable[uploads.FormPart],
     issuer: issued.Issuer | None = None,
+    before_recording: Callable[[], None] | None = None,
 ) -> DocumentView:
     """A new paper in the owner's vault: the citizen's own scan, or, with `issuer`, a paper an
-    agency issued and signed, stored only if the signature verifies."""
+    agency issued and signed, stored only if the signature verifies. `before_recording` runs
+    once the paper is stored and checked, before any row or audit event is written: where a
+    caller takes its own locks (they come before the audit chain's)."""
     db.end_read(session)
     document = Document(id=uuid.uuid4(), owner_id=owner.id, doc_type="")
     form = DetailsForm(signed=issuer is not None)
     received = _receive(session, backend, owner, document.id, 1, parts, form)
     document.doc_type = form.finish()
     issuance = issued.check(issuer, received, form) if issuer else None
+    if before_recording is not None:
+        before_recording()
     session.add(document)
     session.flush()
     version = _add_version(session, backend, owner, document, 1, received, form, issuance)

@@ -86,6 +86,7 @@ def set_status(
     note: str | None,
 ) -> AgencyDossierView:
     dossier = owned(session, who, dossier_id)
+    workflow.reread_locked(session, dossier)
     if status not in workflow.AGENCY_MOVES:
         moves = ", ".join(workflow.AGENCY_MOVES)
         raise InvalidInput(f"An agency sets one of: {moves}.", field="status")
@@ -138,9 +139,14 @@ def deposit_result(
     citizen = session.get(Citizen, dossier.citizen_id)
     assert citizen is not None
     issuer = documents.Issuer(who.agency.id, who.agency.signing_key_pem, spec.result_doc_type)
-    paper = documents.upload(session, backend, owner=citizen, parts=parts, issuer=issuer)
-    workflow.reread_locked(session, dossier)
-    _require_result_open(dossier)
+
+    def still_open() -> None:
+        workflow.reread_locked(session, dossier)
+        _require_result_open(dossier)
+
+    paper = documents.upload(
+        session, backend, owner=citizen, parts=parts, issuer=issuer, before_recording=still_open
+    )
     dossier.result_document_id = paper.id
     session.add(dossier)
     return paper

@@ -191,9 +191,14 @@ def attach_upload(
     dossier = owned(session, owner=owner, dossier_id=dossier_id)
     workflow.require_editable(dossier)
     spec = procedures.get(session, dossier.procedure_code)
-    paper = documents.upload(session, backend, owner=owner, parts=parts)
-    workflow.reread_locked(session, dossier)
-    workflow.require_editable(dossier)
+
+    def still_editable() -> None:
+        workflow.reread_locked(session, dossier)
+        workflow.require_editable(dossier)
+
+    paper = documents.upload(
+        session, backend, owner=owner, parts=parts, before_recording=still_editable
+    )
     requirement = next((r for r in spec.requirements if r.doc_type == paper.doc_type), None)
     if requirement is None:
         raise InvalidInput(
@@ -278,6 +283,7 @@ def submit(
 ) -> DossierView:
     """Checked again on the day of submission; the agency then reaches exactly these papers."""
     dossier = owned(session, owner=owner, dossier_id=dossier_id)
+    workflow.reread_locked(session, dossier)
     workflow.require_editable(dossier)
     spec = procedures.get(session, dossier.procedure_code)
     missing = _missing(session, dossier, date.today())
@@ -322,6 +328,7 @@ def withdraw(
     session: Session, backend: Backend, *, owner: Citizen, dossier_id: uuid.UUID
 ) -> DossierView:
     dossier = owned(session, owner=owner, dossier_id=dossier_id)
+    workflow.reread_locked(session, dossier)
     if dossier.status in workflow.CLOSED:
         raise Conflict(f"The dossier is already {dossier.status}.")
     workflow.move(session, backend, dossier, workflow.WITHDRAWN, actor=("citizen", str(owner.id)))

@@ -78,8 +78,9 @@ def agency_of(session: Session, dossier: Dossier) -> Agency:
 
 
 def reread_locked(session: Session, dossier: Dossier) -> None:
-    """The dossier's row read again and locked, in place: a long upload ran since it was
-    checked, and the other side may have moved the dossier meanwhile."""
+    """The dossier's row read again and locked, in place: the other side may have moved it
+    since it was read (a long upload ran, say). Every change to a dossier takes this lock
+    first, before the grant's row and the audit chain, so that no two changes deadlock."""
     session.exec(
         select(Dossier)
         .where(Dossier.id == dossier.id)

@@ -8,22 +8,26 @@ on demand, over a pipe, from the server's verified view of what was stored (`run
 
 from __future__ import annotations
 
+import contextlib
 import io
 import multiprocessing
 import resource
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.connection import Connection
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO, TypeVar, cast
 
 from vault.crypto import SizedReader
 from vault.errors import CorruptFile, ImageBomb
 
 T = TypeVar("T")
+_TOO_LONG = "This file took too long to process; it may be damaged."
+# The most one read over the pipe asks for: neither side trusts the other's sizes.
+_MAX_READ = 4 << 20
 _PRELOAD = ["vault.intake.images", "vault.intake.pdfs", "pypdfium2"]
 
 
@@ -40,8 +44,8 @@ class Sandbox:
         self._pool: ProcessPoolExecutor | None = None
 
     def run(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        future = self._executor().submit(function, *args, **kwargs)
-        return self._outcome(future, self._timeout)
+        pool, future = self._submit(function, *args, **kwargs)
+        return self._outcome(pool, future, time.monotonic() + self._timeout)
 
     def run_on(self, function: Callable[..., T], source: BinaryIO, *args: Any, **kwargs: Any) -> T:
         """`function(file, *args, **kwargs)` in a worker, where `file` is a seekable reader of
@@ -52,29 +56,41 @@ class Sandbox:
         here, there = multiprocessing.get_context("forkserver").Pipe()
         deadline = time.monotonic() + self._timeout
         try:
-            future: Future[T] = self._executor().submit(
-                _on_pipe, function, there, size, *args, **kwargs
-            )
-            failure = _serve(source, here, future, deadline)
+            pool, future = self._submit(_on_pipe, function, there, size, *args, **kwargs)
+            try:
+                failure = _serve(source, here, future, deadline)
+            except FutureTimeout:
+                self._discard(pool)
+                raise CorruptFile(_TOO_LONG) from None
             if failure is not None:
-                future.exception(timeout=max(0.0, deadline - time.monotonic()))
+                with contextlib.suppress(Exception):
+                    self._outcome(pool, future, deadline)
                 raise failure
-            return self._outcome(future, deadline - time.monotonic())
-        except FutureTimeout:
-            self._discard()
-            raise CorruptFile("This file took too long to process; it may be damaged.") from None
+            return cast(T, self._outcome(pool, future, deadline))
         finally:
             here.close()
             there.close()
 
-    def _outcome(self, future: Future[T], timeout: float) -> T:
+    def _submit(
+        self, function: Callable[..., T], *args: Any, **kwargs: Any
+    ) -> tuple[ProcessPoolExecutor, Future[T]]:
+        """A pool broken by someone else's file is replaced, once, rather than refusing this one."""
+        pool = self._executor()
         try:
-            return future.result(timeout=max(0.0, timeout))
-        except FutureTimeout:
-            self._discard()
-            raise CorruptFile("This file took too long to process; it may be damaged.") from None
+            return pool, pool.submit(function, *args, **kwargs)
         except BrokenProcessPool:
-            self._discard()
+            self._discard(pool)
+            pool = self._executor()
+            return pool, pool.submit(function, *args, **kwargs)
+
+    def _outcome(self, pool: ProcessPoolExecutor, future: Future[T], deadline: float) -> T:
+        try:
+            return future.result(timeout=max(0.0, deadline - time.monotonic()))
+        except FutureTimeout:
+            self._discard(pool)
+            raise CorruptFile(_TOO_LONG) from None
+        except (BrokenProcessPool, CancelledError):
+            self._discard(pool)
             raise CorruptFile("This file could not be processed safely.") from None
         except MemoryError:
             raise ImageBomb("This file needs more memory to open than the vault allows.") from None
@@ -98,14 +114,16 @@ class Sandbox:
                 )
             return self._pool
 
-    def _discard(self) -> None:
+    def _discard(self, pool: ProcessPoolExecutor) -> None:
+        """Ends `pool` if it is still the current one (another caller may have replaced it)."""
         with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            # The stuck or dead worker must go; Python 3.11 has no public way to kill one.
-            for process in list(getattr(pool, "_processes", {}).values()):
-                process.kill()
-            pool.shutdown(wait=False, cancel_futures=True)
+            if self._pool is not pool:
+                return
+            self._pool = None
+        # The stuck or dead worker must go; Python 3.11 has no public way to kill one.
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
         with self._lock:
@@ -117,8 +135,9 @@ class Sandbox:
 def _serve(
     source: BinaryIO, pipe: Connection, future: Future[Any], deadline: float
 ) -> BaseException | None:
-    """Answers the worker's reads until it is done (or gone); the first error reading `source`
-    ends the serving and is handed back to the worker as a failed read."""
+    """Answers the worker's reads until it is done (or gone). After the first error reading
+    `source`, every further read fails too, so a parser that retries gives up rather than wait."""
+    failure: BaseException | None = None
     while not future.done():
         if time.monotonic() > deadline:
             raise FutureTimeout
@@ -126,15 +145,18 @@ def _serve(
             continue
         request = pipe.recv()
         if request is None:
-            return None
+            break
+        if failure is not None:
+            pipe.send(None)
+            continue
         offset, length = request
         try:
             source.seek(offset)
-            pipe.send(source.read(length))
+            pipe.send(source.read(min(length, _MAX_READ)))
         except Exception as error:  # noqa: BLE001 - any failure of the source is the caller's
             pipe.send(None)
-            return error
-    return None
+            failure = error
+    return failure
 
 
 class _PipeFile(SizedReader):
@@ -145,7 +167,7 @@ class _PipeFile(SizedReader):
         self._pipe = pipe
 
     def readinto(self, buffer: Any) -> int:
-        wanted = min(len(buffer), self._size - self._position)
+        wanted = min(len(buffer), self._size - self._position, _MAX_READ)
         if wanted <= 0:
             return 0
         self._pipe.send((self._position, wanted))

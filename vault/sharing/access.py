@@ -13,7 +13,7 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import or_, update
+from sqlalchemy import or_, text, update
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
@@ -270,7 +270,8 @@ def _unusable(session: Session, grant_id: uuid.UUID) -> str | None:
     if counted.rowcount == 1:  # type: ignore[attr-defined]
         return None
     current = session.get(Grant, grant_id, populate_existing=True)
-    assert current is not None
+    if current is None:  # the citizen's account was erased meanwhile
+        return "revoked"
     state = grants.status(current)
     return state if state in _GONE else "used_up"
 
@@ -338,13 +339,19 @@ def _record(
     """An allowed access, with the use it counts, committed before the paper leaves: in a
     short transaction of its own, shared with the other accesses arriving meanwhile (see
     vault.group_commit), so that the grant's row and the audit chain are not locked for the
-    rest of the request, nor once per request."""
+    rest of the request, nor once per request. The request's own reading transaction ends
+    first: a request waiting for its batch holds no connection."""
     engine = session.get_bind()
+    db.end_read(session)
     access = _Access(who, grant, action, document_id, details, count)
     group_commit.for_engine(engine, _commit_accesses).submit(engine, access)  # type: ignore[arg-type]
 
 
 def _commit_accesses(session: Session, accesses: Sequence[_Access]) -> list[Exception | None]:
+    if session.get_bind().dialect.name == "postgresql":
+        # A batch stuck behind one citizen's locks would stall every agency; it fails instead,
+        # and its accesses are retried one by one.
+        session.execute(text("SET LOCAL lock_timeout = '5s'"))
     outcomes: list[Exception | None] = [None] * len(accesses)
     events: list[audit.Event] = []
     # Grant rows are locked in id order, so that two batches cannot deadlock.
