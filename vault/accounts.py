@@ -181,18 +181,13 @@ def erase(session: Session, backend: Backend, citizen: Citizen) -> None:
     the citizen unopenable at commit; the objects are deleted once the commit has landed.
     Its dossiers and then its grants are locked first, in the order every other change takes
     them (dossier, grant, audit chain), so that none of them can deadlock with the erasure."""
-    session.exec(
-        select(Dossier.id)
-        .where(Dossier.citizen_id == citizen.id)
-        .order_by(col(Dossier.id))
-        .with_for_update()
-    ).all()
-    session.exec(
-        select(Grant.id)
-        .where(Grant.citizen_id == citizen.id)
-        .order_by(col(Grant.id))
-        .with_for_update()
-    ).all()
+    for model in (Dossier, Grant):
+        session.exec(
+            select(model.id)
+            .where(model.citizen_id == citizen.id)
+            .order_by(col(model.id))
+            .with_for_update()
+        ).all()
     document_ids = list(
         session.exec(select(Document.id).where(Document.owner_id == citizen.id)).all()
     )
