@@ -222,6 +222,27 @@ def test_supplement_round_trip_and_illegal_moves(
     )
 
 
+def test_a_paper_taken_out_while_supplementing_is_out_of_reach_at_once(
+    client: TestClient, citizen: Account, agency: AgencyAccount
+) -> None:
+    dossier = _submitted(client, citizen, agency)
+    paper = next(a for a in dossier["attachments"] if a["doc_type"] == "XNTTHN")["document_id"]
+    url = f"/api/v1/agency/dossiers/{dossier['id']}/documents/{paper}/content"
+    assert client.get(url, headers=agency.headers).status_code == 200
+    client.post(
+        f"/api/v1/agency/dossiers/{dossier['id']}/status",
+        headers=agency.headers,
+        json={"status": "needs_supplement", "note": "Giấy xác nhận đã cũ"},
+    )
+    taken_out = client.delete(
+        f"/api/v1/dossiers/{dossier['id']}/attachments/XNTTHN", headers=citizen.headers
+    )
+    assert taken_out.status_code == 204
+    assert client.get(url, headers=agency.headers).status_code == 404
+    log = client.get("/api/v1/access-log", headers=citizen.headers).json()
+    assert any(e["reason"] == "not_attached" and e["outcome"] == "denied" for e in log)
+
+
 def test_withdrawal_ends_the_agency_access(
     client: TestClient, citizen: Account, agency: AgencyAccount
 ) -> None:

@@ -15,7 +15,7 @@ from vault.backend import Backend
 from vault.dossiers import workflow
 from vault.dossiers.workflow import DossierView
 from vault.errors import Conflict, Gone, InvalidInput, NotFound
-from vault.models import Citizen, Dossier, Grant
+from vault.models import Citizen, Dossier, DossierAttachment, Grant
 from vault.sharing import access
 from vault.sharing.access import Accessor
 
@@ -108,12 +108,22 @@ def fetch_document(
     document_id: uuid.UUID,
     stamp: bool = False,
 ) -> access.Delivery:
-    """Through the dossier's grant: only its papers, only while the dossier is open."""
+    """Through the dossier's grant: only the papers attached now (one the citizen took out
+    while supplementing is out of reach at once), only while the dossier is open."""
     dossier = owned(session, who, dossier_id)
     grant = session.get(Grant, dossier.grant_id) if dossier.grant_id else None
     if grant is None:
         raise Gone("This dossier no longer gives access to papers.", reason="revoked")
     access.live(session, who, grant, "share.download", document_id)
+    attached = session.exec(
+        select(DossierAttachment.doc_type).where(
+            DossierAttachment.dossier_id == dossier.id,
+            DossierAttachment.document_id == document_id,
+        )
+    ).first()
+    if attached is None:
+        access.refuse(session, who, grant, "share.download", "not_attached", document_id)
+        raise NotFound("This paper is not attached to the dossier.")
     return access.deliver(
         session, backend, who=who, grant=grant, document_id=document_id, stamp=stamp
     )

@@ -153,7 +153,7 @@ def deliver(
         )
     row = session.exec(_papers_of(grant).where(GrantDocument.document_id == document_id)).first()
     if row is None:
-        _refuse(session, who, grant, "share.download", "not_in_grant", document_id)
+        refuse(session, who, grant, "share.download", "not_in_grant", document_id)
         raise NotFound("This paper is not in the share.")
     document, version = row
     content = documents.content_of(session, backend, document, version)
@@ -237,7 +237,7 @@ def _live_grant(
         )
         raise NotFound("No share has this code.")
     if grant.agency_id != who.agency.id:
-        _refuse(session, who, grant, action, "wrong_agency", document_id)
+        refuse(session, who, grant, action, "wrong_agency", document_id)
         raise Forbidden("This share was made for another agency.")
     return live(session, who, grant, action, document_id)
 
@@ -248,7 +248,7 @@ def live(
     """The grant if it is still active; a refusal, audited, naming why it is over otherwise."""
     state = grants.status(grant)
     if state != "active":
-        _refuse(session, who, grant, action, state, document_id)
+        refuse(session, who, grant, action, state, document_id)
         raise Gone(_GONE[state], reason=state)
     return grant
 
@@ -377,7 +377,7 @@ def _commit_accesses(session: Session, accesses: Sequence[_Access]) -> list[Exce
     return outcomes
 
 
-def _refuse(
+def refuse(
     session: Session,
     who: Accessor,
     grant: Grant,
