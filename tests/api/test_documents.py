@@ -235,3 +235,20 @@ def test_document_types_catalog(client: TestClient) -> None:
     assert {"CCCD", "GKS", "GCNQSDD", "BTN_THPT", "HC"} <= set(types)
     assert types["CCCD"]["name_vi"].startswith("Thẻ căn cước") and types["CCCD"]["expires"] is True
     assert types["GKS"]["expires"] is False
+
+
+def test_version_numbers_no_paper_has_are_404(client: TestClient, citizen: Account) -> None:
+    body = upload(client, citizen, ("a.pdf", files.pdf())).json()
+    for version in ("0", "-1", "2", str(2**63), str(2**64)):
+        path = f"/api/v1/documents/{body['id']}/versions/{version}/content"
+        response = client.get(path, headers=citizen.headers)
+        assert response.status_code == 404, version
+        assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_times_read_back_carry_their_zone(client: TestClient, citizen: Account) -> None:
+    body = upload(client, citizen, ("a.pdf", files.pdf())).json()
+    stored = client.get(f"/api/v1/documents/{body['id']}", headers=citizen.headers).json()
+    me = client.get("/api/v1/citizens/me", headers=citizen.headers).json()
+    for moment in (stored["created_at"], stored["updated_at"], me["created_at"]):
+        assert moment.endswith(("Z", "+00:00")), moment

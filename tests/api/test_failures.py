@@ -153,3 +153,19 @@ def test_orphans_from_a_crash_are_unreadable_and_swept(
         client.get(f"/api/v1/documents/{kept['id']}/thumbnail", headers=citizen.headers).status_code
         == 200
     )
+
+
+def test_a_bug_is_still_a_problem_document_and_a_page_for_people(app: FastAPI) -> None:
+    def broken() -> None:
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/api/v1/broken", broken)
+    app.add_api_route("/broken", broken)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        api = client.get("/api/v1/broken")
+        page = client.get("/broken")
+    assert api.status_code == 500
+    assert api.headers["content-type"] == "application/problem+json"
+    assert api.json()["type"] == "/problems/internal" and "a bug" not in api.text
+    assert page.status_code == 500 and page.headers["content-type"].startswith("text/html")
+    assert "a bug" not in page.text

@@ -142,7 +142,14 @@ async def _key_error(_request: Request, error: Exception) -> JSONResponse:
     return problem(500, "The vault's keys are not available.", kind="key-unavailable")
 
 
+async def _unexpected(_request: Request, _error: Exception) -> JSONResponse:
+    """A bug: still a problem document; the server logs the traceback (the error is re-raised
+    to it after this response)."""
+    return problem(500, "Something went wrong in the vault; nothing was changed.", kind="internal")
+
+
 def add_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(Exception, _unexpected)
     app.add_exception_handler(errors.VaultError, _vault_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
+from vault import db
 from vault.documents import DocumentView
 from vault.dossiers.workflow import DossierView
 from vault.procedures import ProcedureSpec
 from vault.sharing.grants import GrantView
+
+# SQLite hands timestamps back without their zone; they were written in UTC.
+Moment = Annotated[datetime, AfterValidator(db.aware)]
 
 
 class CitizenCreate(BaseModel):
@@ -31,7 +35,7 @@ class CitizenPublic(BaseModel):
     phone: str | None
     date_of_birth: date | None
     address: str | None
-    created_at: datetime
+    created_at: Moment
 
 
 class TokenPublic(BaseModel):
@@ -64,8 +68,8 @@ class DocumentPublic(BaseModel):
     filename: str
     has_thumbnail: bool
     issuer: AgencyRef | None = Field(description="The issuing agency of an `issued` paper")
-    created_at: datetime
-    updated_at: datetime
+    created_at: Moment
+    updated_at: Moment
 
     @classmethod
     def of(cls, view: DocumentView) -> DocumentPublic:
@@ -121,12 +125,12 @@ class GrantPublic(BaseModel):
     agency_name: str
     document_ids: list[uuid.UUID]
     purpose: str
-    created_at: datetime
-    expires_at: datetime
+    created_at: Moment
+    expires_at: Moment
     max_uses: int | None
     uses: int
     status: Literal["active", "expired", "revoked", "used_up"]
-    revoked_at: datetime | None
+    revoked_at: Moment | None
 
     @classmethod
     def of(cls, view: GrantView) -> Self:
@@ -144,7 +148,7 @@ class AgencyRef(BaseModel):
 
 
 class AccessLogEntry(BaseModel):
-    time: datetime
+    time: Moment
     action: Literal["share.open", "share.preview", "share.download"]
     outcome: Literal["success", "denied"]
     reason: str | None
@@ -178,7 +182,7 @@ class CitizenRef(BaseModel):
 class SharedPublic(BaseModel):
     grant_id: uuid.UUID
     purpose: str
-    expires_at: datetime
+    expires_at: Moment
     max_uses: int | None
     uses: int
     citizen: CitizenRef
@@ -254,7 +258,7 @@ class MissingPublic(BaseModel):
 
 class HistoryPublic(BaseModel):
     status: str
-    at: datetime
+    at: Moment
     actor_type: str
     note: str | None
 
@@ -270,9 +274,9 @@ class DossierPublic(BaseModel):
     missing: list[MissingPublic]
     form: dict[str, str | None]
     history: list[HistoryPublic]
-    created_at: datetime
-    submitted_at: datetime | None
-    closed_at: datetime | None
+    created_at: Moment
+    submitted_at: Moment | None
+    closed_at: Moment | None
     grant_id: uuid.UUID | None
     result_document_id: uuid.UUID | None
 

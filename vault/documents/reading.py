@@ -121,7 +121,7 @@ def open_content(
     version: int | None = None,
 ) -> Content:
     document = get(session, owner=owner, document_id=document_id)
-    row = version_row(session, document, version or document.current_version)
+    row = version_row(session, document, document.current_version if version is None else version)
     return content_of(session, backend, document, row)
 
 
@@ -158,7 +158,10 @@ def thumbnail(
 
 
 def version_row(session: Session, document: Document, number: int) -> DocumentVersion:
-    row = session.get(DocumentVersion, (document.id, number))
+    # Versions run 1..current; any other number is not looked up (a huge one would not even
+    # fit the database's integer).
+    known = 0 < number <= document.current_version
+    row = session.get(DocumentVersion, (document.id, number)) if known else None
     if row is None:
         raise NotFound("No such version of this document.")
     return row

@@ -22,6 +22,7 @@ _WRAPPED: tuple[type[Exception], ...] = (
     HTTPException,
     StoreUnavailable,
     IntegrityError,
+    Exception,
 )
 
 
@@ -45,7 +46,9 @@ def _explain(request: Request, error: Exception) -> tuple[int, str, dict[str, An
         return 422, "error.invalid-input", {}
     if isinstance(error, StoreUnavailable):
         return 503, "error.store-unavailable", {}
-    return 500, "error.integrity-failure", {}
+    if isinstance(error, IntegrityError):
+        return 500, "error.integrity-failure", {}
+    return 500, "error.internal", {}
 
 
 def install(app: FastAPI) -> None:
