@@ -1,12 +1,15 @@
 """The audit log: every chain verifies, any tampering is named, concurrent appends never fork."""
 
+import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import text
+from sqlmodel import col, select
 from typer.testing import CliRunner
 
 from tests.support import files
@@ -14,6 +17,7 @@ from tests.support.api import PASSWORD, register, register_agency, share, upload
 from tests.support.env import settings_env
 from vault import audit, db
 from vault.cli import app as cli
+from vault.models import AuditEvent
 from vault.settings import Settings
 
 runner = CliRunner()
@@ -121,3 +125,58 @@ def test_concurrent_appends_never_fork_a_chain(app: FastAPI, settings: Settings)
     assert sorted(e.seq for e in events) == list(range(1, 61))
     assert sorted(e.details for e in events) == sorted(f'{{"i":{i}}}' for i in range(60))
     assert _verify(settings).exit_code == 0
+
+
+def _rewrite_whole_chain(app: FastAPI, chain: str) -> None:
+    """What someone who can rewrite the table does: change a link, then recompute every hash
+    after it, so that the chain verifies again on its own."""
+    with db.unit_of_work(app.state.engine) as session:
+        rows = session.exec(
+            select(AuditEvent).where(AuditEvent.chain == chain).order_by(col(AuditEvent.seq))
+        ).all()
+        rows[0].actor_id = "someone else"
+        previous = audit.GENESIS
+        for row in rows:
+            row.prev_hash = previous
+            row.entry_hash = previous = audit.entry_hash(row)
+            session.add(row)
+
+
+def test_anchors_detect_a_chain_rewritten_with_its_hashes_recomputed(
+    app: FastAPI, activity: dict, settings: Settings, tmp_path: Path
+) -> None:
+    anchors = tmp_path / "anchors.jsonl"
+    env = settings_env(settings)
+    taken = runner.invoke(cli, ["audit", "anchor", "--file", str(anchors)], env=env)
+    assert taken.exit_code == 0, taken.output
+    assert (
+        runner.invoke(cli, ["audit", "verify", "--anchors", str(anchors)], env=env).exit_code == 0
+    )
+
+    chain = activity["citizen"].id
+    _rewrite_whole_chain(app, chain)
+
+    assert _verify(settings).exit_code == 0  # the chain alone cannot tell
+    anchored = runner.invoke(cli, ["audit", "verify", "--anchors", str(anchors)], env=env)
+    assert anchored.exit_code == 1
+    assert f"BROKEN chain {chain} at link" in anchored.output and "rewritten" in anchored.output
+
+
+def test_a_forged_anchor_is_not_authentic(
+    app: FastAPI, activity: dict, settings: Settings, tmp_path: Path
+) -> None:
+    env = settings_env(settings)
+    printed = runner.invoke(cli, ["audit", "anchor", "--file", "-"], env=env)
+    anchor = json.loads(printed.output)
+    chain = activity["citizen"].id
+    _rewrite_whole_chain(app, chain)
+    with db.unit_of_work(app.state.engine, writes=False) as session:
+        head = session.exec(
+            select(AuditEvent).where(AuditEvent.chain == chain).order_by(col(AuditEvent.seq).desc())
+        ).first()
+    assert head is not None
+    anchor["heads"][chain] = [head.seq, head.entry_hash]  # made to match the rewritten chain
+    forged = tmp_path / "forged.jsonl"
+    forged.write_text(json.dumps(anchor) + "\n")
+    result = runner.invoke(cli, ["audit", "verify", "--anchors", str(forged)], env=env)
+    assert result.exit_code == 1 and "not authentic" in result.output

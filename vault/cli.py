@@ -15,7 +15,7 @@ import typer
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from vault import agencies, audit, bootstrap, db, officers, procedures, sweep
+from vault import agencies, audit, audit_anchors, bootstrap, db, officers, procedures, sweep
 from vault.crypto import MasterKeyError, masterkeys, signatures
 from vault.errors import VaultError
 from vault.keys import Keyring
@@ -296,18 +296,66 @@ def agency_rotate_secret(
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Check every hash chain; name the first broken link of each and exit non-zero if any."""
+def audit_verify(
+    anchors: Annotated[
+        Path | None,
+        typer.Option(
+            help="An anchor file from `vault audit anchor`: its links must still be there."
+        ),
+    ] = None,
+) -> None:
+    """Check every hash chain, and the anchors if given; name the first broken link of each
+    chain and exit non-zero if any."""
     with _operator_errors():
-        result = audit.verify(db.make_engine(_settings().resolved_database_url))
-    for broken in result.breaks:
+        settings = _settings()
+        engine = db.make_engine(settings.resolved_database_url)
+        result = audit.verify(engine)
+        breaks = list(result.breaks)
+        if anchors is not None:
+            lines = _anchor_lines(anchors)
+            anchored = audit_anchors.check(engine, _keyring(settings).master, lines)
+            breaks += anchored.breaks
+    for broken in breaks:
         typer.secho(
             f"BROKEN chain {broken.chain} at link {broken.seq}: {broken.problem}",
             fg=typer.colors.RED,
         )
     typer.echo(f"checked {result.events} events in {result.chains} chains")
-    if result.breaks:
+    if anchors is not None:
+        typer.echo(f"checked {anchored.links} anchored links in {anchored.anchors} anchors")
+    if breaks:
         raise typer.Exit(code=1)
+
+
+@audit_app.command("anchor")
+def audit_anchor(
+    file: Annotated[
+        Path | None,
+        typer.Option(help="Append here; default VAULT_DATA_DIR/audit-anchors.jsonl. '-': print."),
+    ] = None,
+) -> None:
+    """Record the last link of every chain, authenticated with the master key. Run it on a
+    schedule and keep the file off this host: `vault audit verify --anchors` then detects a
+    chain rewritten since, even with every hash recomputed."""
+    with _operator_errors():
+        settings = _settings()
+        engine = db.make_engine(settings.resolved_database_url)
+        anchor = audit_anchors.take(engine, _keyring(settings).master)
+    line = json.dumps(anchor, ensure_ascii=False)
+    if file == Path("-"):
+        typer.echo(line)
+        return
+    target = file or settings.data_dir / "audit-anchors.jsonl"
+    with target.open("a", encoding="utf-8") as out:
+        out.write(line + "\n")
+    typer.echo(f"anchored {len(anchor['heads'])} chains in {target}")
+
+
+def _anchor_lines(path: Path) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise _fail(f"cannot read the anchor file {path}: {error.strerror}") from None
 
 
 @procedures_app.command("import")
