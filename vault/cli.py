@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import Session
 
 from vault import agencies, audit, audit_anchors, bootstrap, db, officers, procedures, sweep
@@ -20,6 +21,8 @@ from vault.crypto import MasterKeyError, masterkeys, signatures
 from vault.errors import VaultError
 from vault.keys import Keyring
 from vault.settings import Settings
+
+log = logging.getLogger("vault.cli")
 
 app = typer.Typer(help="Citizen document vault.", no_args_is_help=True, add_completion=False)
 keys_app = typer.Typer(help="Master keys: rotation and status.", no_args_is_help=True)
@@ -54,6 +57,12 @@ def _operator_errors() -> Iterator[None]:
         raise _fail(f"invalid settings: {problems}") from None
     except (MasterKeyError, VaultError) as error:
         raise _fail(str(error)) from None
+    except (OperationalError, ProgrammingError) as error:
+        log.debug("database error", exc_info=error)
+        raise _fail(
+            "the database is not reachable or not set up yet: check VAULT_DATABASE_URL, then run "
+            "`vault db upgrade` (or start `vault serve` once)"
+        ) from None
 
 
 def _settings() -> Settings:

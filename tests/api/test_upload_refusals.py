@@ -145,6 +145,33 @@ def test_body_that_is_not_multipart_is_415(client: TestClient, citizen: Account)
     assert response.status_code == 415
 
 
+@pytest.mark.parametrize(
+    ("boundary", "fields"),
+    [("b" * 257, [("doc_type", "GKS")]), ("XyZ", [("doc_type", "GKS"), ("doc_type", "CCCD")])],
+    ids=["boundary-too-long", "field-twice"],
+)
+def test_odd_multipart_bodies_are_422(
+    app: FastAPI, client: TestClient, citizen: Account, boundary: str, fields: list
+) -> None:
+    body = b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields
+    )
+    body += f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n\r\n'.encode()
+    body += files.pdf() + f"\r\n--{boundary}--\r\n".encode()
+    response = client.post(
+        "/api/v1/documents",
+        headers={
+            **citizen.headers,
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        },
+        content=body,
+    )
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert_nothing_left(app)
+
+
 def test_truncated_multipart_body_is_refused(
     app: FastAPI, client: TestClient, citizen: Account
 ) -> None:

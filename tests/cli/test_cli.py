@@ -86,3 +86,12 @@ def test_serve_refuses_contradictory_settings(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "VAULT_STORAGE=s3 needs VAULT_S3_ENDPOINT" in result.output
+
+
+def test_a_database_not_set_up_is_a_clear_message(tmp_path: Path) -> None:
+    env = {"VAULT_DATA_DIR": str(tmp_path / "fresh"), "VAULT_DATABASE_URL": ""}
+    result = runner.invoke(
+        cli, ["agency", "create", "--code", "CA-DN", "--name", "Công an"], env=env
+    )
+    assert result.exit_code == 2
+    assert "vault db upgrade" in result.output and "Traceback" not in result.output

@@ -1,6 +1,7 @@
 """Share grants through the HTTP API: what the citizen controls and what the agency reaches."""
 
 import io
+import json
 import uuid
 from datetime import timedelta
 
@@ -85,6 +86,7 @@ def test_citizen_shares_and_agency_downloads_exactly_that(
         ({"expires_in_days": 91}, 422, "expires_in_days"),
         ({"expires_in_days": 0}, 422, "expires_in_days"),
         ({"max_uses": 0}, 422, "max_uses"),
+        ({"max_uses": 2**63}, 422, "max_uses"),
         ({"agency": "NO-SUCH"}, 422, "agency"),
     ],
 )
@@ -101,6 +103,22 @@ def test_invalid_grants_are_refused(
     response = client.post("/api/v1/grants", headers=citizen.headers, json=body)
     assert response.status_code == status, response.text
     assert response.json()["field"] == field
+    assert client.get("/api/v1/grants", headers=citizen.headers).json() == []
+
+
+@pytest.mark.parametrize("change", [{"purpose": "\ud800"}, {"agency": "\udc00"}])
+def test_text_that_is_not_unicode_is_422(
+    client: TestClient, citizen: Account, agency: AgencyAccount, paper: dict, change: dict
+) -> None:
+    body = {"agency": agency.code, "document_ids": [paper["id"]], "purpose": "Hồ sơ"}
+    raw = json.dumps(body | change)  # json.dumps escapes the lone surrogate as \ud800
+    response = client.post(
+        "/api/v1/grants",
+        headers={**citizen.headers, "Content-Type": "application/json"},
+        content=raw,
+    )
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
     assert client.get("/api/v1/grants", headers=citizen.headers).json() == []
 
 

@@ -142,6 +142,17 @@ async def _key_error(_request: Request, error: Exception) -> JSONResponse:
     return problem(500, "The vault's keys are not available.", kind="key-unavailable")
 
 
+async def _bad_text(request: Request, error: Exception) -> JSONResponse:
+    """JSON may escape a lone surrogate, which Python decodes but nothing can store or encrypt."""
+    assert isinstance(error, UnicodeEncodeError)
+    if "surrogate" not in error.reason:
+        log.error("unexpected encoding error", exc_info=error)
+        return await _unexpected(request, error)
+    return problem(
+        422, "Text must be valid Unicode (a lone surrogate was sent).", kind="invalid-input"
+    )
+
+
 async def _unexpected(_request: Request, _error: Exception) -> JSONResponse:
     """A bug: still a problem document; the server logs the traceback (the error is re-raised
     to it after this response)."""
@@ -150,6 +161,7 @@ async def _unexpected(_request: Request, _error: Exception) -> JSONResponse:
 
 def add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected)
+    app.add_exception_handler(UnicodeEncodeError, _bad_text)
     app.add_exception_handler(errors.VaultError, _vault_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)

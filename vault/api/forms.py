@@ -17,7 +17,7 @@ import anyio
 import anyio.from_thread
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from fastapi import Request
-from python_multipart.exceptions import MultipartParseError
+from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect
 
@@ -121,27 +121,27 @@ def _events(chunks: Iterator[bytes], boundary: bytes) -> Iterator[tuple[str, obj
         events.append(("headers", dict(headers)))
         headers.clear()
 
-    parser = MultipartParser(
-        boundary,
-        {
-            "on_header_field": lambda data, start, end: name.append(data[start:end]),
-            "on_header_value": lambda data, start, end: value.append(data[start:end]),
-            "on_header_end": header_end,
-            "on_headers_finished": headers_finished,
-            "on_part_data": lambda data, start, end: events.append(("data", data[start:end])),
-            "on_part_end": lambda: events.append(("end", None)),
-            "on_end": lambda: ended.append(True),
-        },
-        max_header_count=16,
-        max_header_size=8 << 10,
-    )
     try:
+        parser = MultipartParser(
+            boundary,
+            {
+                "on_header_field": lambda data, start, end: name.append(data[start:end]),
+                "on_header_value": lambda data, start, end: value.append(data[start:end]),
+                "on_header_end": header_end,
+                "on_headers_finished": headers_finished,
+                "on_part_data": lambda data, start, end: events.append(("data", data[start:end])),
+                "on_part_end": lambda: events.append(("end", None)),
+                "on_end": lambda: ended.append(True),
+            },
+            max_header_count=16,
+            max_header_size=8 << 10,
+        )
         for chunk in chunks:
             parser.write(chunk)
             while events:
                 yield events.popleft()
         parser.finalize()
-    except MultipartParseError:
+    except FormParserError:  # a malformed body, or a boundary the parser refuses
         raise InvalidInput("The multipart body is malformed.") from None
     yield from events
     if not ended:

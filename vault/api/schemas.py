@@ -115,7 +115,7 @@ class GrantCreate(BaseModel):
     purpose: str = Field(examples=["Đăng ký kết hôn tại UBND phường Hải Châu"])
     expires_in_days: int = Field(default=7, description="1 to 90")
     max_uses: int | None = Field(
-        default=None, description="How many downloads; unlimited if absent"
+        default=None, description="How many downloads, 1 to 10000; unlimited if absent"
     )
 
 

@@ -21,8 +21,12 @@ class DetailsForm:
         self.dates: dict[str, date | None] = {}
         self.signature: str | None = None
         self._signed = signed
+        self._given: set[str] = set()
 
     def accept(self, name: str, value: str) -> None:
+        if name in self._given:
+            raise InvalidInput(f"{name} is given twice; send it once.", field=name)
+        self._given.add(name)
         value = value.strip()
         if name == "doc_type":
             if self.doc_type is not None and value != self.doc_type:

@@ -17,6 +17,7 @@ from vault.errors import InvalidInput, NotFound
 from vault.models import Agency, Citizen, Grant, GrantDocument
 
 MAX_DAYS = 90
+MAX_USES = 10_000
 DEFAULT_DAYS = 7
 MAX_PURPOSE = 300
 MAX_PAPERS = 50
@@ -73,8 +74,8 @@ def create(
         raise InvalidInput(f"A purpose has at most {MAX_PURPOSE} characters.", field="purpose")
     if not 1 <= expires_in_days <= MAX_DAYS:
         raise InvalidInput(f"A grant lasts 1 to {MAX_DAYS} days.", field="expires_in_days")
-    if max_uses is not None and max_uses < 1:
-        raise InvalidInput("max_uses is at least 1.", field="max_uses")
+    if max_uses is not None and not 1 <= max_uses <= MAX_USES:
+        raise InvalidInput(f"max_uses is 1 to {MAX_USES}, or absent.", field="max_uses")
     unique_ids = list(dict.fromkeys(document_ids))
     if not (1 if require_papers else 0) <= len(unique_ids) <= MAX_PAPERS:
         raise InvalidInput(f"Share 1 to {MAX_PAPERS} papers.", field="document_ids")
