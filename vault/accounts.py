@@ -12,7 +12,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError as RowConflict
 from sqlmodel import Session, col, select
 
-from vault import audit, crypto, db, documents, logins, national_id, objects
+from vault import audit, crypto, db, documents, logins, national_id, objects, text
 from vault.backend import Backend
 from vault.errors import AuthenticationFailed, Conflict, InvalidInput
 from vault.keys import Keyring
@@ -45,7 +45,7 @@ def register(
     phone: str | None = None,
 ) -> Citizen:
     number = national_id.validate(national_id_number)
-    full_name = " ".join(full_name.split())
+    full_name = text.one_line(full_name)
     if not full_name:
         raise InvalidInput("The full name is required.", field="full_name")
     if session.exec(select(Citizen.id).where(Citizen.national_id == number)).first():
@@ -84,7 +84,7 @@ def update_profile(
     """Apply the given fields; a name cannot be emptied, a birth date must fit the number."""
     current = profile(session, keyring, citizen)
     updated = replace(current, **changes)
-    updated = replace(updated, full_name=" ".join((updated.full_name or "").split()))
+    updated = replace(updated, full_name=text.one_line(updated.full_name))
     if not updated.full_name:
         raise InvalidInput("The full name is required.", field="full_name")
     born = updated.date_of_birth

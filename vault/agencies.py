@@ -11,7 +11,7 @@ from datetime import timedelta
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from vault import crypto, db
+from vault import crypto, db, text
 from vault.crypto import signatures
 from vault.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
 from vault.models import Agency, AgencyToken
@@ -45,7 +45,7 @@ def create(
     level: str = "commune",
     public_key_pem: str | None = None,
 ) -> Credentials:
-    code, name = code.strip(), " ".join(name.split())
+    code, name = code.strip(), text.one_line(name)
     if level not in LEVELS:
         raise InvalidInput(f"An agency's level is one of {', '.join(LEVELS)}.", field="level")
     if not _CODE.match(code):

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from sqlmodel import Session, col, select
 
-from vault import agencies, audit, crypto, db, logins
+from vault import agencies, audit, crypto, db, logins, text
 from vault.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
 from vault.models import Agency, AgencyToken, Officer
 
@@ -44,7 +44,7 @@ def create(
     officer = Officer(
         agency_id=agency.id,
         username=username,
-        full_name=" ".join(full_name.split()) or username,
+        full_name=text.one_line(full_name) or username,
         password_hash=logins.hash_password(password),
     )
     session.add(officer)

@@ -83,6 +83,7 @@ def test_citizen_shares_and_agency_downloads_exactly_that(
     ("change", "status", "field"),
     [
         ({"purpose": "   "}, 422, "purpose"),
+        ({"purpose": "\u200b\u202e\x00"}, 422, "purpose"),
         ({"expires_in_days": 91}, 422, "expires_in_days"),
         ({"expires_in_days": 0}, 422, "expires_in_days"),
         ({"max_uses": 0}, 422, "max_uses"),

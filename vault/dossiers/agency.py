@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from vault import accounts, documents, procedures, uploads
+from vault import accounts, documents, procedures, text, uploads
 from vault.backend import Backend
 from vault.dossiers import workflow
 from vault.dossiers.workflow import DossierView
@@ -92,7 +92,7 @@ def set_status(
         raise InvalidInput(f"An agency sets one of: {moves}.", field="status")
     if dossier.status not in workflow.AGENCY_MOVES[status]:
         raise Conflict(f"A dossier that is {dossier.status} cannot become {status}.")
-    note = " ".join((note or "").split()) or None
+    note = text.one_line(note) or None
     if status in _NEEDS_NOTE and note is None:
         raise InvalidInput("Say what is needed, or why the dossier is rejected.", field="note")
     workflow.move(session, backend, dossier, status, actor=who.actor, note=note)

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from vault import agencies, audit, crypto, db, documents
+from vault import agencies, audit, crypto, db, documents, text
 from vault.backend import Backend
 from vault.errors import InvalidInput, NotFound
 from vault.models import Agency, Citizen, Grant, GrantDocument
@@ -67,7 +67,7 @@ def create(
     require_papers: bool = True,
 ) -> GrantView:
     """`require_papers=False` for a dossier whose papers are all optional and none attached."""
-    purpose = " ".join(purpose.split())
+    purpose = text.one_line(purpose)
     if not purpose:
         raise InvalidInput("Say what the papers are shared for.", field="purpose")
     if len(purpose) > MAX_PURPOSE:
