@@ -22,8 +22,6 @@ from vault.errors import VaultError
 from vault.keys import Keyring
 from vault.settings import Settings
 
-log = logging.getLogger("vault.cli")
-
 app = typer.Typer(help="Citizen document vault.", no_args_is_help=True, add_completion=False)
 keys_app = typer.Typer(help="Master keys: rotation and status.", no_args_is_help=True)
 storage_app = typer.Typer(help="The blob store.", no_args_is_help=True)
@@ -57,8 +55,8 @@ def _operator_errors() -> Iterator[None]:
         raise _fail(f"invalid settings: {problems}") from None
     except (MasterKeyError, VaultError) as error:
         raise _fail(str(error)) from None
-    except (OperationalError, ProgrammingError) as error:
-        log.debug("database error", exc_info=error)
+    except (OperationalError, ProgrammingError):
+        # Not the driver's message: it can carry the statement and its parameters.
         raise _fail(
             "the database is not reachable or not set up yet: check VAULT_DATABASE_URL, then run "
             "`vault db upgrade` (or start `vault serve` once)"

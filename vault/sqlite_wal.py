@@ -109,6 +109,6 @@ def truncate_soon(engine: Any) -> None:
 
 
 def wait(engine: Any, timeout: float = 30.0) -> bool:
-    """For tests and operator commands: whether the deleted rows have left the WAL."""
+    """Whether the deleted rows have left the WAL (what the tests wait on)."""
     truncator = _for(engine)
     return truncator is None or truncator.wait(timeout)
