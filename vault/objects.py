@@ -155,7 +155,12 @@ def _decrypted(
 def _with_read_ahead(
     decryptor: crypto.Decryptor, reader: BlobReader, start: int, stop: int
 ) -> Iterator[bytes]:
-    """The next chunks are fetched while this one is decrypted; reads are chunk-aligned here."""
+    """The next chunks are fetched while this one is decrypted; reads are chunk-aligned here.
+    A span of one chunk has nothing to overlap: it is read in this thread."""
+    first, last, _, _ = decryptor.span(start, stop)
+    if first == last:
+        yield from decryptor.plaintext(reader, start, stop)
+        return
     ahead = ReadAhead(reader, decryptor.chunk_size + crypto.TAG_SIZE)
     try:
         yield from decryptor.plaintext(ahead, start, stop)
