@@ -169,3 +169,16 @@ def test_a_bug_is_still_a_problem_document_and_a_page_for_people(app: FastAPI) -
     assert api.json()["type"] == "/problems/internal" and "a bug" not in api.text
     assert page.status_code == 500 and page.headers["content-type"].startswith("text/html")
     assert "a bug" not in page.text
+
+
+@pytest.mark.parametrize("stack", [Stack("sqlite", "file")], indirect=True, ids=str)
+def test_a_wrong_method_is_405_naming_every_method_the_path_answers(client: TestClient) -> None:
+    grant = client.put(f"/api/v1/grants/{uuid.uuid4()}")
+    grants = client.patch("/api/v1/grants")
+    page = client.put("/")
+    assert grant.status_code == grants.status_code == page.status_code == 405
+    assert grant.headers["content-type"] == "application/problem+json"
+    assert grant.headers["allow"] == "GET, DELETE"
+    assert grants.headers["allow"] == "GET, POST"
+    assert page.headers["content-type"].startswith("text/html")
+    assert page.headers["allow"] == "GET"

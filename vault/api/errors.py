@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 
 from storage import StoreUnavailable
 from vault import errors
+from vault.api import methods
 from vault.api.redaction import redact
 from vault.crypto import IntegrityError, MasterKeyError
 
@@ -109,12 +110,18 @@ async def _validation_error(_request: Request, error: Exception) -> JSONResponse
     return problem(422, "The request is not valid.", kind="invalid-input", errors=issues)
 
 
-async def _http_error(_request: Request, error: Exception) -> JSONResponse:
+def http_error_headers(request: Request, error: HTTPException) -> dict[str, str]:
+    headers = dict(error.headers or {})
+    if error.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
+        headers["Allow"] = methods.allowed(request)
+    return headers
+
+
+async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HTTPException)
     kind = {401: "authentication-failed", 404: "not-found"}.get(error.status_code)
-    return problem(
-        error.status_code, str(error.detail), kind=kind, headers=dict(error.headers or {})
-    )
+    headers = http_error_headers(request, error)
+    return problem(error.status_code, str(error.detail), kind=kind, headers=headers)
 
 
 async def _store_unavailable(_request: Request, _error: Exception) -> JSONResponse:

@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 
 from storage import StoreUnavailable
 from vault import errors
-from vault.api.errors import STATUS_CODES, slug
+from vault.api.errors import STATUS_CODES, http_error_headers, slug
 from vault.crypto import IntegrityError
 from vault.web import security
 from vault.web.pages import messages, redirect, render
@@ -57,7 +57,10 @@ def install(app: FastAPI) -> None:
             if not _is_page(request):
                 return await original(request, error)
             status, key, extra = _explain(request, error)
-            return render(request, "error.html", code=status, key=key, status=status, **extra)
+            page = render(request, "error.html", code=status, key=key, status=status, **extra)
+            if isinstance(error, HTTPException):
+                page.headers.update(http_error_headers(request, error))
+            return page
 
         return handler
 
