@@ -142,6 +142,9 @@ def test_range_requests(client: TestClient, citizen: Account) -> None:
         url, headers={**citizen.headers, "Range": "bytes=0-9", "If-Range": '"other"'}
     )
     assert stale.status_code == 200 and stale.content == data
+    for endless in (f"bytes={'9' * 5000}-", f"bytes=-{'9' * 5000}"):
+        whole = client.get(url, headers={**citizen.headers, "Range": endless})
+        assert whole.status_code == 200 and whole.content == data, endless
 
 
 def test_new_version_keeps_history(client: TestClient, citizen: Account) -> None:

@@ -84,3 +84,10 @@ def test_token_endpoint_speaks_oauth2(app: FastAPI, client: TestClient, settings
     assert wrong_type.status_code == 400 and wrong_type.json()["error"] == "unsupported_grant_type"
     missing = client.post("/api/v1/agency/token", data={"grant_type": "client_credentials"})
     assert missing.status_code == 401
+    for header in (b"Basic \xe9\xe9\xe9\xe9", b"Basic !!!!", b"Basic " + b"//79/w=="):
+        garbled = client.post(
+            "/api/v1/agency/token",
+            data={"grant_type": "client_credentials"},
+            headers={"Authorization": header},
+        )
+        assert garbled.status_code == 401, header

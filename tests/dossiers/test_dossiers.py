@@ -2,7 +2,9 @@
 
 import base64
 import hashlib
+import json
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -10,11 +12,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
+from typer.testing import CliRunner
 
 from tests.support import files
 from tests.support.api import Account, AgencyAccount, register, register_agency, upload
+from tests.support.env import settings_env
+from vault.cli import app as cli
 from vault.crypto import signatures
 from vault.models import Document
+from vault.settings import Settings
 
 MARRIAGE, CRIMINAL_RECORD = "1.000894", "3.000333"
 TODAY = date.today()
@@ -241,6 +247,42 @@ def test_a_paper_taken_out_while_supplementing_is_out_of_reach_at_once(
     assert client.get(url, headers=agency.headers).status_code == 404
     log = client.get("/api/v1/access-log", headers=citizen.headers).json()
     assert any(e["reason"] == "not_attached" and e["outcome"] == "denied" for e in log)
+
+
+def test_a_paper_the_procedure_no_longer_asks_for_is_not_sent(
+    client: TestClient,
+    citizen: Account,
+    agency: AgencyAccount,
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
+    """An operator re-imports the catalog while a draft waits: the draft can still be sent, and
+    the paper the procedure dropped stays with the citizen."""
+    draft = client.post(
+        "/api/v1/dossiers",
+        headers=citizen.headers,
+        json={"procedure": MARRIAGE, "agency": agency.code},
+    ).json()
+    client.patch(f"/api/v1/dossiers/{draft['id']}/form", headers=citizen.headers, json=FORM)
+    dropped = next(a for a in draft["attachments"] if a["doc_type"] == "CCCD")["document_id"]
+    spec = client.get(f"/api/v1/procedures/{MARRIAGE}").json()
+    spec["requirements"] = [r for r in spec["requirements"] if r["doc_type"] != "CCCD"]
+    spec["form_fields"] = [
+        f for f in spec["form_fields"] if not (f["source"] or "").startswith("paper.CCCD.")
+    ]
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text(json.dumps({"source": "Sở Tư pháp", "procedures": [spec]}))
+    imported = CliRunner().invoke(
+        cli, ["procedures", "import", str(catalog)], env=settings_env(settings)
+    )
+    assert imported.exit_code == 0, imported.output
+
+    sent = client.post(f"/api/v1/dossiers/{draft['id']}/submit", headers=citizen.headers)
+    assert sent.status_code == 200, sent.text
+    grant = client.get(f"/api/v1/grants/{sent.json()['grant_id']}", headers=citizen.headers)
+    assert dropped not in grant.json()["document_ids"] and grant.json()["document_ids"]
+    url = f"/api/v1/agency/dossiers/{draft['id']}/documents/{dropped}/content"
+    assert client.get(url, headers=agency.headers).status_code == 404
 
 
 def test_withdrawal_ends_the_agency_access(

@@ -143,6 +143,16 @@ def test_what_a_citizen_typed_is_shown_as_text_never_run(
         ("/share", {"paper": "not-an-id", "agency": "UBND-A", "purpose": "x"}, "paper"),
         ("/share", {"paper": "{paper}", "agency": "UBND-A", "purpose": "x", "days": "a"}, "days"),
         ("/share", {"paper": "{paper}", "agency": "UBND-A", "max_uses": "-1"}, "max_uses"),
+        (
+            "/share",
+            {"paper": "{paper}", "agency": "UBND-A", "purpose": "x", "days": "9" * 5000},
+            "days",
+        ),
+        (
+            "/share",
+            {"paper": "{paper}", "agency": "UBND-A", "purpose": "x", "max_uses": "٣"},
+            "max_uses",
+        ),
         ("/profile", {"full_name": "An", "date_of_birth": "31/12/1990"}, "date_of_birth"),
     ],
 )

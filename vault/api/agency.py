@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import uuid
 from typing import Annotated
 
@@ -34,7 +33,7 @@ def _client_credentials(
     if scheme.lower() == "basic":
         try:
             user, _, password = base64.b64decode(value, validate=True).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # binascii.Error, UnicodeDecodeError, and non-ASCII text
             user = password = ""
         if user and password:
             return user, password

@@ -15,7 +15,8 @@ from vault.crypto import CHUNK_SIZE
 from vault.documents import Content
 from vault.sharing.access import Delivery
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+# ASCII digits only, and few enough for int(): a longer bound is ignored like any bad header.
+_RANGE = re.compile(r"^bytes=([0-9]{0,18})-([0-9]{0,18})$")
 
 
 def content_disposition(filename: str, *, inline: bool = False) -> str:

@@ -320,8 +320,10 @@ def submit(
 
 
 def _fails(spec: ProcedureSpec, doc_type: str, version: DocumentVersion) -> bool:
-    requirement = next(r for r in spec.requirements if r.doc_type == doc_type)
-    return rules.problem(requirement, version, date.today()) is not None
+    """A paper the procedure no longer asks for (its catalog entry was re-imported since the
+    paper was attached) fails too: an agency receives only what the procedure requires."""
+    requirement = next((r for r in spec.requirements if r.doc_type == doc_type), None)
+    return requirement is None or rules.problem(requirement, version, date.today()) is not None
 
 
 def withdraw(

@@ -19,6 +19,8 @@ from vault.web import security
 from vault.web.pages import redirect
 
 T = TypeVar("T")
+# Beyond any count or number of days a form asks for; Python refuses to parse 4,300 digits.
+_MAX_DIGITS = 9
 
 
 async def posted(request: Request) -> FormData:
@@ -58,7 +60,7 @@ def whole_number(form: FormData, name: str) -> int | None:
     value = text(form, name)
     if not value:
         return None
-    if not value.isdecimal():
+    if not (value.isascii() and value.isdecimal()) or len(value) > _MAX_DIGITS:
         raise InvalidInput(f"{name} must be a whole number.", field=name)
     return int(value)
 
