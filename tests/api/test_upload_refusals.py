@@ -80,6 +80,13 @@ REFUSALS: list[tuple[str, Callable[[], list[tuple[str, bytes]]], dict[str, str],
         422,
         "launch",
     ),
+    (
+        "pdf with launch action named indirectly",
+        lambda: [("a.pdf", files.pdf_with_launch_annotation(indirect_name=True))],
+        {},
+        422,
+        "launch",
+    ),
     ("password pdf", lambda: [("a.pdf", files.encrypted_pdf())], {}, 422, "password"),
     (
         "pdf among photos",

@@ -99,10 +99,12 @@ def pdf_with_embedded_file() -> bytes:
     return buffer.getvalue()
 
 
-def pdf_with_launch_annotation() -> bytes:
+def pdf_with_launch_annotation(*, indirect_name: bool = False) -> bytes:
+    """`indirect_name`: the action's kind written as an indirect object (`/S 4 0 R`)."""
     document = pikepdf.new()
     document.add_blank_page()
-    action = pikepdf.Dictionary(S=pikepdf.Name.Launch, F=pikepdf.String("cmd.exe"))
+    kind = document.make_indirect(pikepdf.Name.Launch) if indirect_name else pikepdf.Name.Launch
+    action = pikepdf.Dictionary(S=kind, F=pikepdf.String("cmd.exe"))
     annotation = document.make_indirect(
         pikepdf.Dictionary(
             Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Link, Rect=[0, 0, 100, 100], A=action

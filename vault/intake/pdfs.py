@@ -17,20 +17,20 @@ from vault.errors import ActiveContent, CorruptFile, InvalidInput
 MAX_OBJECTS = 2_000_000
 MAX_THUMBNAIL_SOURCE = 32 << 20
 _ACTIONS = {
-    Name.JavaScript: "JavaScript",
-    Name.Launch: "launch actions",
-    Name.SubmitForm: "form submission to the Internet",
-    Name.ImportData: "data import actions",
-    Name.GoToE: "actions into embedded files",
-    Name.RichMediaExecute: "multimedia",
-    Name.Rendition: "multimedia",
+    "/JavaScript": "JavaScript",
+    "/Launch": "launch actions",
+    "/SubmitForm": "form submission to the Internet",
+    "/ImportData": "data import actions",
+    "/GoToE": "actions into embedded files",
+    "/RichMediaExecute": "multimedia",
+    "/Rendition": "multimedia",
 }
 _SUBTYPES = {
-    Name.FileAttachment: "embedded files",
-    Name.RichMedia: "multimedia",
-    Name.Movie: "multimedia",
-    Name.Sound: "multimedia",
-    Name.Screen: "multimedia",
+    "/FileAttachment": "embedded files",
+    "/RichMedia": "multimedia",
+    "/Movie": "multimedia",
+    "/Sound": "multimedia",
+    "/Screen": "multimedia",
 }
 
 
@@ -102,18 +102,24 @@ def _dictionaries(obj: pikepdf.Object, depth: int = 0) -> Iterator[Dictionary]:
 
 def _dictionary_findings(obj: Dictionary) -> set[str]:
     found = set()
-    action = obj.get(Name.S)
-    if isinstance(action, Name) and action in _ACTIONS:
+    action = _name(obj.get(Name.S))
+    if action in _ACTIONS:
         found.add(_ACTIONS[action])
     if Name.JS in obj:
         found.add("JavaScript")
-    subtype = obj.get(Name.Subtype)
-    if isinstance(subtype, Name) and subtype in _SUBTYPES:
+    subtype = _name(obj.get(Name.Subtype))
+    if subtype in _SUBTYPES:
         found.add(_SUBTYPES[subtype])
-    kind = obj.get(Name.Type)
-    if kind == Name.EmbeddedFile or (kind == Name.Filespec and Name.EF in obj):
+    kind = _name(obj.get(Name.Type))
+    if kind == "/EmbeddedFile" or (kind == "/Filespec" and Name.EF in obj):
         found.add("embedded files")
     return found
+
+
+def _name(value: object) -> str | None:
+    """A name's text, whether written inline or as an indirect object (which pikepdf cannot hash,
+    and which a hostile file uses to slip an action past a lookup)."""
+    return str(value) if isinstance(value, Name) else None
 
 
 def _first_page(pdf: pikepdf.Pdf) -> bytes | None:
