@@ -249,6 +249,34 @@ def test_a_paper_taken_out_while_supplementing_is_out_of_reach_at_once(
     assert any(e["reason"] == "not_attached" and e["outcome"] == "denied" for e in log)
 
 
+def test_the_agency_receives_the_version_the_dossier_checked(
+    client: TestClient, citizen: Account, agency: AgencyAccount
+) -> None:
+    """A version uploaded after the paper was attached (here: already expired) is not what the
+    agency gets; the citizen attaches it again if they mean it."""
+    draft = client.post(
+        "/api/v1/dossiers",
+        headers=citizen.headers,
+        json={"procedure": MARRIAGE, "agency": agency.code},
+    ).json()
+    paper = next(a for a in draft["attachments"] if a["doc_type"] == "CCCD")["document_id"]
+    checked = client.get(f"/api/v1/documents/{paper}/content", headers=citizen.headers).content
+    newer = upload(
+        client,
+        citizen,
+        ("cccd-moi.pdf", files.pdf(text=b"newer")),
+        path=f"/api/v1/documents/{paper}/versions",
+        expires_on=str(TODAY - timedelta(days=1)),
+    )
+    assert newer.status_code == 201, newer.text
+    client.patch(f"/api/v1/dossiers/{draft['id']}/form", headers=citizen.headers, json=FORM)
+    sent = client.post(f"/api/v1/dossiers/{draft['id']}/submit", headers=citizen.headers)
+    assert sent.status_code == 200, sent.text
+    url = f"/api/v1/agency/dossiers/{draft['id']}/documents/{paper}/content"
+    received = client.get(url, headers=agency.headers)
+    assert received.status_code == 200 and received.content == checked
+
+
 def test_a_paper_the_procedure_no_longer_asks_for_is_not_sent(
     client: TestClient,
     citizen: Account,

@@ -295,9 +295,11 @@ def submit(
         raise Incomplete([m for m in missing if m.required], empty)
     attached = workflow.attached(session, dossier)
     # Optional papers that no longer qualify are left out of what the agency receives.
-    usable = [
-        row.document_id for row, _, version in attached if not _fails(spec, row.doc_type, version)
-    ]
+    usable = {
+        row.document_id: row.version
+        for row, _, version in attached
+        if not _fails(spec, row.doc_type, version)
+    }
     actor = ("citizen", str(owner.id))
     if dossier.grant_id is not None:  # a resubmission after a supplement
         grants.end(session, dossier.grant_id, actor=actor)
@@ -307,7 +309,8 @@ def submit(
         backend,
         owner=owner,
         agency_code=agency_code,
-        document_ids=usable,
+        document_ids=list(usable),
+        versions=usable,
         purpose=_PURPOSE.format(name=spec.name, short=dossier.id.hex[:8]),
         expires_in_days=grants.MAX_DAYS,
         public_url=public_url,

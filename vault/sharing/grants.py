@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -65,8 +66,11 @@ def create(
     max_uses: int | None = None,
     public_url: str,
     require_papers: bool = True,
+    versions: Mapping[uuid.UUID, int] | None = None,
 ) -> GrantView:
-    """`require_papers=False` for a dossier whose papers are all optional and none attached."""
+    """`require_papers=False` for a dossier whose papers are all optional and none attached;
+    `versions`: the version to share of a paper, where it is not the current one — a dossier
+    shares the version its rules checked, not one uploaded since."""
     purpose = text.one_line(purpose)
     if not purpose:
         raise InvalidInput("Say what the papers are shared for.", field="purpose")
@@ -102,7 +106,11 @@ def create(
     session.flush()
     for paper in papers:
         session.add(
-            GrantDocument(grant_id=grant.id, document_id=paper.id, version=paper.current_version)
+            GrantDocument(
+                grant_id=grant.id,
+                document_id=paper.id,
+                version=(versions or {}).get(paper.id, paper.current_version),
+            )
         )
     audit.append(
         session,
