@@ -55,6 +55,21 @@ def test_pdf_round_trips_byte_for_byte(client: TestClient, citizen: Account) -> 
     )
 
 
+def test_title_and_number_are_kept_as_one_line_of_visible_text(
+    client: TestClient, citizen: Account
+) -> None:
+    """A control or bidi character could make a number look like another to an agency."""
+    created = upload(
+        client,
+        citizen,
+        ("a.pdf", files.pdf()),
+        title="Khai\x00 sinh\u202egpj.exe",
+        number="  123\u200b/\t2001 ",
+    )
+    assert created.status_code == 201, created.text
+    assert (created.json()["title"], created.json()["number"]) == ("Khai sinhgpj.exe", "123/ 2001")
+
+
 def test_two_photos_become_one_two_page_pdf(client: TestClient, citizen: Account) -> None:
     created = upload(
         client,

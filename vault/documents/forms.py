@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from vault import catalog
+from vault import catalog, text
 from vault.errors import InvalidInput
 
 _TEXT_FIELDS = {"title": 200, "number": 64}
@@ -33,6 +33,7 @@ class DetailsForm:
                 raise InvalidInput("A new version keeps the paper's document type.", field=name)
             self.doc_type = catalog.document_type(value).code
         elif name in _TEXT_FIELDS:
+            value = text.one_line(value)  # no control or bidi characters to disguise a number
             if len(value) > _TEXT_FIELDS[name]:
                 raise InvalidInput(
                     f"{name} has at most {_TEXT_FIELDS[name]} characters.", field=name
