@@ -30,7 +30,7 @@ class Requirement(BaseModel):
 
     doc_type: str
     required: bool = True
-    max_age_days: int | None = Field(default=None, ge=1)
+    max_age_days: int | None = Field(default=None, ge=1, le=36500)  # a century at most
     min_trust: Trust = "self_scan"
     note: str | None = None
 
@@ -56,7 +56,7 @@ class ProcedureSpec(BaseModel):
 
     code: str = Field(pattern=r"^[0-9A-Za-z.\-_]{3,32}$")
     name: str = Field(min_length=1, max_length=300)
-    name_en: str | None = None
+    name_en: str | None = Field(default=None, max_length=300)
     agency_level: Level
     result_doc_type: str | None = None
     requirements: list[Requirement]

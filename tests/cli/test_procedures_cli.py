@@ -72,6 +72,11 @@ def test_import_adds_then_replaces_and_checks_first(
     path.write_text(json.dumps(broken))
     refused = runner.invoke(cli, ["procedures", "import", str(path)], env=env)
     assert refused.exit_code == 2 and "not valid" in refused.output
+    requirement = dict(CUSTOM["procedures"][0]["requirements"][0], max_age_days=1_000_000)
+    endless = dict(CUSTOM, procedures=[dict(CUSTOM["procedures"][0], requirements=[requirement])])
+    path.write_text(json.dumps(endless))
+    refused = runner.invoke(cli, ["procedures", "import", str(path)], env=env)
+    assert refused.exit_code == 2 and "max_age_days" in refused.output
     assert client.get("/api/v1/procedures/DN.0001").json()["requirements"][0]["doc_type"] == "CCCD"
 
 

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from vault import audit, crypto, db, documents, procedures
 from vault.backend import Backend
 from vault.dossiers.rules import Missing
-from vault.errors import Conflict
+from vault.errors import Conflict, NotFound
 from vault.models import Agency, Document, DocumentVersion, Dossier, DossierAttachment, DossierEvent
 from vault.sharing import grants
 
@@ -81,12 +81,14 @@ def reread_locked(session: Session, dossier: Dossier) -> None:
     """The dossier's row read again and locked, in place: the other side may have moved it
     since it was read (a long upload ran, say). Every change to a dossier takes this lock
     first, before the grant's row and the audit chain, so that no two changes deadlock."""
-    session.exec(
+    found = session.exec(
         select(Dossier)
         .where(Dossier.id == dossier.id)
         .with_for_update()
         .execution_options(populate_existing=True)
-    ).one()
+    ).first()
+    if found is None:  # the citizen erased their account meanwhile
+        raise NotFound("This dossier no longer exists.")
 
 
 def require_editable(dossier: Dossier) -> None:
