@@ -165,6 +165,18 @@ def test_object_copied_over_another_documents_key_does_not_open(
     )
 
 
+def test_a_paper_whose_object_has_gone_is_reported_as_an_integrity_failure(
+    app: FastAPI, strict_client: TestClient
+) -> None:
+    citizen = register(strict_client)
+    paper = upload(strict_client, citizen, ("a.pdf", files.pdf())).json()
+    app.state.backend.store.delete(object_key(app, paper["id"]))
+    url = f"/api/v1/documents/{paper['id']}/content"
+    lost = strict_client.get(url, headers=citizen.headers)
+    assert lost.status_code == 500
+    assert lost.json()["type"] == "/problems/integrity-failure"
+
+
 def test_wrapped_key_copied_onto_another_document_does_not_open(
     app: FastAPI, strict_client: TestClient
 ) -> None:

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from storage import StoreUnavailable
+from storage import BlobNotFound, StoreUnavailable
 from vault import errors
 from vault.api import methods
 from vault.api.redaction import redact
@@ -134,8 +134,10 @@ async def _store_unavailable(_request: Request, _error: Exception) -> JSONRespon
     )
 
 
-async def _integrity_error(request: Request, _error: Exception) -> JSONResponse:
-    log.error("integrity check failed on %s %s", request.method, redact(request.url.path))
+async def _integrity_error(request: Request, error: Exception) -> JSONResponse:
+    """A paper that does not authenticate, or whose object has gone from the store."""
+    what = "missing from the store" if isinstance(error, BlobNotFound) else "failed its check"
+    log.error("stored paper %s on %s %s", what, request.method, redact(request.url.path))
     return problem(
         500,
         "A stored paper failed its integrity check and was not served. "
@@ -174,4 +176,5 @@ def add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(StoreUnavailable, _store_unavailable)
     app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(BlobNotFound, _integrity_error)
     app.add_exception_handler(MasterKeyError, _key_error)

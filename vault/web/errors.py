@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
-from storage import StoreUnavailable
+from storage import BlobNotFound, StoreUnavailable
 from vault import errors
 from vault.api.errors import STATUS_CODES, http_error_headers, slug
 from vault.crypto import IntegrityError
@@ -22,6 +22,7 @@ _WRAPPED: tuple[type[Exception], ...] = (
     HTTPException,
     StoreUnavailable,
     IntegrityError,
+    BlobNotFound,
     Exception,
 )
 
@@ -46,7 +47,7 @@ def _explain(request: Request, error: Exception) -> tuple[int, str, dict[str, An
         return 422, "error.invalid-input", {}
     if isinstance(error, StoreUnavailable):
         return 503, "error.store-unavailable", {}
-    if isinstance(error, IntegrityError):
+    if isinstance(error, (IntegrityError, BlobNotFound)):
         return 500, "error.integrity-failure", {}
     return 500, "error.internal", {}
 
