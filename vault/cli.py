@@ -13,14 +13,17 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from sqlmodel import Session
 
+from storage import StoreUnavailable
 from vault import agencies, audit, audit_anchors, bootstrap, db, officers, procedures, sweep
 from vault.crypto import MasterKeyError, masterkeys, signatures
 from vault.errors import VaultError
 from vault.keys import Keyring
 from vault.settings import Settings
+
+GRACE_MINUTES_MAX = 10 * 366 * 24 * 60  # ten years
 
 app = typer.Typer(help="Citizen document vault.", no_args_is_help=True, add_completion=False)
 keys_app = typer.Typer(help="Master keys: rotation and status.", no_args_is_help=True)
@@ -53,7 +56,7 @@ def _operator_errors() -> Iterator[None]:
             f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in error.errors()
         )
         raise _fail(f"invalid settings: {problems}") from None
-    except (MasterKeyError, VaultError) as error:
+    except (MasterKeyError, VaultError, StoreUnavailable) as error:
         raise _fail(str(error)) from None
     except (OperationalError, ProgrammingError):
         # Not the driver's message: it can carry the statement and its parameters.
@@ -61,6 +64,12 @@ def _operator_errors() -> Iterator[None]:
             "the database is not reachable or not set up yet: check VAULT_DATABASE_URL, then run "
             "`vault db upgrade` (or start `vault serve` once)"
         ) from None
+    except DBAPIError:
+        raise _fail("the database refused the change; nothing was changed") from None
+    except UnicodeDecodeError:
+        raise _fail("a file given is not UTF-8 text") from None
+    except OSError as error:
+        raise _fail(f"{error.filename or 'a file'}: {error.strerror or error}") from None
 
 
 def _settings() -> Settings:
@@ -95,7 +104,9 @@ def serve(
 def db_upgrade() -> None:
     """Apply the schema migrations (`vault serve` does this on start)."""
     with _operator_errors():
-        db.upgrade(_settings().resolved_database_url)
+        settings = _settings()
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # the SQLite default
+        db.upgrade(settings.resolved_database_url)
 
 
 def _keyring(settings: Settings) -> Keyring:
@@ -179,7 +190,14 @@ def keys_retire(
 
 @storage_app.command("gc")
 def storage_gc(
-    grace_minutes: Annotated[int, typer.Option(help="Keep blobs younger than this.")] = 60,
+    grace_minutes: Annotated[
+        int,
+        typer.Option(
+            help="Keep blobs younger than this: uploads still arriving on slow connections.",
+            min=1,
+            max=GRACE_MINUTES_MAX,
+        ),
+    ] = 60,
     dry_run: Annotated[bool, typer.Option(help="Only count what would be deleted.")] = False,
 ) -> None:
     """Delete blobs that no document refers to (left by a crash or a failed commit)."""
@@ -268,7 +286,8 @@ def _signing_key(public_key: Path | None, generate: bool) -> tuple[str | None, s
         raise _fail("give either --public-key or --generate-key, not both")
     if generate:
         return signatures.generate()
-    return None, public_key.read_text() if public_key else None
+    with _operator_errors():
+        return None, public_key.read_text(encoding="utf-8") if public_key else None
 
 
 @agency_app.command("list")
@@ -319,7 +338,7 @@ def audit_verify(
         result = audit.verify(engine)
         breaks = list(result.breaks)
         if anchors is not None:
-            lines = _anchor_lines(anchors)
+            lines = anchors.read_text(encoding="utf-8").splitlines()
             anchored = audit_anchors.check(engine, _keyring(settings).master, lines)
             breaks += anchored.breaks
     for broken in breaks:
@@ -353,16 +372,9 @@ def audit_anchor(
         typer.echo(line)
         return
     target = file or settings.data_dir / "audit-anchors.jsonl"
-    with target.open("a", encoding="utf-8") as out:
+    with _operator_errors(), target.open("a", encoding="utf-8") as out:
         out.write(line + "\n")
     typer.echo(f"anchored {len(anchor['heads'])} chains in {target}")
-
-
-def _anchor_lines(path: Path) -> list[str]:
-    try:
-        return path.read_text(encoding="utf-8").splitlines()
-    except OSError as error:
-        raise _fail(f"cannot read the anchor file {path}: {error.strerror}") from None
 
 
 @procedures_app.command("import")
@@ -372,10 +384,8 @@ def procedures_import(
     ],
 ) -> None:
     """Add or replace procedures from a file; the whole file is checked before anything changes."""
-    try:
+    with _operator_errors():
         text = file.read_text(encoding="utf-8")
-    except OSError as error:
-        raise _fail(f"cannot read {file}: {error.strerror}") from None
     with _session() as session:
         specs = procedures.parse(text)
         added, replaced = procedures.import_specs(session, specs)

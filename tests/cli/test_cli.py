@@ -95,3 +95,43 @@ def test_a_database_not_set_up_is_a_clear_message(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "vault db upgrade" in result.output and "Traceback" not in result.output
+    upgraded = runner.invoke(cli, ["db", "upgrade"], env=env)
+    assert upgraded.exit_code == 0, upgraded.output
+    made = runner.invoke(cli, ["agency", "create", "--code", "CA-DN", "--name", "Công an"], env=env)
+    assert made.exit_code == 0, made.output
+
+
+def test_bad_operator_input_is_a_clear_message_not_a_traceback(
+    app: FastAPI, settings: Settings, tmp_path: Path
+) -> None:
+    env = settings_env(settings)
+    not_text = tmp_path / "latin1.txt"
+    not_text.write_bytes(b"C\xf4ng an\n")
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    agency = ["agency", "create", "--code", "UBND-X", "--name", "UBND"]
+    assert runner.invoke(cli, agency, env=env).exit_code == 0
+    cases = [
+        (["keys", "rotate"], {"VAULT_MASTER_KEY_FILE": str(tmp_path / "gone.key")}, "gone.key"),
+        (["keys", "rotate"], {"VAULT_MASTER_KEY_FILE": str(not_text)}, ""),
+        (["keys", "init", "--file", str(a_file / "master.key")], {}, "a-file"),
+        ([*agency[:3], "A-2", *agency[4:], "--public-key", str(tmp_path / "no.pem")], {}, "no.pem"),
+        ([*agency[:3], "A-3", *agency[4:], "--public-key", str(not_text)], {}, "UTF-8"),
+        (["procedures", "import", str(not_text)], {}, "UTF-8"),
+        (["audit", "verify", "--anchors", str(not_text)], {}, "UTF-8"),
+        (["audit", "anchor", "--file", str(tmp_path / "no" / "dir")], {}, "No such file"),
+        (["storage", "gc", "--grace-minutes", "0"], {}, "grace-minutes"),
+        (["storage", "gc", "--grace-minutes", "999999999999"], {}, "grace-minutes"),
+        (["agency", "create", "--code", "A-4", "--name", "x" * 201], {}, "200"),
+        (
+            ["officer", "create", "--agency", "UBND-X", "--username", "mai", "--name", "x" * 201],
+            {},
+            "200",
+        ),
+    ]
+    for command, extra, said in cases:
+        result = runner.invoke(cli, command, env={**env, **extra})
+        assert result.exit_code == 2, (command, result.output)
+        assert said in result.output and "Traceback" not in result.output, command
+    listed = runner.invoke(cli, ["agency", "list"], env=env).output
+    assert listed.count("\n") == 1
