@@ -22,6 +22,9 @@ ANONYMOUS_PER_MINUTE = 60
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.backend.sandbox.warm()
     yield
+    # Its workers would otherwise outlive a server worker process: each holds the
+    # forkserver's liveness pipe open, and they wait on their queue for ever.
+    app.state.backend.sandbox.close()
     app.state.engine.dispose()
 
 

@@ -1,14 +1,19 @@
 """The operator's commands, run as an operator would, against the real database and store."""
 
+import time
 from pathlib import Path
 
+import psutil
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from tests.conftest import Stack
 from tests.support import files
 from tests.support.api import register, upload
 from tests.support.env import settings_env
+from tests.support.server import vault_server
 from vault.app import create_app
 from vault.cli import app as cli
 from vault.settings import Settings
@@ -135,3 +140,25 @@ def test_bad_operator_input_is_a_clear_message_not_a_traceback(
         assert said in result.output and "Traceback" not in result.output, command
     listed = runner.invoke(cli, ["agency", "list"], env=env).output
     assert listed.count("\n") == 1
+
+
+@pytest.mark.parametrize("stack", [Stack("sqlite", "file")], indirect=True, ids=str)
+def test_serve_with_workers_leaves_no_process_behind(settings: Settings, tmp_path: Path) -> None:
+    """Each worker's upload sandbox is a process pool behind a forkserver; stopping the server
+    must end them all, or every restart leaves idle processes holding memory."""
+    with vault_server(settings_env(settings), tmp_path, workers=2) as server:
+        started = psutil.Process(server.pid).children(recursive=True)
+        assert len(started) >= 6, [p.cmdline()[-1][:60] for p in started]
+    deadline = time.monotonic() + 15
+    while (left := [p for p in started if _running(p)]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for process in left:
+        process.kill()
+    assert not left, [" ".join(p.cmdline())[:100] for p in left]
+
+
+def _running(process: psutil.Process) -> bool:
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
