@@ -193,8 +193,9 @@ def storage_gc(
     grace_minutes: Annotated[
         int,
         typer.Option(
-            help="Keep blobs younger than this: uploads still arriving on slow connections.",
-            min=1,
+            help="Keep blobs younger than this: uploads still arriving on slow connections "
+            "(0 only while no server runs).",
+            min=0,
             max=GRACE_MINUTES_MAX,
         ),
     ] = 60,

@@ -125,7 +125,7 @@ def test_bad_operator_input_is_a_clear_message_not_a_traceback(
         (["procedures", "import", str(not_text)], {}, "UTF-8"),
         (["audit", "verify", "--anchors", str(not_text)], {}, "UTF-8"),
         (["audit", "anchor", "--file", str(tmp_path / "no" / "dir")], {}, "No such file"),
-        (["storage", "gc", "--grace-minutes", "0"], {}, "grace-minutes"),
+        (["storage", "gc", "--grace-minutes", "-1"], {}, "grace-minutes"),
         (["storage", "gc", "--grace-minutes", "999999999999"], {}, "grace-minutes"),
         (["agency", "create", "--code", "A-4", "--name", "x" * 201], {}, "200"),
         (
