@@ -2,7 +2,9 @@
 
 import io
 import json
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -13,6 +15,7 @@ from PIL import Image
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from tests.conftest import Stack
 from tests.support import files
 from tests.support.api import Account, AgencyAccount, register, register_agency, share, upload
 from vault import db
@@ -191,6 +194,31 @@ def test_revoked_then_fetched_in_the_same_second_is_410(
     )
     state = client.get(f"/api/v1/grants/{grant['id']}", headers=citizen.headers).json()
     assert (state["status"], state["uses"]) == ("revoked", 1)
+
+
+@pytest.mark.parametrize("stack", [Stack("postgresql", "file")], indirect=True, ids=str)
+def test_a_revocation_committed_while_the_share_is_opening_is_honoured(
+    app: FastAPI, client: TestClient, citizen: Account, agency: AgencyAccount, paper: dict
+) -> None:
+    """The share page (no use counted) read the grant as live, but the citizen's revocation
+    commits before the page is sent: the page is refused and audited as such."""
+    grant = share(client, citizen, agency.code, paper["id"]).json()
+    with app.state.engine.connect() as revoking, ThreadPoolExecutor(1) as pool:
+        revoking.execute(
+            update(Grant)
+            .where(col(Grant.id) == uuid.UUID(grant["id"]))
+            .values(revoked_at=db.utc_now())
+        )
+        opening = pool.submit(client.get, shared(agency, grant["token"]), headers=agency.headers)
+        time.sleep(0.5)  # the request reads the grant, still live, then waits for its row
+        revoking.commit()
+        answer = opening.result(timeout=30)
+    assert answer.status_code == 410 and answer.json()["reason"] == "revoked"
+    log = client.get("/api/v1/access-log", headers=citizen.headers).json()
+    assert [(e["outcome"], e["reason"]) for e in log if e["grant_id"] == grant["id"]][0] == (
+        "denied",
+        "revoked",
+    )
 
 
 def test_expired_grant_is_410(

@@ -253,9 +253,12 @@ def live(
     return grant
 
 
-def _unusable(session: Session, grant_id: uuid.UUID) -> str | None:
-    """Counts one use with a single conditional UPDATE; if the grant cannot give one (another
-    request used it up, or it was revoked or ran out meanwhile), the state that says why."""
+def _unusable(session: Session, grant_id: uuid.UUID, *, count: bool) -> str | None:
+    """Checks the grant is still live, and counts one use if `count`, with a single conditional
+    UPDATE that locks its row: a revocation or an erasure committed since the request read the
+    grant is seen here, for a preview or the share page as for a download. If the grant cannot
+    serve (another request used it up, or it was revoked or ran out meanwhile), the state that
+    says why."""
     counted = session.execute(
         update(Grant)
         .where(
@@ -264,7 +267,7 @@ def _unusable(session: Session, grant_id: uuid.UUID) -> str | None:
             col(Grant.expires_at) > db.utc_now(),
             or_(col(Grant.max_uses).is_(None), col(Grant.uses) < col(Grant.max_uses)),
         )
-        .values(uses=col(Grant.uses) + 1)
+        .values(uses=col(Grant.uses) + (1 if count else 0))
         .execution_options(synchronize_session=False)
     )
     if counted.rowcount == 1:  # type: ignore[attr-defined]
@@ -357,7 +360,7 @@ def _commit_accesses(session: Session, accesses: Sequence[_Access]) -> list[Exce
     # Grant rows are locked in id order, so that two batches cannot deadlock.
     for index in sorted(range(len(accesses)), key=lambda i: str(accesses[i].grant.id)):
         access = accesses[index]
-        state = _unusable(session, access.grant.id) if access.count else None
+        state = _unusable(session, access.grant.id, count=access.count)
         if state is not None:
             outcomes[index] = Gone(_GONE[state], reason=state)
     for access, outcome in zip(accesses, outcomes, strict=True):
