@@ -71,7 +71,8 @@ def home(request: Request, who: Officer) -> Response:
 @router.post("/open")
 def open_code(form: Posted, who: Officer) -> Response:
     """What the officer typed or scanned: the whole share link, or just its code. Posted, so
-    that the code stays out of access logs and the browser's history."""
+    that the code is not in the request's own address; the share page it leads to carries it,
+    as the QR link does, and only an officer of the grant's agency opens anything there."""
     token = str(form.get("code", "")).strip().rstrip("/").rsplit("/", 1)[-1]
     return redirect(f"/agency/share/{token}" if token else "/agency")
 
