@@ -166,6 +166,15 @@ def keys_status() -> None:
     for version in keyring.master.versions:
         mark = " (current)" if version == current else ""
         typer.echo(f"v{version}{mark}: wraps {usage.get(version, 0)} citizen keys")
+    lost = sorted(set(usage) - set(keyring.master.versions))
+    for version in lost:
+        typer.secho(
+            f"v{version} (NOT in the key file): wraps {usage[version]} citizen keys, unreadable "
+            "until this version is restored from a backup of the key file",
+            fg=typer.colors.RED,
+        )
+    if lost:
+        raise typer.Exit(code=1)
 
 
 @keys_app.command("retire")

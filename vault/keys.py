@@ -62,11 +62,14 @@ class Keyring:
 
     @property
     def master(self) -> MasterKeys:
-        now = time.monotonic()
-        if now - self._checked > _RELOAD_INTERVAL:
-            self._checked = now
-            if self._file_stamp() != self._stamp:
-                self.reload()
+        if time.monotonic() - self._checked > _RELOAD_INTERVAL:
+            return self._refreshed()
+        return self._master
+
+    def _refreshed(self) -> MasterKeys:
+        self._checked = time.monotonic()
+        if self._file_stamp() != self._stamp:
+            self.reload()
         return self._master
 
     def reload(self) -> None:
@@ -79,7 +82,9 @@ class Keyring:
 
     def create_citizen_key(self, session: Session, citizen_id: uuid.UUID) -> bytes:
         kek = crypto.new_key()
-        master = self.master
+        # The file as it is now, not as it was up to a reload interval ago: a key wrapped under
+        # a version that `vault keys retire` has just removed would be lost for good.
+        master = self._refreshed()
         version = master.current_version
         aad = crypto.citizen_key_aad(citizen_id=citizen_id, kek_version=1, master_version=version)
         session.add(

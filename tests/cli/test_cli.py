@@ -1,12 +1,15 @@
 """The operator's commands, run as an operator would, against the real database and store."""
 
 import time
+import uuid
 from pathlib import Path
 
 import psutil
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import update
+from sqlmodel import Session
 from typer.testing import CliRunner
 
 from tests.conftest import Stack
@@ -16,6 +19,7 @@ from tests.support.env import settings_env
 from tests.support.server import vault_server
 from vault.app import create_app
 from vault.cli import app as cli
+from vault.models import CitizenKey
 from vault.settings import Settings
 
 runner = CliRunner()
@@ -48,6 +52,28 @@ def test_rotate_status_and_retire(app: FastAPI, client: TestClient, settings: Se
         )
     restarted.state.engine.dispose()
     assert "\n" + "v1 " not in settings.resolved_master_key_file.read_text()
+
+
+def test_a_citizen_joining_just_after_a_rotation_is_wrapped_under_the_new_version(
+    app: FastAPI, client: TestClient, settings: Settings
+) -> None:
+    """The server reloads the key file every few seconds for reads; a new citizen key is wrapped
+    under the file as it is now, so retiring the old version right after cannot strand it."""
+    register(client)
+    env = settings_env(settings)
+    assert runner.invoke(cli, ["keys", "rotate"], env=env).exit_code == 0
+    assert runner.invoke(cli, ["keys", "retire", "--version", "1"], env=env).exit_code == 0
+    joined = register(client)
+    status = runner.invoke(cli, ["keys", "status"], env=env)
+    assert status.exit_code == 0 and "v2 (current): wraps 2 citizen keys" in status.output
+    app.state.backend.keyring.forget(uuid.UUID(joined.id))
+    assert client.get("/api/v1/citizens/me", headers=joined.headers).status_code == 200
+
+    with Session(app.state.engine) as session:
+        session.execute(update(CitizenKey).values(master_version=7))
+        session.commit()
+    status = runner.invoke(cli, ["keys", "status"], env=env)
+    assert status.exit_code == 1 and "v7 (NOT in the key file): wraps 2" in status.output
 
 
 def test_retiring_a_version_still_in_use_is_refused(
