@@ -3,12 +3,14 @@ scripts in what a citizen typed, bad form values, sessions that outlive a logout
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from PIL import Image
 
 from tests.support import api, files
 from tests.support.api import PASSWORD, Account
@@ -259,3 +261,21 @@ def test_the_counter_previews_cost_no_use_but_are_logged(client: TestClient) -> 
     log = client.get("/api/v1/access-log", headers=owner.headers).json()
     done = [e["action"] for e in log if e["outcome"] == "success"]
     assert sorted(done) == ["share.download", "share.open"] + ["share.preview"] * 3
+
+
+def test_a_preview_is_screen_sized_and_the_counted_copy_is_whole(client: TestClient) -> None:
+    """A preview costs no use, so it must not be the copy a download gives."""
+    owner = api.register(client)
+    photo = api.upload(client, owner, ("the.png", files.png(size=(2400, 1800)))).json()["id"]
+    scan = _paper(client, owner)
+    api.register_agency(client, "UBND-A")
+    token = api.share(client, owner, "UBND-A", photo, scan).json()["token"]
+    officer = _officer(client, "UBND-A", "can-bo-a")
+    with officer:
+        for paper in (photo, scan):
+            shown = officer.get(f"/agency/share/{token}/papers/{paper}?page=1")
+            assert shown.status_code == 200
+            assert max(Image.open(io.BytesIO(shown.content)).size) <= 1000
+        copy = officer.get(f"/agency/share/{token}/papers/{photo}?stamped=1")
+        assert copy.status_code == 200
+        assert Image.open(io.BytesIO(copy.content)).size == (2400, 1800)

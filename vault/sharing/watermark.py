@@ -16,6 +16,9 @@ from vault.intake.images import Page, bind_pages
 
 MAX_PAGES = 20
 _DPI = 110
+# A page shown on the counter's screen is not counted as a use, so it is screen-sized: enough
+# to check the paper, well short of the copy a download gives.
+PREVIEW_LONG_SIDE = 1000
 
 
 def lines(*, purpose: str, agency: str, day: date) -> list[str]:
@@ -31,17 +34,21 @@ def stamp(
     data: bytes, content_type: str, text: list[str], page: int | None = None
 ) -> tuple[bytes, str]:
     """The whole paper stamped (a JPEG for a photo, a PDF of stamped pages for a PDF), or with
-    `page` just that page as a stamped JPEG, to show in a page."""
+    `page` just that page as a stamped JPEG, screen-sized, to show in a page."""
     if content_type != "application/pdf":
         with Image.open(io.BytesIO(data)) as image:
-            return _jpeg(_stamp_image(image.convert("RGB"), text)), "image/jpeg"
+            picture = image.convert("RGB")
+        if page is not None:
+            picture = _screen_sized(picture)
+        return _jpeg(_stamp_image(picture, text)), "image/jpeg"
     import pypdfium2
 
     document = pypdfium2.PdfDocument(data)
     try:
         if page is not None:
             index = min(max(page, 1), len(document)) - 1
-            return _jpeg(_stamp_image(_render(document, index), text)), "image/jpeg"
+            shown = _screen_sized(_render(document, index))
+            return _jpeg(_stamp_image(shown, text)), "image/jpeg"
         pages = [
             Page(_jpeg(_stamp_image(_render(document, index), text)), "image/jpeg")
             for index in range(min(len(document), MAX_PAGES))
@@ -53,6 +60,11 @@ def stamp(
 
 def _render(document: Any, index: int) -> Image.Image:
     return document[index].render(scale=_DPI / 72).to_pil().convert("RGB")  # type: ignore[no-any-return]
+
+
+def _screen_sized(image: Image.Image) -> Image.Image:
+    image.thumbnail((PREVIEW_LONG_SIDE, PREVIEW_LONG_SIDE), Image.Resampling.LANCZOS)
+    return image
 
 
 def _jpeg(image: Image.Image) -> bytes:
