@@ -120,7 +120,7 @@ def test_store_share_show_and_revoke(
     citizen.get_by_role("button", name="Thu hồi").first.tap()
     expect(citizen.get_by_role("status")).to_contain_text("Đã thu hồi")
     officer.reload()
-    expect(officer.get_by_role("alert")).to_contain_text("Phần chia sẻ đã kết thúc")
+    expect(officer.get_by_role("alert")).to_contain_text("Công dân đã thu hồi phần chia sẻ này")
 
     citizen.goto(f"{base}/access-log")
     log = citizen.locator(".rows")
