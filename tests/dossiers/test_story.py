@@ -230,3 +230,6 @@ def test_dossiers_reuse_the_vault_and_the_agency_fills_it(
     assert figures["reuse_rate"] == pytest.approx(0.75)
     metrics = client.get("/metrics").text
     assert f'vault_dossier_papers_total{{procedure="{MARRIAGE}",source="upload"}} 1.0' in metrics
+    # Figures of what is held now, which erasure lowers: gauges, not counters.
+    assert "# TYPE vault_dossier_papers_total gauge" in metrics
+    assert "# TYPE vault_dossiers_submitted_total gauge" in metrics

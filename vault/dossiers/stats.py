@@ -61,21 +61,23 @@ def totals(figures: list[Reuse]) -> Reuse:
 
 class ReuseCollector:
     """Prometheus collector: read from the database at each scrape, so that every worker
-    process reports the same figures."""
+    process reports the same figures. Gauges, though named as totals: they count what the
+    database holds now, which a deleted paper or an erased account lowers, and a counter that
+    goes down reads as a reset to Prometheus."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
     def collect(self):  # type: ignore[no-untyped-def]
-        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+        from prometheus_client.core import GaugeMetricFamily
 
         with db.unit_of_work(self._engine, writes=False) as session:
             figures = reuse(session)
-        submitted = CounterMetricFamily(
-            "vault_dossiers_submitted", "Dossiers submitted", labels=["procedure"]
+        submitted = GaugeMetricFamily(
+            "vault_dossiers_submitted_total", "Dossiers submitted", labels=["procedure"]
         )
-        papers = CounterMetricFamily(
-            "vault_dossier_papers",
+        papers = GaugeMetricFamily(
+            "vault_dossier_papers_total",
             "Papers attached to submitted dossiers",
             labels=["procedure", "source"],
         )
