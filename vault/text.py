@@ -1,4 +1,4 @@
-"""One line of text a person typed: a name, a purpose, a note."""
+"""Text a person typed: one line (a name, a purpose, a note) or several (an answer in a form)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,17 @@ def one_line(value: str | None) -> str:
     """NFC (a name typed on another system compares and displays the same), invisible characters
     dropped — they carry no meaning here and can disguise a purpose or a name — and every run of
     whitespace one space."""
+    return " ".join(_visible(value).split())
+
+
+def lines(value: str | None) -> str:
+    """As `one_line`, line by line: the line breaks of an address or an answer are kept."""
+    kept = (one_line(line) for line in _visible(value).splitlines())
+    return "\n".join(kept).strip("\n")
+
+
+def _visible(value: str | None) -> str:
     composed = unicodedata.normalize("NFC", value or "")
-    kept = "".join(
+    return "".join(
         ch for ch in composed if ch.isspace() or unicodedata.category(ch) not in _INVISIBLE
     )
-    return " ".join(kept.split())

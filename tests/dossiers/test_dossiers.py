@@ -102,10 +102,28 @@ def test_form_and_attachments_are_checked(
     for values, field in [
         ({"colour": "red"}, "colour"),
         ({"ngay_sinh_ben_kia": "02/05/1994"}, "ngay_sinh_ben_kia"),
+        ({"ngay_sinh_ben_kia": "19940502"}, "ngay_sinh_ben_kia"),
+        ({"ngay_sinh_ben_kia": "1994-W18-1"}, "ngay_sinh_ben_kia"),
         ({"ket_hon_lan_thu": "Lần thứ mười"}, "ket_hon_lan_thu"),
     ]:
         refused = client.patch(f"{path}/form", headers=citizen.headers, json=values)
         assert refused.status_code == 422 and refused.json()["field"] == field
+    typed = {"ho_ten_ben_kia": " Lê\u202e Văn\x00  Bình\n", "ngay_sinh_ben_kia": "1994-05-02"}
+    kept = client.patch(f"{path}/form", headers=citizen.headers, json=typed)
+    assert kept.status_code == 200, kept.text
+    assert kept.json()["form"]["ho_ten_ben_kia"] == "Lê Văn Bình"
+    register_agency(client, "STP-DN", level="province")
+    record = client.post(
+        "/api/v1/dossiers",
+        headers=citizen.headers,
+        json={"procedure": CRIMINAL_RECORD, "agency": "STP-DN"},
+    )
+    assert record.status_code == 201, record.text
+    answer = {"muc_dich": "Xin việc\r\n\u200bBổ sung hồ sơ  \n"}
+    saved = client.patch(
+        f"/api/v1/dossiers/{record.json()['id']}/form", headers=citizen.headers, json=answer
+    )
+    assert saved.json()["form"]["muc_dich"] == "Xin việc\nBổ sung hồ sơ"
     with Session(app.state.engine) as session:
         before = session.exec(select(func.count()).select_from(Document)).one()
     wrong_type = upload(

@@ -3,6 +3,7 @@ what is missing, fill the form the vault could not prefill, submit, withdraw."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable
 from datetime import date
@@ -10,7 +11,7 @@ from datetime import date
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from vault import accounts, agencies, db, documents, procedures, uploads
+from vault import accounts, agencies, db, documents, procedures, text, uploads
 from vault.backend import Backend
 from vault.dossiers import rules, workflow
 from vault.dossiers.workflow import DossierView
@@ -20,6 +21,7 @@ from vault.procedures import ProcedureSpec
 from vault.sharing import grants
 
 _PURPOSE = "Hồ sơ {name} (mã hồ sơ {short})"
+_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 class Incomplete(Conflict):
@@ -258,14 +260,10 @@ def update_form(
         field = fields.get(name)
         if field is None:
             raise InvalidInput(f"{spec.name} has no field {name!r}.", field=name)
-        value = value.strip() if isinstance(value, str) else None
-        if value and field.type == "date":
-            try:
-                date.fromisoformat(value)
-            except ValueError:
-                raise InvalidInput(
-                    f"{field.label}: a date written YYYY-MM-DD.", field=name
-                ) from None
+        if isinstance(value, str):
+            value = text.lines(value) if field.type == "textarea" else text.one_line(value)
+        if value and field.type == "date" and not _is_day(value):
+            raise InvalidInput(f"{field.label}: a date written YYYY-MM-DD.", field=name)
         if value and field.options and value not in field.options:
             raise InvalidInput(f"{field.label}: one of {', '.join(field.options)}.", field=name)
         if value and len(value) > 2000:
@@ -276,6 +274,18 @@ def update_form(
     session.add(dossier)
     session.flush()
     return workflow.describe(session, backend, dossier, _missing(session, dossier, date.today()))
+
+
+def _is_day(value: str) -> bool:
+    """YYYY-MM-DD only: `date.fromisoformat` also takes 19940502 and 1994-W18-1, which a date
+    input on a page shows as empty, and the next save would erase."""
+    if not _DAY.match(value):
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def submit(
