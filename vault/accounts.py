@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -17,6 +18,9 @@ from vault.backend import Backend
 from vault.errors import AuthenticationFailed, Conflict, InvalidInput
 from vault.keys import Keyring
 from vault.models import AccessToken, Citizen, Document, Dossier, Grant
+
+MAX_NAME, MAX_ADDRESS = 200, 300
+_PHONE = re.compile(r"^\+?[0-9 ]{8,16}$")
 
 
 @dataclass(frozen=True)
@@ -45,16 +49,14 @@ def register(
     phone: str | None = None,
 ) -> Citizen:
     number = national_id.validate(national_id_number)
-    full_name = text.one_line(full_name)
-    if not full_name:
-        raise InvalidInput("The full name is required.", field="full_name")
+    checked = _checked(Profile(full_name, phone))
     if session.exec(select(Citizen.id).where(Citizen.national_id == number)).first():
         raise Conflict("An account with this personal identification number already exists.")
     citizen = Citizen(
         national_id=number, password_hash=logins.hash_password(password), sealed_profile=b""
     )
     kek = keyring.create_citizen_key(session, citizen.id)
-    citizen.sealed_profile = _seal_profile(kek, citizen.id, Profile(full_name, phone))
+    citizen.sealed_profile = _seal_profile(kek, citizen.id, checked)
     session.add(citizen)
     try:
         session.flush()
@@ -82,11 +84,7 @@ def update_profile(
     session: Session, keyring: Keyring, citizen: Citizen, changes: dict[str, Any]
 ) -> Profile:
     """Apply the given fields; a name cannot be emptied, a birth date must fit the number."""
-    current = profile(session, keyring, citizen)
-    updated = replace(current, **changes)
-    updated = replace(updated, full_name=text.one_line(updated.full_name))
-    if not updated.full_name:
-        raise InvalidInput("The full name is required.", field="full_name")
+    updated = _checked(replace(profile(session, keyring, citizen), **changes))
     born = updated.date_of_birth
     if born is not None and born.year != national_id.birth_year(citizen.national_id):
         raise InvalidInput(
@@ -97,6 +95,23 @@ def update_profile(
     citizen.sealed_profile = _seal_profile(kek, citizen.id, updated)
     session.add(citizen)
     return updated
+
+
+def _checked(value: Profile) -> Profile:
+    """The same rules whichever way the profile arrives (the API, a page): it prefills the
+    forms of every dossier, so a value no form would take must not get in."""
+    full_name = text.one_line(value.full_name)
+    phone = text.one_line(value.phone) or None
+    address = text.one_line(value.address) or None
+    if not full_name:
+        raise InvalidInput("The full name is required.", field="full_name")
+    if len(full_name) > MAX_NAME:
+        raise InvalidInput(f"A name has at most {MAX_NAME} characters.", field="full_name")
+    if phone is not None and not _PHONE.match(phone):
+        raise InvalidInput("A phone number has 8 to 16 digits, with an optional +.", field="phone")
+    if address is not None and len(address) > MAX_ADDRESS:
+        raise InvalidInput(f"An address has at most {MAX_ADDRESS} characters.", field="address")
+    return replace(value, full_name=full_name, phone=phone, address=address)
 
 
 def _seal_profile(kek: bytes, citizen_id: uuid.UUID, value: Profile) -> bytes:

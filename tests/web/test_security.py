@@ -156,6 +156,9 @@ def test_what_a_citizen_typed_is_shown_as_text_never_run(
             "max_uses",
         ),
         ("/profile", {"full_name": "An", "date_of_birth": "31/12/1990"}, "date_of_birth"),
+        ("/profile", {"full_name": "An", "phone": "call me maybe"}, "phone"),
+        ("/profile", {"full_name": "A" * 201}, "full_name"),
+        ("/profile", {"full_name": "An", "address": "Đà Nẵng " * 50}, "address"),
     ],
 )
 def test_bad_form_values_get_a_clear_page_and_leave_nothing(
@@ -176,7 +179,8 @@ def test_bad_form_values_get_a_clear_page_and_leave_nothing(
     assert "text/html" in answer.headers["content-type"]
     assert client.get("/api/v1/grants", headers=citizen.headers).json() == []
     profile = client.get("/api/v1/citizens/me", headers=citizen.headers).json()
-    assert profile["date_of_birth"] is None
+    assert profile["date_of_birth"] is None and profile["phone"] is None
+    assert profile["full_name"] == "Nguyễn Văn An" and profile["address"] is None
 
 
 def test_a_session_ends_on_the_server_at_logout_and_its_cookie_is_httponly(
