@@ -191,6 +191,40 @@ def test_new_version_keeps_history(client: TestClient, citizen: Account) -> None
     assert hashlib.sha256(old.content).hexdigest() == first["sha256"]
 
 
+def test_a_new_version_keeps_the_details_it_is_not_sent(
+    client: TestClient, citizen: Account
+) -> None:
+    """A retaken scan must not lose its expiry (a paper without one never expires in a
+    dossier's eyes); a field sent empty does clear it."""
+    first = upload(
+        client,
+        citizen,
+        ("a.pdf", files.pdf()),
+        doc_type="HC",
+        title="Hộ chiếu",
+        number="B1234567",
+        issued_on="2020-01-01",
+        expires_on="2030-01-01",
+    ).json()
+    versions = f"/api/v1/documents/{first['id']}/versions"
+    kept = upload(client, citizen, ("b.pdf", files.pdf()), path=versions).json()
+    details = ("title", "number", "issued_on", "expires_on")
+    assert [kept[k] for k in details] == ["Hộ chiếu", "B1234567", "2020-01-01", "2030-01-01"]
+    renewed = upload(
+        client,
+        citizen,
+        ("c.pdf", files.pdf()),
+        path=versions,
+        number="C7654321",
+        issued_on="2025-01-01",
+        expires_on="2035-01-01",
+        title="",
+    ).json()
+    assert [renewed[k] for k in details] == [None, "C7654321", "2025-01-01", "2035-01-01"]
+    clash = upload(client, citizen, ("d.pdf", files.pdf()), path=versions, expires_on="2019-01-01")
+    assert clash.status_code == 422 and clash.json()["field"] == "expires_on"
+
+
 def test_new_version_cannot_change_the_type(client: TestClient, citizen: Account) -> None:
     first = upload(client, citizen, ("a.pdf", files.pdf()), doc_type="HC").json()
     refused = upload(

@@ -285,3 +285,23 @@ def test_a_preview_is_screen_sized_and_the_counted_copy_is_whole(client: TestCli
         copy = officer.get(f"/agency/share/{token}/papers/{photo}?stamped=1")
         assert copy.status_code == 200
         assert Image.open(io.BytesIO(copy.content)).size == (2400, 1800)
+
+
+def test_replacing_a_paper_on_its_page_keeps_its_details(
+    client: TestClient, browsers: tuple[Browser, Browser]
+) -> None:
+    citizen = api.register(client)
+    details = {"title": "Hộ chiếu", "issued_on": "2020-01-01", "expires_on": "2030-01-01"}
+    paper = _paper(client, citizen, doc_type="HC", number="B1234567", **details)
+    mine, _ = browsers
+    mine.log_in(citizen)
+    page = mine.client.get(f"/papers/{paper}/replace").text
+    for value in ("Hộ chiếu", "B1234567", "2020-01-01", "2030-01-01"):
+        assert f'value="{value}"' in page
+    form = {"csrf": mine.csrf(f"/papers/{paper}/replace"), "number": "B1234567", **details}
+    sent = mine.client.post(
+        f"/papers/{paper}/replace", data=form, files={"file": ("b.pdf", files.pdf())}
+    )
+    assert sent.status_code == 303
+    now = client.get(f"/api/v1/documents/{paper}", headers=citizen.headers).json()
+    assert (now["version"], now["title"], now["expires_on"]) == (2, "Hộ chiếu", "2030-01-01")

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 from vault import catalog, text
+
+if TYPE_CHECKING:
+    from vault.documents.reading import DocumentView
 from vault.errors import InvalidInput
 
 _TEXT_FIELDS = {"title": 200, "number": 64}
@@ -48,6 +52,17 @@ class DetailsForm:
                 raise InvalidInput(f"{name} is a date written YYYY-MM-DD.", field=name) from None
         else:
             raise InvalidInput(f"Unknown field {name!r}.", field=name)
+
+    def inherit(self, previous: DocumentView) -> None:
+        """A new version keeps the title, number and dates of the one it replaces, for each
+        field not sent at all (a field sent empty clears it): a paper must not lose its expiry
+        because a scan was retaken."""
+        for name in _TEXT_FIELDS:
+            if name not in self._given:
+                self.text[name] = getattr(previous, name)
+        for name in _DATE_FIELDS:
+            if name not in self._given:
+                self.dates[name] = getattr(previous, name)
 
     def finish(self) -> str:
         if self.doc_type is None:

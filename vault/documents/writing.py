@@ -13,7 +13,7 @@ from vault import audit, crypto, db, filenames, objects, uploads
 from vault.backend import Backend
 from vault.documents import issued
 from vault.documents.forms import DetailsForm
-from vault.documents.reading import DocumentView, describe, get
+from vault.documents.reading import DocumentView, describe, get, version_row
 from vault.documents.sealing import object_binding, seal_metadata
 from vault.errors import Conflict
 from vault.keys import wrap_data_key
@@ -64,9 +64,11 @@ def add_version(
 ) -> DocumentView:
     document = get(session, owner=owner, document_id=document_id)
     current = document.current_version
+    previous = describe(session, backend, document, version_row(session, document, current))
     db.end_read(session)
     form = DetailsForm(doc_type=document.doc_type)
     received = _receive(session, backend, owner, document.id, current + 1, parts, form)
+    form.inherit(previous)
     form.finish()
     moved = session.execute(
         update(Document)
