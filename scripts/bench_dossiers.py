@@ -20,7 +20,7 @@ import statistics
 import tempfile
 import time
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ import urllib3
 from scripts.bench_agency import percentile, scratch_database
 from tests.support import files
 from tests.support.server import vault_server
-from vault import agencies, catalog, db, procedures
+from vault import agencies, catalog, days, db, procedures
 
 PASSWORD = "benchmark password"
 
@@ -60,7 +60,7 @@ def fill(database_url: str, citizens: int, documents: int) -> None:
                 copy.write_row((document, owner, random.choice(types), 1, now, now))
         with _versions(cursor) as versions:
             for document, _ in papers:
-                issued = date.today() - timedelta(days=random.randint(0, 4000))
+                issued = days.today() - timedelta(days=random.randint(0, 4000))
                 lasts = random.choice((180, 365, 3650))
                 expires = issued + timedelta(days=lasts) if random.random() < 0.5 else None
                 versions.write_row(
@@ -117,7 +117,7 @@ def measured_citizens(
         for doc_type in random.sample(wanted, min(papers, len(wanted))):
             form = {
                 "doc_type": doc_type,
-                "issued_on": str(date.today() - timedelta(days=30)),
+                "issued_on": str(days.today() - timedelta(days=30)),
                 "file": ("p.pdf", files.pdf(), "application/pdf"),
             }
             ids.append(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import secrets
 import tempfile
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import httpx2
@@ -19,7 +19,7 @@ from playwright.sync_api import Page, sync_playwright
 
 from tests.support import files
 from tests.support.server import vault_server
-from vault import agencies, db, officers
+from vault import agencies, days, db, officers
 from vault.crypto import signatures
 
 PASSWORD = "một mật khẩu dài"
@@ -60,7 +60,7 @@ def seed(base: str, database_url: str) -> dict[str, str]:
             data={
                 "doc_type": "CCCD",
                 "number": number,
-                "expires_on": str(date.today() + timedelta(days=20)),
+                "expires_on": str(days.today() + timedelta(days=20)),
             },
             files=[
                 ("file", ("truoc.jpg", files.jpeg_with_gps(orientation=1))),
@@ -77,7 +77,7 @@ def seed(base: str, database_url: str) -> dict[str, str]:
         api.post(
             "/api/v1/documents",
             headers=auth,
-            data={"doc_type": "XNTTHN", "issued_on": str(date.today())},
+            data={"doc_type": "XNTTHN", "issued_on": str(days.today())},
             files={"file": ("xn.pdf", files.pdf())},
         )
         grant = api.post(

@@ -10,6 +10,7 @@ from datetime import date
 from functools import cache
 from importlib import resources
 
+from vault import days
 from vault.errors import InvalidInput
 
 _PATTERN = re.compile(r"^[0-9]{12}$")
@@ -37,6 +38,6 @@ def validate(national_id: str, *, today: date | None = None) -> str:
             f"{national_id[:3]} is not a province code of a personal identification number.",
             field="national_id",
         )
-    if birth_year(national_id) > (today or date.today()).year:
+    if birth_year(national_id) > (today or days.today()).year:
         raise InvalidInput("The birth year in this number lies in the future.", field="national_id")
     return national_id

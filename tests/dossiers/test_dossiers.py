@@ -3,7 +3,7 @@
 import base64
 import hashlib
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -17,13 +17,14 @@ from typer.testing import CliRunner
 from tests.support import files
 from tests.support.api import Account, AgencyAccount, register, register_agency, upload
 from tests.support.env import settings_env
+from vault import days
 from vault.cli import app as cli
 from vault.crypto import signatures
 from vault.models import Document
 from vault.settings import Settings
 
 MARRIAGE, CRIMINAL_RECORD = "1.000894", "3.000333"
-TODAY = date.today()
+TODAY = days.today()
 FORM = {
     "ho_ten_ben_kia": "Lê Văn Bình",
     "so_dinh_danh_ben_kia": "048094009876",

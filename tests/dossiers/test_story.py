@@ -11,11 +11,12 @@ from sqlmodel import Session, func, select
 
 from tests.support import files
 from tests.support.api import Account, AgencyAccount, register, register_agency, upload
+from vault import days
 from vault.crypto import signatures
 from vault.models import Document
 
 MARRIAGE, MARITAL_STATUS, BIRTH = "1.000894", "1.004873", "1.001193"
-TODAY = date.today()
+TODAY = days.today()
 
 
 @pytest.fixture

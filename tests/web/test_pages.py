@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from datetime import date
 
 import httpx2
 from playwright.sync_api import Browser, Page, expect
@@ -14,6 +13,7 @@ from tests.support import files
 from tests.support.api import PASSWORD, new_national_id
 from tests.support.server import RunningServer
 from tests.web.conftest import DESKTOP, PHONE, Counter
+from vault import days
 from vault.crypto import signatures
 
 HOME_BUDGET = 100 * 1024
@@ -152,7 +152,7 @@ def test_dossier_reuses_the_vault_and_the_agency_completes_it(
             headers=auth,
             json={"date_of_birth": f"{born}-05-01", "address": "Đà Nẵng"},
         )
-        for doc_type, issued in (("CCCD", "2024-01-10"), ("XNTTHN", date.today().isoformat())):
+        for doc_type, issued in (("CCCD", "2024-01-10"), ("XNTTHN", days.today().isoformat())):
             stored = api.post(
                 "/api/v1/documents",
                 headers=auth,

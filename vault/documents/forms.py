@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
-from vault import catalog, text
+from vault import catalog, days, text
 
 if TYPE_CHECKING:
     from vault.documents.reading import DocumentView
@@ -72,6 +72,6 @@ class DetailsForm:
         issued, expires = self.dates.get("issued_on"), self.dates.get("expires_on")
         if issued and expires and expires < issued:
             raise InvalidInput("expires_on cannot be before issued_on.", field="expires_on")
-        if issued and issued > date.today():
+        if issued and issued > days.today():
             raise InvalidInput("issued_on cannot be in the future.", field="issued_on")
         return self.doc_type

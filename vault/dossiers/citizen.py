@@ -11,7 +11,7 @@ from datetime import date
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from vault import accounts, agencies, db, documents, procedures, text, uploads
+from vault import accounts, agencies, days, db, documents, procedures, text, uploads
 from vault.backend import Backend
 from vault.dossiers import rules, workflow
 from vault.dossiers.workflow import DossierView
@@ -61,7 +61,7 @@ def create(
         status=workflow.DRAFT,
         sealed_form=b"",
     )
-    chosen, missing = _auto_attach(session, owner, spec, date.today())
+    chosen, missing = _auto_attach(session, owner, spec, days.today())
     for doc_type, candidate in chosen.items():
         session.add(_attachment(dossier, doc_type, candidate, reused=True))
     workflow.save_form(session, backend, dossier, _prefill(session, backend, owner, spec, chosen))
@@ -150,7 +150,7 @@ def view(
     session: Session, backend: Backend, *, owner: Citizen, dossier_id: uuid.UUID
 ) -> DossierView:
     dossier = owned(session, owner=owner, dossier_id=dossier_id)
-    return workflow.describe(session, backend, dossier, _missing(session, dossier, date.today()))
+    return workflow.describe(session, backend, dossier, _missing(session, dossier, days.today()))
 
 
 def list_for(session: Session, backend: Backend, *, owner: Citizen) -> list[DossierView]:
@@ -159,7 +159,7 @@ def list_for(session: Session, backend: Backend, *, owner: Citizen) -> list[Doss
         .where(Dossier.citizen_id == owner.id)
         .order_by(col(Dossier.created_at).desc())
     ).all()
-    today = date.today()
+    today = days.today()
     return [workflow.describe(session, backend, d, _missing(session, d, today)) for d in dossiers]
 
 
@@ -208,7 +208,7 @@ def attach_upload(
         )
     document = documents.get(session, owner=owner, document_id=paper.id)
     version = documents.version_row(session, document, paper.version)
-    reason = rules.problem(requirement, version, date.today())
+    reason = rules.problem(requirement, version, days.today())
     if reason is not None:
         raise InvalidInput(
             f"{rules.Missing(paper.doc_type, reason, True).detail} "
@@ -227,7 +227,7 @@ def attach_upload(
     dossier.updated_at = db.utc_now()
     session.add(dossier)
     session.flush()
-    return workflow.describe(session, backend, dossier, _missing(session, dossier, date.today()))
+    return workflow.describe(session, backend, dossier, _missing(session, dossier, days.today()))
 
 
 def detach(session: Session, *, owner: Citizen, dossier_id: uuid.UUID, doc_type: str) -> None:
@@ -273,7 +273,7 @@ def update_form(
     dossier.updated_at = db.utc_now()
     session.add(dossier)
     session.flush()
-    return workflow.describe(session, backend, dossier, _missing(session, dossier, date.today()))
+    return workflow.describe(session, backend, dossier, _missing(session, dossier, days.today()))
 
 
 def _is_day(value: str) -> bool:
@@ -296,7 +296,7 @@ def submit(
     workflow.reread_locked(session, dossier)
     workflow.require_editable(dossier)
     spec = procedures.get(session, dossier.procedure_code)
-    missing = _missing(session, dossier, date.today())
+    missing = _missing(session, dossier, days.today())
     form = workflow.form_of(session, backend, dossier)
     empty = [
         field.name for field in spec.form_fields if field.required and not form.get(field.name)
@@ -336,7 +336,7 @@ def _fails(spec: ProcedureSpec, doc_type: str, version: DocumentVersion) -> bool
     """A paper the procedure no longer asks for (its catalog entry was re-imported since the
     paper was attached) fails too: an agency receives only what the procedure requires."""
     requirement = next((r for r in spec.requirements if r.doc_type == doc_type), None)
-    return requirement is None or rules.problem(requirement, version, date.today()) is not None
+    return requirement is None or rules.problem(requirement, version, days.today()) is not None
 
 
 def withdraw(

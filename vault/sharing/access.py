@@ -17,7 +17,7 @@ from sqlalchemy import or_, text, update
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
-from vault import accounts, audit, crypto, db, documents, filenames, group_commit
+from vault import accounts, audit, crypto, days, db, documents, filenames, group_commit
 from vault.backend import Backend
 from vault.errors import Forbidden, Gone, InvalidInput, NotFound
 from vault.models import Agency, Citizen, Document, DocumentVersion, Grant, GrantDocument
@@ -191,7 +191,7 @@ def _stamped(
     lines = watermark.lines(
         purpose=grants.purpose_of(session, backend, grant),
         agency=who.agency.name,
-        day=db.utc_now().date(),
+        day=days.today(),
     )
     data = b"".join(content.chunks())
     stamped, kind = backend.sandbox.run(watermark.stamp, data, content.content_type, lines, page)

@@ -11,7 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from vault import catalog
+from vault import catalog, days
 from vault.web import security
 from vault.web.i18n import DEFAULT, LANGUAGES, Messages
 
@@ -34,7 +34,7 @@ def render(request: Request, template: str, *, code: int = 200, **context: Any) 
             "lang": text.language,
             "csrf": security.csrf_token(request),
             "here": quote(request.url.path),
-            "today": date.today(),
+            "today": days.today(),
             "type_name": lambda code: _type_name(code, text.language),
             **context,
         },
@@ -80,7 +80,7 @@ def size(value: int) -> str:
 
 
 def days_left(expires_on: date | None) -> int | None:
-    return None if expires_on is None else (expires_on - date.today()).days
+    return None if expires_on is None else (expires_on - days.today()).days
 
 
 templates.env.filters["size"] = size
