@@ -2,11 +2,13 @@
 trouble is not the others', and nothing is acknowledged that did not commit."""
 
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, text
 
 from vault import db, group_commit
@@ -100,3 +102,41 @@ def test_a_wrong_apply_never_leaves_a_caller_waiting(engine: Engine) -> None:
 
     assert len(outcomes) == CALLERS
     assert all(isinstance(outcomes[n], RuntimeError) for n in range(CALLERS))
+
+
+def test_a_batch_whose_commit_reply_is_lost_is_not_applied_again(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The commit reached the database but its answer did not come back (a connection cut at
+    that moment — a fault only a stand-in can cause): applying the items again one by one would
+    count each use twice. The callers are told it failed instead."""
+    applied: list[int] = []
+    original = Session.commit
+    lost = threading.Event()
+
+    batch: list[int] = []
+
+    def commit_then_lose_the_reply(session: Session) -> None:
+        original(session)
+        if len(batch) > 1 and not lost.is_set():
+            lost.set()
+            raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+
+    def apply(session: Session, items: Sequence[int]) -> list[Exception | None]:
+        batch[:] = items
+        if len(applied) == 0:
+            time.sleep(0.3)  # the others queue up behind the first leader
+        applied.extend(items)
+        for n in items:
+            session.execute(text("INSERT INTO item VALUES (:n)"), {"n": n})
+        return [None] * len(items)
+
+    monkeypatch.setattr(Session, "commit", commit_then_lose_the_reply)
+    outcomes = _together(engine, apply)
+
+    assert len(outcomes) == CALLERS and len(applied) == CALLERS == len(set(applied))
+    told = {n for n, outcome in outcomes.items() if isinstance(outcome, OperationalError)}
+    assert (
+        lost.is_set() and told and all(outcomes[n] is None for n in range(CALLERS) if n not in told)
+    )
+    assert _stored(engine) == set(range(CALLERS))

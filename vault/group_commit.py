@@ -85,6 +85,12 @@ class GroupCommit(Generic[Item]):
         caller's trouble is not everyone's."""
         try:
             outcomes = self._apply_in_transaction(engine, batch)
+        except _CommitFailed as failed:
+            # The commit may have reached the database: applying the items again could count
+            # them twice. Each caller is told it failed; nothing is delivered on it.
+            for waiting in batch:
+                _finish(waiting, failed.error)
+            return
         except Exception as error:
             if len(batch) == 1:
                 _finish(batch[0], error)
@@ -98,11 +104,26 @@ class GroupCommit(Generic[Item]):
     def _apply_in_transaction(
         self, engine: Engine, batch: list[_Waiting[Item]]
     ) -> list[Exception | None]:
-        with db.unit_of_work(engine) as session:
-            outcomes = self._apply(session, [waiting.item for waiting in batch])
-            if len(outcomes) != len(batch):
-                raise RuntimeError("one outcome per item was expected")
+        applied = False
+        try:
+            with db.unit_of_work(engine) as session:
+                outcomes = self._apply(session, [waiting.item for waiting in batch])
+                if len(outcomes) != len(batch):
+                    raise RuntimeError("one outcome per item was expected")
+                applied = True
+        except Exception as error:
+            if applied:
+                raise _CommitFailed(error) from error
+            raise
         return outcomes
+
+
+class _CommitFailed(Exception):
+    """The batch was applied and its commit failed: whether it took effect is unknown."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def _finish(waiting: _Waiting[Any], error: BaseException | None) -> None:
