@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{7,127}$")
+KEY_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{7,127}")
 
 
 class BlobNotFound(Exception):
@@ -135,7 +135,7 @@ class ReadAhead(BlockQueue):
 
 
 def check_key(key: str) -> str:
-    if not KEY_PATTERN.match(key):
+    if not KEY_PATTERN.fullmatch(key):  # `$` would let a trailing newline through
         raise ValueError("blob keys are opaque ids of 8 to 128 letters, digits, '-' or '_'")
     return key
 

@@ -24,9 +24,9 @@ class _LimitedReader:
 
     def read(self, size: int = -1, /) -> bytes:
         if self._left is None:
-            return self._file.read(size)
-        size = self._left if size < 0 else min(size, self._left)
-        data = self._file.read(size)
+            return _io(lambda: self._file.read(size))
+        wanted = self._left if size < 0 else min(size, self._left)
+        data = _io(lambda: self._file.read(wanted))
         self._left -= len(data)
         return data
 
@@ -66,14 +66,19 @@ class FileStore:
     @contextmanager
     def writer(self, key: str) -> Iterator[BlobWriter]:
         path = self._path(key)
-        fd, temporary = tempfile.mkstemp(dir=self._incoming)
+        fd, temporary = _io(lambda: tempfile.mkstemp(dir=self._incoming))
         try:
             with os.fdopen(fd, "wb") as file:
                 yield _FileWriter(file)
                 _io(file.flush)
                 _io(lambda: os.fsync(file.fileno()))
+            new_prefix = not path.parent.exists()
             _io(lambda: path.parent.mkdir(exist_ok=True))
             _io(lambda: os.replace(temporary, path))
+            # The rename itself must survive a power cut: the row about to commit names it.
+            _io(lambda: _sync_directory(path.parent))
+            if new_prefix:
+                _io(lambda: _sync_directory(self._objects))
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
@@ -81,18 +86,20 @@ class FileStore:
     @contextmanager
     def reader(self, key: str, offset: int = 0, length: int | None = None) -> Iterator[BlobReader]:
         try:
-            file = self._path(key).open("rb", buffering=0)
-        except FileNotFoundError:
-            raise BlobNotFound(key) from None
+            file = _io(lambda: self._path(key).open("rb", buffering=0))
+        except StoreUnavailable as error:
+            if isinstance(error.__cause__, FileNotFoundError):
+                raise BlobNotFound(key) from None
+            raise
         with file:
-            file.seek(offset)
+            _io(lambda: file.seek(offset))
             yield _LimitedReader(file, length)
 
     def delete(self, key: str) -> None:
-        self._path(key).unlink(missing_ok=True)
+        _io(lambda: self._path(key).unlink(missing_ok=True))
 
     def iter_blobs(self) -> Iterator[BlobInfo]:
-        for path in self._objects.glob("*/*"):
+        for path in _io(lambda: list(self._objects.glob("*/*"))):
             try:
                 stat = path.stat()
             except FileNotFoundError:
@@ -107,5 +114,17 @@ class FileStore:
     def _remove_stale_temporaries(self) -> None:
         cutoff = time.time() - _STALE_TEMPORARY_SECONDS
         for path in self._incoming.iterdir():
-            if path.stat().st_mtime < cutoff:
+            try:
+                stale = path.stat().st_mtime < cutoff
+            except FileNotFoundError:  # an upload in another process just finished
+                continue
+            if stale:
                 path.unlink(missing_ok=True)
+
+
+def _sync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -69,7 +69,7 @@ def test_delete_is_idempotent(store: BlobStore) -> None:
         read_range(store, key, 0, 1)
 
 
-@pytest.mark.parametrize("key", ["../etc/passwd", "a/b", "short", "", "x" * 200])
+@pytest.mark.parametrize("key", ["../etc/passwd", "a/b", "short", "", "x" * 200, "abcdefgh\n"])
 def test_keys_are_opaque_ids_only(store: BlobStore, key: str) -> None:
     with pytest.raises(ValueError):
         put_bytes(store, key, b"x")
@@ -84,3 +84,23 @@ def test_unreachable_s3_is_reported_as_unavailable() -> None:
     with pytest.raises(StoreUnavailable), store.writer(_key()) as sink:
         sink.write(b"x" * (6 << 20))
         sink.write(b"x" * (6 << 20))
+
+
+def test_a_broken_data_directory_is_the_store_failing_not_the_caller(tmp_path: Path) -> None:
+    """Disk faults (no descriptors left, a read-only or damaged directory) are 503s, not 500s."""
+    store = FileStore(tmp_path / "blobs")
+    key = _key()
+    put_bytes(store, key, b"kept")
+    incoming = tmp_path / "blobs" / "incoming"
+    incoming.rmdir()
+    incoming.write_text("not a directory")
+    with pytest.raises(StoreUnavailable), store.writer(_key()) as sink:
+        sink.write(b"x")
+    prefix = tmp_path / "blobs" / "objects" / key[:2]
+    (prefix / key).unlink()
+    prefix.rmdir()
+    prefix.write_text("not a directory")
+    with pytest.raises(StoreUnavailable):
+        read_range(store, key, 0, 1)
+    with pytest.raises(StoreUnavailable):
+        store.delete(key)
