@@ -6,6 +6,7 @@ put (single or multipart), ranged get, delete, list.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Iterator
@@ -13,9 +14,11 @@ from contextlib import contextmanager
 from typing import Any
 
 import certifi
+import minio.api
 import urllib3
 from minio import Minio
 from minio.error import MinioException, S3Error
+from minio.helpers import ThreadPool
 from urllib3.util import Retry, Timeout
 
 from storage.base import (
@@ -27,6 +30,32 @@ from storage.base import (
     StoreUnavailable,
     check_key,
 )
+
+_pools = threading.local()
+
+
+class _RememberedPool(ThreadPool):
+    """The SDK's part-upload pool, remembered by the thread that made it. When the stream it
+    reads fails, `put_object` aborts the upload but never stops this pool, and its workers
+    wait on their queue for ever: three threads lost per refused upload, which anyone with
+    an account could repeat until the server runs out."""
+
+    def __init__(self, num_threads: int) -> None:
+        super().__init__(num_threads)
+        _pools.current = self
+
+
+minio.api.ThreadPool = _RememberedPool  # type: ignore[attr-defined]
+
+
+def _stop_abandoned_pool() -> None:
+    pool: ThreadPool | None = getattr(_pools, "current", None)
+    _pools.current = None
+    if pool is not None:
+        # Sends each worker its stop and waits for them; the parts' own failures do not
+        # matter, the upload is gone anyway.
+        with contextlib.suppress(Exception):
+            pool.result()
 
 
 class _Aborted(Exception):
@@ -122,6 +151,7 @@ class S3Store:
         pipe = _Pipe(depth=4)
 
         def upload() -> None:
+            _pools.current = None
             try:
                 self.client.put_object(
                     self.bucket,
@@ -132,6 +162,7 @@ class S3Store:
                     num_parallel_uploads=self._parallel_parts,
                 )
             except BaseException as error:
+                _stop_abandoned_pool()
                 pipe.fail(error)
 
         thread = threading.Thread(target=upload, name="s3-upload", daemon=True)

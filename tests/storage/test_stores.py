@@ -2,6 +2,8 @@
 
 import os
 import secrets
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -104,3 +106,25 @@ def test_a_broken_data_directory_is_the_store_failing_not_the_caller(tmp_path: P
         read_range(store, key, 0, 1)
     with pytest.raises(StoreUnavailable):
         store.delete(key)
+
+
+def test_refused_multipart_uploads_leave_no_thread_behind(s3_server: S3Server) -> None:
+    """The SDK abandons its part-upload threads when the stream fails; anyone with an account
+    could otherwise refuse uploads until the server has no threads left."""
+    store = S3Store(
+        endpoint=s3_server.endpoint,
+        access_key=s3_server.access_key,
+        secret_key=s3_server.secret_key,
+        bucket=f"test-{secrets.token_hex(6)}",
+        part_size=5 << 20,
+    )
+    store.ensure_bucket()
+    before = threading.active_count()
+    for _ in range(4):
+        with pytest.raises(RuntimeError), store.writer(_key()) as sink:
+            sink.write(os.urandom(14 << 20))
+            raise RuntimeError("the upload was refused half way")
+    deadline = time.monotonic() + 10
+    while threading.active_count() > before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert threading.active_count() <= before
