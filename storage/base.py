@@ -50,6 +50,10 @@ class BlobStore(Protocol):
 
     def iter_blobs(self) -> Iterator[BlobInfo]: ...
 
+    def abort_incomplete(self, before: datetime) -> int:
+        """Uploads begun before `before` that never finished (their process was killed): what
+        they wrote is not a blob, so `iter_blobs` does not see it. Returns how many."""
+
     def check(self) -> None:
         """Raise StoreUnavailable unless the store answers."""
 

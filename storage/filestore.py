@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
@@ -57,7 +57,7 @@ class FileStore:
         self._incoming = root / "incoming"
         self._objects.mkdir(parents=True, exist_ok=True)
         self._incoming.mkdir(parents=True, exist_ok=True)
-        self._remove_stale_temporaries()
+        self.abort_incomplete(datetime.now(UTC) - timedelta(seconds=_STALE_TEMPORARY_SECONDS))
 
     def _path(self, key: str) -> Path:
         check_key(key)
@@ -111,15 +111,17 @@ class FileStore:
         if not os.access(self._objects, os.W_OK):
             raise StoreUnavailable(f"{self._objects} is not writable")
 
-    def _remove_stale_temporaries(self) -> None:
-        cutoff = time.time() - _STALE_TEMPORARY_SECONDS
-        for path in self._incoming.iterdir():
+    def abort_incomplete(self, before: datetime) -> int:
+        cutoff, removed = before.timestamp(), 0
+        for path in _io(lambda: list(self._incoming.iterdir())):
             try:
                 stale = path.stat().st_mtime < cutoff
             except FileNotFoundError:  # an upload in another process just finished
                 continue
             if stale:
-                path.unlink(missing_ok=True)
+                _io(partial(path.unlink, missing_ok=True))
+                removed += 1
+        return removed
 
 
 def _sync_directory(directory: Path) -> None:

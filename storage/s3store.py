@@ -11,6 +11,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import certifi
@@ -200,6 +201,27 @@ class S3Store:
             for item in self.client.list_objects(self.bucket, recursive=True):
                 if item.object_name and item.last_modified is not None:
                     yield BlobInfo(item.object_name, item.size or 0, item.last_modified)
+
+    def abort_incomplete(self, before: datetime) -> int:
+        """Multipart uploads begun before `before` and never completed: their parts stay
+        stored (and billed) until aborted. The SDK has no public call for these two S3 APIs."""
+        aborted, key_marker, upload_marker = 0, None, None
+        with _translated():
+            while True:
+                page = self.client._list_multipart_uploads(
+                    self.bucket, key_marker=key_marker, upload_id_marker=upload_marker
+                )
+                for upload in page.uploads:
+                    started = upload.initiated_time
+                    if upload.upload_id and started is not None and started < before:
+                        self.client._abort_multipart_upload(
+                            self.bucket, upload.object_name, upload.upload_id
+                        )
+                        aborted += 1
+                if not page.is_truncated or not page.uploads:
+                    return aborted
+                key_marker = page.uploads[-1].object_name
+                upload_marker = page.uploads[-1].upload_id
 
     def check(self) -> None:
         with _translated():

@@ -223,6 +223,7 @@ def storage_gc(
     verb = "would delete" if dry_run else "deleted"
     typer.echo(
         f"scanned {report.scanned} blobs, {verb} {report.deleted}, kept {report.young} young"
+        + ("" if dry_run else f"; aborted {report.aborted} incomplete uploads")
     )
 
 

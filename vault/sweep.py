@@ -21,6 +21,7 @@ class SweepReport:
     scanned: int = 0
     young: int = 0
     deleted: int = 0
+    aborted: int = 0
 
 
 def sweep(
@@ -36,6 +37,8 @@ def sweep(
             if not dry_run:
                 store.delete(key)
             report.deleted += 1
+    if not dry_run:
+        report.aborted = store.abort_incomplete(cutoff)
     return report
 
 

@@ -1,8 +1,10 @@
 """Faults at the worst moment: the store unreachable, the database refusing the row or the commit,
 a crash between the object and its row. No readable orphan, no half-written row, no lost paper."""
 
+import secrets
 import socket
 import uuid
+from collections.abc import Callable
 
 import pytest
 from fastapi import FastAPI
@@ -11,6 +13,7 @@ from sqlalchemy import text
 from sqlmodel import Session, func, select
 from typer.testing import CliRunner
 
+from storage import BlobStore, FileStore, S3Store
 from tests.conftest import Stack
 from tests.support import files
 from tests.support.api import register, upload
@@ -135,15 +138,19 @@ def test_orphans_from_a_crash_are_unreadable_and_swept(
         app.state.backend.store, binding, files.pdf(), on_key=lambda _: None
     )
     assert orphan.key in {blob.key for blob in app.state.backend.store.iter_blobs()}
+    # Another dies in the middle of an upload: parts or a temporary file, not a blob.
+    unfinished = _begin_an_upload_and_die(app.state.backend.store)
+    assert unfinished() == 1
 
     runner = CliRunner()
     env = settings_env(settings)
     young = runner.invoke(cli, ["storage", "gc"], env=env)
     assert young.exit_code == 0, young.output
-    assert "deleted 0" in young.output
+    assert "deleted 0" in young.output and "aborted 0 incomplete uploads" in young.output
     swept = runner.invoke(cli, ["storage", "gc", "--grace-minutes", "0"], env=env)
     assert swept.exit_code == 0, swept.output
     assert "scanned 3 blobs, deleted 1" in swept.output
+    assert "aborted 1 incomplete uploads" in swept.output and unfinished() == 0
     assert orphan.key not in {blob.key for blob in app.state.backend.store.iter_blobs()}
     assert (
         client.get(f"/api/v1/documents/{kept['id']}/content", headers=citizen.headers).status_code
@@ -153,6 +160,19 @@ def test_orphans_from_a_crash_are_unreadable_and_swept(
         client.get(f"/api/v1/documents/{kept['id']}/thumbnail", headers=citizen.headers).status_code
         == 200
     )
+
+
+def _begin_an_upload_and_die(store: BlobStore) -> Callable[[], int]:
+    """What a worker killed mid-upload leaves behind; returns a count of such leftovers."""
+    if isinstance(store, S3Store):
+        key = secrets.token_hex(16)
+        upload_id = store.client._create_multipart_upload(store.bucket, key, {})
+        store.client._upload_part(store.bucket, key, b"x" * (5 << 20), None, upload_id, 1)
+        return lambda: len(store.client._list_multipart_uploads(store.bucket).uploads)
+    assert isinstance(store, FileStore)
+    incoming = store.root / "incoming"
+    (incoming / "tmp-killed").write_bytes(b"x" * 1000)
+    return lambda: len(list(incoming.iterdir()))
 
 
 def test_a_bug_is_still_a_problem_document_and_a_page_for_people(app: FastAPI) -> None:
