@@ -85,12 +85,7 @@ class FileStore:
 
     @contextmanager
     def reader(self, key: str, offset: int = 0, length: int | None = None) -> Iterator[BlobReader]:
-        try:
-            file = _io(lambda: self._path(key).open("rb", buffering=0))
-        except StoreUnavailable as error:
-            if isinstance(error.__cause__, FileNotFoundError):
-                raise BlobNotFound(key) from None
-            raise
+        file = _io(lambda: _open(self._path(key), key))
         with file:
             _io(lambda: file.seek(offset))
             yield _LimitedReader(file, length)
@@ -122,6 +117,13 @@ class FileStore:
                 _io(partial(path.unlink, missing_ok=True))
                 removed += 1
         return removed
+
+
+def _open(path: Path, key: str) -> BinaryIO:
+    try:
+        return path.open("rb", buffering=0)
+    except FileNotFoundError:
+        raise BlobNotFound(key) from None
 
 
 def _sync_directory(directory: Path) -> None:

@@ -34,3 +34,18 @@ def test_a_paper_issued_today_in_vietnam_is_not_in_the_future(
     stored = upload(client, citizen, ("a.pdf", files.pdf()), doc_type="XNTTHN", issued_on=issued)
     assert stored.status_code == 201, stored.text
     assert stored.json()["issued_on"] == issued
+
+
+@pytest.mark.parametrize(
+    "typed", ["19940502", "1994-W18-1", "1994-5-2", "02/05/1994", "1994-02-30"]
+)
+def test_a_date_is_written_one_way(typed: str) -> None:
+    with pytest.raises(ValueError):
+        days.parse(typed)
+    assert days.parse("1994-05-02").isoformat() == "1994-05-02"
+
+
+def test_a_paper_date_written_another_way_is_refused(client: TestClient) -> None:
+    citizen = register(client)
+    refused = upload(client, citizen, ("a.pdf", files.pdf()), issued_on="20200101")
+    assert refused.status_code == 422 and refused.json()["field"] == "issued_on"

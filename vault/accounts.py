@@ -19,8 +19,8 @@ from vault.errors import AuthenticationFailed, Conflict, InvalidInput
 from vault.keys import Keyring
 from vault.models import AccessToken, Citizen, Document, Dossier, Grant
 
-MAX_NAME, MAX_ADDRESS = 200, 300
-_PHONE = re.compile(r"^\+?[0-9 ]{8,16}$")
+MAX_ADDRESS = 300
+PHONE_PATTERN = r"^\+?[0-9 ]{8,16}$"
 
 
 @dataclass(frozen=True)
@@ -105,9 +105,9 @@ def _checked(value: Profile) -> Profile:
     address = text.one_line(value.address) or None
     if not full_name:
         raise InvalidInput("The full name is required.", field="full_name")
-    if len(full_name) > MAX_NAME:
-        raise InvalidInput(f"A name has at most {MAX_NAME} characters.", field="full_name")
-    if phone is not None and not _PHONE.match(phone):
+    if len(full_name) > text.MAX_NAME:
+        raise InvalidInput(f"A name has at most {text.MAX_NAME} characters.", field="full_name")
+    if phone is not None and not re.match(PHONE_PATTERN, phone):
         raise InvalidInput("A phone number has 8 to 16 digits, with an optional +.", field="phone")
     if address is not None and len(address) > MAX_ADDRESS:
         raise InvalidInput(f"An address has at most {MAX_ADDRESS} characters.", field="address")

@@ -18,7 +18,6 @@ from vault.models import Agency, AgencyToken
 
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,31}$")
 LEVELS = ("commune", "province", "central")
-MAX_NAME = 200  # the column's length, for agencies and officers alike
 # Compared against when the client id is unknown, so both failures take the same time.
 _NO_SECRET = crypto.hash_token("no such client")
 
@@ -53,9 +52,9 @@ def create(
         raise InvalidInput(
             "An agency code has 2 to 32 letters, digits, '.', '_' or '-'.", field="code"
         )
-    if not 1 <= len(name) <= MAX_NAME:
+    if not 1 <= len(name) <= text.MAX_NAME:
         raise InvalidInput(
-            f"An agency needs a name of at most {MAX_NAME} characters.", field="name"
+            f"An agency needs a name of at most {text.MAX_NAME} characters.", field="name"
         )
     if session.exec(select(Agency.id).where(Agency.code == code)).first():
         raise Conflict(f"An agency with the code {code!r} already exists.")

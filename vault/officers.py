@@ -41,8 +41,8 @@ def create(
     if session.exec(select(Officer.id).where(Officer.username == username)).first():
         raise Conflict(f"The username {username!r} is taken.")
     full_name = text.one_line(full_name) or username
-    if len(full_name) > agencies.MAX_NAME:
-        raise InvalidInput(f"A name has at most {agencies.MAX_NAME} characters.", field="full_name")
+    if len(full_name) > text.MAX_NAME:
+        raise InvalidInput(f"A name has at most {text.MAX_NAME} characters.", field="full_name")
     password = password or secrets.token_urlsafe(12)
     officer = Officer(
         agency_id=agency.id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
+MAX_NAME = 200  # a person's or an office's name, as every name column holds it
 _INVISIBLE = ("Cc", "Cf")  # control and format characters: NUL, bidi overrides, zero-width space
 
 

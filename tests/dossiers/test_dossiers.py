@@ -49,13 +49,23 @@ def citizen(client: TestClient) -> Account:
     return account
 
 
-def _submitted(client: TestClient, citizen: Account, agency: AgencyAccount) -> dict:
-    dossier = client.post(
+def _draft(
+    client: TestClient, citizen: Account, agency: AgencyAccount, *, filled: bool = False
+) -> dict:
+    """A marriage registration dossier, just created; `filled`: its form answered too."""
+    draft = client.post(
         "/api/v1/dossiers",
         headers=citizen.headers,
         json={"procedure": MARRIAGE, "agency": agency.code},
     ).json()
-    client.patch(f"/api/v1/dossiers/{dossier['id']}/form", headers=citizen.headers, json=FORM)
+    if filled:
+        path = f"/api/v1/dossiers/{draft['id']}/form"
+        draft = client.patch(path, headers=citizen.headers, json=FORM).json()
+    return draft
+
+
+def _submitted(client: TestClient, citizen: Account, agency: AgencyAccount) -> dict:
+    dossier = _draft(client, citizen, agency, filled=True)
     submitted = client.post(f"/api/v1/dossiers/{dossier['id']}/submit", headers=citizen.headers)
     assert submitted.status_code == 200, submitted.text
     return submitted.json()
@@ -94,11 +104,7 @@ def test_dossier_to_the_wrong_place_is_422(
 def test_form_and_attachments_are_checked(
     app: FastAPI, client: TestClient, citizen: Account, agency: AgencyAccount
 ) -> None:
-    dossier = client.post(
-        "/api/v1/dossiers",
-        headers=citizen.headers,
-        json={"procedure": MARRIAGE, "agency": agency.code},
-    ).json()
+    dossier = _draft(client, citizen, agency)
     path = f"/api/v1/dossiers/{dossier['id']}"
     for values, field in [
         ({"colour": "red"}, "colour"),
@@ -183,11 +189,7 @@ def test_nobody_else_sees_a_dossier(
             == 404
         )
     # A draft is not sent to anyone: the agency does not see it either.
-    draft = client.post(
-        "/api/v1/dossiers",
-        headers=citizen.headers,
-        json={"procedure": MARRIAGE, "agency": agency.code},
-    ).json()
+    draft = _draft(client, citizen, agency)
     assert (
         client.get(f"/api/v1/agency/dossiers/{draft['id']}", headers=agency.headers).status_code
         == 404
@@ -273,11 +275,7 @@ def test_the_agency_receives_the_version_the_dossier_checked(
 ) -> None:
     """A version uploaded after the paper was attached (here: already expired) is not what the
     agency gets; the citizen attaches it again if they mean it."""
-    draft = client.post(
-        "/api/v1/dossiers",
-        headers=citizen.headers,
-        json={"procedure": MARRIAGE, "agency": agency.code},
-    ).json()
+    draft = _draft(client, citizen, agency)
     paper = next(a for a in draft["attachments"] if a["doc_type"] == "CCCD")["document_id"]
     checked = client.get(f"/api/v1/documents/{paper}/content", headers=citizen.headers).content
     newer = upload(
@@ -305,12 +303,7 @@ def test_a_paper_the_procedure_no_longer_asks_for_is_not_sent(
 ) -> None:
     """An operator re-imports the catalog while a draft waits: the draft can still be sent, and
     the paper the procedure dropped stays with the citizen."""
-    draft = client.post(
-        "/api/v1/dossiers",
-        headers=citizen.headers,
-        json={"procedure": MARRIAGE, "agency": agency.code},
-    ).json()
-    client.patch(f"/api/v1/dossiers/{draft['id']}/form", headers=citizen.headers, json=FORM)
+    draft = _draft(client, citizen, agency, filled=True)
     dropped = next(a for a in draft["attachments"] if a["doc_type"] == "CCCD")["document_id"]
     spec = client.get(f"/api/v1/procedures/{MARRIAGE}").json()
     spec["requirements"] = [r for r in spec["requirements"] if r["doc_type"] != "CCCD"]
@@ -350,12 +343,7 @@ def test_withdrawal_ends_the_agency_access(
     seen = client.get(f"/api/v1/agency/dossiers/{dossier['id']}", headers=agency.headers).json()
     assert seen["status"] == "withdrawn" and seen["attachments"] == [] and seen["form"] == {}
     # A draft withdrawn before it was ever sent never reaches the agency.
-    draft = client.post(
-        "/api/v1/dossiers",
-        headers=citizen.headers,
-        json={"procedure": MARRIAGE, "agency": agency.code},
-    ).json()
-    client.patch(f"/api/v1/dossiers/{draft['id']}/form", headers=citizen.headers, json=FORM)
+    draft = _draft(client, citizen, agency, filled=True)
     client.post(f"/api/v1/dossiers/{draft['id']}/withdraw", headers=citizen.headers)
     path = f"/api/v1/agency/dossiers/{draft['id']}"
     assert client.get(path, headers=agency.headers).status_code == 404

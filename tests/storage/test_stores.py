@@ -26,7 +26,11 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BlobStore]
     if request.param == "file":
         yield FileStore(tmp_path / "blobs")
         return
-    server: S3Server = request.getfixturevalue("s3_server")
+    yield _s3(request.getfixturevalue("s3_server"))
+
+
+def _s3(server: S3Server) -> S3Store:
+    """A new bucket, with parts small enough that a few MiB take several."""
     s3 = S3Store(
         endpoint=server.endpoint,
         access_key=server.access_key,
@@ -35,7 +39,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BlobStore]
         part_size=5 << 20,
     )
     s3.ensure_bucket()
-    yield s3
+    return s3
 
 
 def _key() -> str:
@@ -111,14 +115,7 @@ def test_a_broken_data_directory_is_the_store_failing_not_the_caller(tmp_path: P
 def test_refused_multipart_uploads_leave_no_thread_behind(s3_server: S3Server) -> None:
     """The SDK abandons its part-upload threads when the stream fails; anyone with an account
     could otherwise refuse uploads until the server has no threads left."""
-    store = S3Store(
-        endpoint=s3_server.endpoint,
-        access_key=s3_server.access_key,
-        secret_key=s3_server.secret_key,
-        bucket=f"test-{secrets.token_hex(6)}",
-        part_size=5 << 20,
-    )
-    store.ensure_bucket()
+    store = _s3(s3_server)
     before = threading.active_count()
     for _ in range(4):
         with pytest.raises(RuntimeError), store.writer(_key()) as sink:

@@ -10,10 +10,12 @@ from typing import Annotated, Literal, Self
 from pydantic import AfterValidator, BaseModel, Field
 
 from vault import db
+from vault.accounts import MAX_ADDRESS, PHONE_PATTERN
 from vault.documents import DocumentView
 from vault.dossiers.workflow import DossierView
 from vault.procedures import ProcedureSpec
 from vault.sharing.grants import GrantView
+from vault.text import MAX_NAME
 
 # SQLite hands timestamps back without their zone; they were written in UTC.
 Moment = Annotated[datetime, AfterValidator(db.aware)]
@@ -23,9 +25,9 @@ class CitizenCreate(BaseModel):
     national_id: str = Field(
         examples=["048095001234"], description="Số định danh cá nhân, 12 digits"
     )
-    full_name: str = Field(min_length=1, max_length=200, examples=["Nguyễn Thị Lan"])
+    full_name: str = Field(min_length=1, max_length=MAX_NAME, examples=["Nguyễn Thị Lan"])
     password: str = Field(min_length=8, max_length=128)
-    phone: str | None = Field(default=None, pattern=r"^\+?[0-9 ]{8,16}$", examples=["0905123456"])
+    phone: str | None = Field(default=None, pattern=PHONE_PATTERN, examples=["0905123456"])
 
 
 class CitizenPublic(BaseModel):
@@ -194,10 +196,10 @@ def _fields(source: object, model: type[BaseModel], exclude: set[str]) -> dict[s
 
 
 class ProfileUpdate(BaseModel):
-    full_name: str | None = Field(default=None, min_length=1, max_length=200)
-    phone: str | None = Field(default=None, pattern=r"^\+?[0-9 ]{8,16}$")
+    full_name: str | None = Field(default=None, min_length=1, max_length=MAX_NAME)
+    phone: str | None = Field(default=None, pattern=PHONE_PATTERN)
     date_of_birth: date | None = None
-    address: str | None = Field(default=None, max_length=300)
+    address: str | None = Field(default=None, max_length=MAX_ADDRESS)
 
 
 class RequirementPublic(BaseModel):

@@ -6,10 +6,10 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from vault import catalog, days, text
+from vault.errors import InvalidInput
 
 if TYPE_CHECKING:
     from vault.documents.reading import DocumentView
-from vault.errors import InvalidInput
 
 _TEXT_FIELDS = {"title": 200, "number": 64}
 _DATE_FIELDS = ("issued_on", "expires_on")
@@ -47,7 +47,7 @@ class DetailsForm:
             self.signature = value
         elif name in _DATE_FIELDS:
             try:
-                self.dates[name] = date.fromisoformat(value) if value else None
+                self.dates[name] = days.parse(value) if value else None
             except ValueError:
                 raise InvalidInput(f"{name} is a date written YYYY-MM-DD.", field=name) from None
         else:

@@ -12,6 +12,7 @@ import anyio.to_thread
 from fastapi import Depends, Request, Response
 from starlette.datastructures import FormData
 
+from vault import days
 from vault.api.forms import FormLimits, streamed_form
 from vault.errors import InvalidInput
 from vault.uploads import FormField, FormPart
@@ -68,7 +69,7 @@ def whole_number(form: FormData, name: str) -> int | None:
 def day(form: FormData, name: str) -> date | None:
     value = text(form, name)
     try:
-        return date.fromisoformat(value) if value else None
+        return days.parse(value) if value else None
     except ValueError:
         raise InvalidInput(f"{name} must be a date (YYYY-MM-DD).", field=name) from None
 
