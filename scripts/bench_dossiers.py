@@ -29,7 +29,9 @@ import urllib3
 from scripts.bench_agency import percentile, scratch_database
 from tests.support import files
 from tests.support.server import vault_server
-from vault import agencies, catalog, days, db, procedures
+from vault import agencies, db
+from vault.catalog import document_types, procedures
+from vault.kit import days
 
 PASSWORD = "benchmark password"
 
@@ -37,7 +39,7 @@ PASSWORD = "benchmark password"
 def fill(database_url: str, citizens: int, documents: int) -> None:
     """Background citizens and papers, written with COPY. Their keys and sealed fields are
     random bytes: no request in the run decrypts them, but every index and join is real."""
-    types = list(catalog.document_types())
+    types = list(document_types.document_types())
     engine = db.make_engine(database_url)
     now = datetime.now(UTC)
     per_citizen = documents // citizens

@@ -19,8 +19,10 @@ from playwright.sync_api import Page, sync_playwright
 
 from tests.support import files
 from tests.support.server import vault_server
-from vault import agencies, days, db, officers
+from vault import agencies, db
+from vault.accounts import officers
 from vault.crypto import signatures
+from vault.kit import days
 
 PASSWORD = "một mật khẩu dài"
 WIDTHS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 860}}

@@ -42,6 +42,46 @@ STACKS = [Stack("sqlite", "file"), Stack("postgresql", "s3")]
 ALL_STACKS = [Stack(d, s) for d, s in product(("sqlite", "postgresql"), ("file", "s3"))]
 
 
+# Fixtures that start or reach a server: a test that uses one is not in the fast tier.
+SERVER_FIXTURES = {
+    "s3_server",
+    "postgres_server",
+    "postgres_database",
+    "browser",
+    "server",
+    "served",
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--fast",
+        action="store_true",
+        help="the edit loop's tier: SQLite and the file store only, no server process",
+    )
+
+
+def _needs_servers(item: pytest.Item) -> bool:
+    if item.get_closest_marker("slow") or item.get_closest_marker("servers"):
+        return True
+    if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    return any(
+        isinstance(value, Stack) and (value.database, value.storage) != ("sqlite", "file")
+        for value in params.values()
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("--fast"):
+        return
+    deselected = [item for item in items if _needs_servers(item)]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if not _needs_servers(item)]
+
+
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     with seaweedfs(tmp_path_factory.mktemp("seaweedfs")) as server:

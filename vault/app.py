@@ -9,10 +9,11 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from vault import api, db, rate, web
+from vault import api, db, web
 from vault.api import redaction
 from vault.bootstrap import build_backend
 from vault.dossiers.stats import ReuseCollector
+from vault.kit import rate
 from vault.settings import Settings
 
 ANONYMOUS_PER_MINUTE = 60

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 
 from storage import BlobStore, FileStore, S3Store
-from vault import db, procedures
-from vault.backend import Backend, Limits
+from vault import db
+from vault.blobs.backend import Backend, Limits
+from vault.catalog import procedures
 from vault.crypto import MasterKeyError, masterkeys
-from vault.intake import sandbox
 from vault.keys import Keyring
+from vault.kit import sandbox
 from vault.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,9 @@ from sqlmodel import Session, select
 
 from tests.support import files
 from tests.support.api import PASSWORD, new_national_id, register, upload
-from vault.models import AccessToken, CitizenKey, Document
+from vault.accounts.models import AccessToken
+from vault.documents.models import Document
+from vault.keys.models import CitizenKey
 
 
 def test_register_and_read_profile(client: TestClient) -> None:

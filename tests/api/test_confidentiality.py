@@ -14,12 +14,13 @@ from sqlmodel import Session, select
 from storage import put_bytes, read_range
 from tests.support import files
 from tests.support.api import register, upload
-from vault import crypto, sqlite_wal
+from vault import crypto
 from vault.app import create_app
 from vault.crypto import masterkeys
 from vault.crypto.stream import HEADER_SIZE, TAG_SIZE
+from vault.db import sqlite_wal
+from vault.documents.models import DocumentVersion
 from vault.keys import Keyring, ObjectBinding, unwrap_data_key
-from vault.models import DocumentVersion
 from vault.settings import Settings
 
 SECRET_NAME = "Phạm Bí Mật"

@@ -18,11 +18,12 @@ from tests.conftest import Stack
 from tests.support import files
 from tests.support.api import register, upload
 from tests.support.env import settings_env
-from vault import crypto, objects
+from vault import crypto
 from vault.app import create_app
+from vault.blobs import objects
 from vault.cli import app as cli
+from vault.documents.models import Document, DocumentVersion
 from vault.keys import ObjectBinding
-from vault.models import Document, DocumentVersion
 from vault.settings import Settings
 
 

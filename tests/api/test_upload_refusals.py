@@ -9,7 +9,7 @@ from sqlmodel import Session, func, select
 
 from tests.support import files
 from tests.support.api import Account, register, upload
-from vault.models import Document, DocumentVersion
+from vault.documents.models import Document, DocumentVersion
 
 
 @pytest.fixture

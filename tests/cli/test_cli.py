@@ -19,7 +19,7 @@ from tests.support.env import settings_env
 from tests.support.server import vault_server
 from vault.app import create_app
 from vault.cli import app as cli
-from vault.models import CitizenKey
+from vault.keys.models import CitizenKey
 from vault.settings import Settings
 
 runner = CliRunner()
@@ -168,6 +168,7 @@ def test_bad_operator_input_is_a_clear_message_not_a_traceback(
     assert listed.count("\n") == 1
 
 
+@pytest.mark.servers
 @pytest.mark.parametrize("stack", [Stack("sqlite", "file")], indirect=True, ids=str)
 def test_serve_with_workers_leaves_no_process_behind(settings: Settings, tmp_path: Path) -> None:
     """Each worker's upload sandbox is a process pool behind a forkserver; stopping the server

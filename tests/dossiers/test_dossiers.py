@@ -17,10 +17,10 @@ from typer.testing import CliRunner
 from tests.support import files
 from tests.support.api import Account, AgencyAccount, register, register_agency, upload
 from tests.support.env import settings_env
-from vault import days
 from vault.cli import app as cli
 from vault.crypto import signatures
-from vault.models import Document
+from vault.documents.models import Document
+from vault.kit import days
 from vault.settings import Settings
 
 MARRIAGE, CRIMINAL_RECORD = "1.000894", "3.000333"

@@ -3,9 +3,9 @@
 import uuid
 from datetime import date, datetime, timedelta
 
+from vault.catalog.procedures import Requirement
+from vault.documents.models import Document, DocumentVersion
 from vault.dossiers import rules
-from vault.models import Document, DocumentVersion
-from vault.procedures import Requirement
 
 TODAY = date(2026, 11, 25)
 

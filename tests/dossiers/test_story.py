@@ -11,9 +11,9 @@ from sqlmodel import Session, func, select
 
 from tests.support import files
 from tests.support.api import Account, AgencyAccount, register, register_agency, upload
-from vault import days
 from vault.crypto import signatures
-from vault.models import Document
+from vault.documents.models import Document
+from vault.kit import days
 
 MARRIAGE, MARITAL_STATUS, BIRTH = "1.000894", "1.004873", "1.001193"
 TODAY = days.today()

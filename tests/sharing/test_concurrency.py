@@ -16,6 +16,7 @@ from vault import agencies, db
 from vault.settings import Settings
 
 
+@pytest.mark.servers
 @pytest.mark.parametrize(
     "stack", [Stack("postgresql", "s3"), Stack("sqlite", "file")], indirect=True, ids=str
 )

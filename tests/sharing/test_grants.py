@@ -19,7 +19,7 @@ from tests.conftest import Stack
 from tests.support import files
 from tests.support.api import Account, AgencyAccount, register, register_agency, share, upload
 from vault import db
-from vault.models import Grant
+from vault.sharing.models import Grant
 
 
 @pytest.fixture
@@ -355,7 +355,7 @@ def test_anonymous_refusals_are_audited_up_to_a_rate_then_throttled(
     app: FastAPI, client: TestClient, citizen: Account, agency: AgencyAccount, paper: dict
 ) -> None:
     from vault.app import ANONYMOUS_PER_MINUTE
-    from vault.models import AuditEvent
+    from vault.audit.models import AuditEvent
 
     token = share(client, citizen, agency.code, paper["id"]).json()["token"]
     statuses = [

@@ -14,7 +14,8 @@ from playwright.sync_api import Browser, sync_playwright
 from tests.conftest import CI, Stack
 from tests.support.env import settings_env
 from tests.support.server import RunningServer, vault_server
-from vault import agencies, db, officers
+from vault import agencies, db
+from vault.accounts import officers
 from vault.crypto import signatures
 from vault.settings import Settings
 

@@ -13,8 +13,8 @@ from tests.support import files
 from tests.support.api import PASSWORD, new_national_id
 from tests.support.server import RunningServer
 from tests.web.conftest import DESKTOP, PHONE, Counter
-from vault import days
 from vault.crypto import signatures
+from vault.kit import days
 
 HOME_BUDGET = 100 * 1024
 

@@ -203,7 +203,8 @@ def test_a_session_ends_on_the_server_at_logout_and_its_cookie_is_httponly(
 
 
 def _officer(client: TestClient, agency: str, username: str) -> TestClient:
-    from vault import db, officers
+    from vault import db
+    from vault.accounts import officers
 
     with db.unit_of_work(client.app.state.engine) as session:  # type: ignore[attr-defined]
         officers.create(

@@ -17,7 +17,7 @@ from vault.api.deps import (
 )
 from vault.api.downloads import delivery_response
 from vault.api.schemas import CitizenRef, SharedPaperPublic, SharedPublic, TokenPublic
-from vault.errors import AuthenticationFailed, UnsupportedGrantType
+from vault.kit.errors import AuthenticationFailed, UnsupportedGrantType
 from vault.sharing import access
 
 router = APIRouter(tags=["agency"])

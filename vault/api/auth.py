@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from vault import accounts
+from vault.accounts import citizens
 from vault.api.deps import SessionDep, SettingsDep, citizen_bearer
 from vault.api.schemas import TokenPublic
 
@@ -20,16 +20,16 @@ def login_citizen(
     settings: SettingsDep,
 ) -> TokenPublic:
     """OAuth2 password flow: `username` is the 12-digit personal identification number."""
-    citizen = accounts.authenticate(
+    citizen = citizens.authenticate(
         session,
         national_id_number=form.username,
         password=form.password,
         client=request.client.host if request.client else "unknown",
     )
-    issued = accounts.issue_token(session, citizen, ttl_seconds=settings.token_ttl_seconds)
+    issued = citizens.issue_token(session, citizen, ttl_seconds=settings.token_ttl_seconds)
     return TokenPublic(access_token=issued.token, expires_in=issued.expires_in)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
 def logout_citizen(token: Annotated[str, Depends(citizen_bearer)], session: SessionDep) -> None:
-    accounts.revoke_token(session, token)
+    citizens.revoke_token(session, token)

@@ -3,17 +3,18 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 from sqlmodel import Session
 
-from vault import accounts
+from vault import erasure
+from vault.accounts import citizens
+from vault.accounts.models import Citizen
 from vault.api.deps import BackendDep, CurrentCitizen, SessionDep
 from vault.api.schemas import CitizenCreate, CitizenPublic, ProfileUpdate
-from vault.backend import Backend
-from vault.models import Citizen
+from vault.blobs.backend import Backend
 
 router = APIRouter(prefix="/citizens", tags=["citizens"])
 
 
 def _public(session: Session, backend: Backend, citizen: Citizen) -> CitizenPublic:
-    profile = accounts.profile(session, backend.keyring, citizen)
+    profile = citizens.profile(session, backend.keyring, citizen)
     return CitizenPublic(
         id=citizen.id,
         national_id=citizen.national_id,
@@ -29,7 +30,7 @@ def _public(session: Session, backend: Backend, citizen: Citizen) -> CitizenPubl
 def register_citizen(
     body: CitizenCreate, session: SessionDep, backend: BackendDep, response: Response
 ) -> CitizenPublic:
-    citizen = accounts.register(
+    citizen = citizens.register(
         session,
         backend.keyring,
         national_id_number=body.national_id,
@@ -51,11 +52,11 @@ def update_me(
     body: ProfileUpdate, citizen: CurrentCitizen, session: SessionDep, backend: BackendDep
 ) -> CitizenPublic:
     """Name, phone, birth date and address: what dossier forms are prefilled with."""
-    accounts.update_profile(session, backend.keyring, citizen, body.model_dump(exclude_unset=True))
+    citizens.update_profile(session, backend.keyring, citizen, body.model_dump(exclude_unset=True))
     return _public(session, backend, citizen)
 
 
 @router.delete("/me", status_code=status.HTTP_204_NO_CONTENT)
 def erase_me(citizen: CurrentCitizen, session: SessionDep, backend: BackendDep) -> None:
     """Close the account: its key is destroyed, so none of its papers can ever be read again."""
-    accounts.erase(session, backend, citizen)
+    erasure.erase(session, backend, citizen)

@@ -12,10 +12,11 @@ from fastapi.openapi.models import OAuthFlows as OAuthFlowsModel
 from fastapi.security import OAuth2, OAuth2PasswordBearer
 from sqlmodel import Session
 
-from vault import accounts, agencies, db
-from vault.backend import Backend
-from vault.errors import AuthenticationFailed, TooManyAttempts
-from vault.models import Citizen
+from vault import agencies, db
+from vault.accounts import citizens
+from vault.accounts.models import Citizen
+from vault.blobs.backend import Backend
+from vault.kit.errors import AuthenticationFailed, TooManyAttempts
 from vault.settings import Settings
 from vault.sharing import access
 from vault.sharing.access import Accessor
@@ -59,7 +60,7 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 def get_current_citizen(
     token: Annotated[str, Depends(citizen_bearer)], session: SessionDep
 ) -> Citizen:
-    citizen = accounts.citizen_for_token(session, token)
+    citizen = citizens.citizen_for_token(session, token)
     if citizen is None:
         raise AuthenticationFailed("The access token is invalid or has expired; log in again.")
     return citizen

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from vault import catalog
 from vault.api.schemas import DocumentTypePublic
+from vault.catalog import document_types
 
 router = APIRouter(prefix="/document-types", tags=["documents"])
 
@@ -12,5 +12,5 @@ router = APIRouter(prefix="/document-types", tags=["documents"])
 def list_document_types() -> list[DocumentTypePublic]:
     return [
         DocumentTypePublic.model_validate(kind, from_attributes=True)
-        for kind in catalog.document_types().values()
+        for kind in document_types.document_types().values()
     ]

@@ -10,7 +10,7 @@ from vault.api.deps import BackendDep, CurrentCitizen, SessionDep
 from vault.api.downloads import paper_response, protective_headers
 from vault.api.forms import FormLimits, streamed_form
 from vault.api.schemas import UPLOAD_BODY, AgencyRef, DocumentPublic, SignaturePublic
-from vault.backend import Backend
+from vault.blobs.backend import Backend
 
 router = APIRouter(prefix="/documents", tags=["documents"])
 

@@ -12,10 +12,10 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from storage import BlobNotFound, StoreUnavailable
-from vault import errors
 from vault.api import methods
 from vault.api.redaction import redact
 from vault.crypto import IntegrityError, MasterKeyError
+from vault.kit import errors
 
 log = logging.getLogger("vault.api")
 

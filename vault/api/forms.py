@@ -21,8 +21,8 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect
 
-from vault.errors import FileTooLarge, InvalidInput, UnsupportedFile
-from vault.uploads import FormField, FormPart
+from vault.documents.uploads import FormField, FormPart
+from vault.kit.errors import FileTooLarge, InvalidInput, UnsupportedFile
 
 _BATCH = 1 << 20
 _OVERHEAD = 1 << 20  # boundaries, part headers and the small fields beside the files

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from vault import procedures
 from vault.api.deps import SessionDep
 from vault.api.schemas import ProcedurePublic
+from vault.catalog import procedures
 
 router = APIRouter(prefix="/procedures", tags=["dossiers"])
 

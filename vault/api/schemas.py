@@ -10,12 +10,12 @@ from typing import Annotated, Literal, Self
 from pydantic import AfterValidator, BaseModel, Field
 
 from vault import db
-from vault.accounts import MAX_ADDRESS, PHONE_PATTERN
+from vault.accounts.citizens import MAX_ADDRESS, PHONE_PATTERN
+from vault.catalog.procedures import ProcedureSpec
 from vault.documents import DocumentView
 from vault.dossiers.workflow import DossierView
-from vault.procedures import ProcedureSpec
+from vault.kit.text import MAX_NAME
 from vault.sharing.grants import GrantView
-from vault.text import MAX_NAME
 
 # SQLite hands timestamps back without their zone; they were written in UTC.
 Moment = Annotated[datetime, AfterValidator(db.aware)]

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
-from vault import catalog, days, text
-from vault.errors import InvalidInput
+from vault.catalog import document_types
+from vault.kit import days, text
+from vault.kit.errors import InvalidInput
 
 if TYPE_CHECKING:
     from vault.documents.reading import DocumentView
@@ -35,7 +36,7 @@ class DetailsForm:
         if name == "doc_type":
             if self.doc_type is not None and value != self.doc_type:
                 raise InvalidInput("A new version keeps the paper's document type.", field=name)
-            self.doc_type = catalog.document_type(value).code
+            self.doc_type = document_types.document_type(value).code
         elif name in _TEXT_FIELDS:
             value = text.one_line(value)  # no control or bidi characters to disguise a number
             if len(value) > _TEXT_FIELDS[name]:

@@ -10,13 +10,14 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from vault import uploads
-from vault.backend import Backend
+from vault.accounts.models import Citizen
+from vault.agencies.models import Agency
+from vault.blobs.backend import Backend
 from vault.crypto import signatures
+from vault.documents import uploads
 from vault.documents.forms import DetailsForm
 from vault.documents.reading import content_of, get, version_row
-from vault.errors import InvalidInput, NotFound
-from vault.models import Agency, Citizen
+from vault.kit.errors import InvalidInput, NotFound
 
 ISSUED = "issued"
 

@@ -10,12 +10,17 @@ from datetime import date, datetime
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select, SelectOfScalar
 
-from vault import catalog, crypto, filenames, objects
-from vault.backend import Backend
+from vault import crypto
+from vault.accounts.models import Citizen
+from vault.agencies.models import Agency
+from vault.blobs import objects
+from vault.blobs.backend import Backend
+from vault.catalog import document_types
+from vault.documents.models import Document, DocumentVersion
 from vault.documents.sealing import data_key, object_binding, open_metadata
-from vault.errors import NotFound
 from vault.keys import ObjectBinding
-from vault.models import Agency, Citizen, Document, DocumentVersion
+from vault.kit import filenames
+from vault.kit.errors import NotFound
 
 
 @dataclass(frozen=True)
@@ -86,7 +91,7 @@ def list_documents(
 ) -> list[DocumentView]:
     query = current_versions_of(owner)
     if doc_type is not None:
-        query = query.where(Document.doc_type == catalog.document_type(doc_type).code)
+        query = query.where(Document.doc_type == document_types.document_type(doc_type).code)
     rows = session.exec(query.order_by(col(Document.updated_at).desc())).all()
     return [describe(session, backend, document, version) for document, version in rows]
 

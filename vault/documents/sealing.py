@@ -8,7 +8,7 @@ import uuid
 from sqlmodel import Session
 
 from vault import crypto
-from vault.backend import Backend
+from vault.blobs.backend import Backend
 from vault.keys import ObjectBinding, unwrap_data_key
 
 _META_KEY_LABEL = b"dvlt/v1/meta-key"

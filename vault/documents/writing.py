@@ -9,15 +9,18 @@ from sqlalchemy import delete as sql_delete
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from vault import audit, crypto, db, filenames, objects, uploads
-from vault.backend import Backend
-from vault.documents import issued
+from vault import audit, crypto, db
+from vault.accounts.models import Citizen
+from vault.blobs import objects
+from vault.blobs.backend import Backend
+from vault.documents import issued, uploads
 from vault.documents.forms import DetailsForm
+from vault.documents.models import Document, DocumentVersion
 from vault.documents.reading import DocumentView, describe, get, version_row
 from vault.documents.sealing import object_binding, seal_metadata
-from vault.errors import Conflict
 from vault.keys import wrap_data_key
-from vault.models import Citizen, Document, DocumentVersion
+from vault.kit import filenames
+from vault.kit.errors import Conflict
 
 SELF_SCAN = "self_scan"
 

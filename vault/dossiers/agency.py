@@ -10,14 +10,20 @@ from dataclasses import dataclass, replace
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from vault import accounts, documents, procedures, text, uploads
-from vault.backend import Backend
+from vault import documents
+from vault.accounts import citizens
+from vault.accounts.models import Citizen
+from vault.blobs.backend import Backend
+from vault.catalog import procedures
+from vault.documents import uploads
 from vault.dossiers import workflow
+from vault.dossiers.models import Dossier, DossierAttachment
 from vault.dossiers.workflow import DossierView
-from vault.errors import Conflict, Gone, InvalidInput, NotFound
-from vault.models import Citizen, Dossier, DossierAttachment, Grant
+from vault.kit import text
+from vault.kit.errors import Conflict, Gone, InvalidInput, NotFound
 from vault.sharing import access
 from vault.sharing.access import Accessor
+from vault.sharing.models import Grant
 
 _NEEDS_NOTE = {workflow.NEEDS_SUPPLEMENT, workflow.REJECTED}
 _RESULT_STATES = {workflow.SUBMITTED, workflow.PROCESSING, workflow.COMPLETED}
@@ -48,7 +54,7 @@ def owned(session: Session, who: Accessor, dossier_id: uuid.UUID) -> Dossier:
 def _with_citizen(session: Session, backend: Backend, dossier: Dossier) -> AgencyDossierView:
     citizen = session.get(Citizen, dossier.citizen_id)
     assert citizen is not None
-    profile = accounts.profile(session, backend.keyring, citizen)
+    profile = citizens.profile(session, backend.keyring, citizen)
     described = workflow.describe(session, backend, dossier, [])
     if dossier.status == workflow.WITHDRAWN:
         # The citizen took it back: the agency keeps the fact and the history, not the content.

@@ -10,13 +10,19 @@ from datetime import date
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from vault import accounts, agencies, days, db, documents, procedures, text, uploads
-from vault.backend import Backend
+from vault import agencies, db, documents
+from vault.accounts import citizens
+from vault.accounts.models import Citizen
+from vault.blobs.backend import Backend
+from vault.catalog import procedures
+from vault.catalog.procedures import ProcedureSpec
+from vault.documents import uploads
+from vault.documents.models import Document, DocumentVersion
 from vault.dossiers import rules, workflow
+from vault.dossiers.models import Dossier, DossierAttachment
 from vault.dossiers.workflow import DossierView
-from vault.errors import Conflict, InvalidInput, NotFound
-from vault.models import Citizen, Document, DocumentVersion, Dossier, DossierAttachment
-from vault.procedures import ProcedureSpec
+from vault.kit import days, text
+from vault.kit.errors import Conflict, InvalidInput, NotFound
 from vault.sharing import grants
 
 _PURPOSE = "Hồ sơ {name} (mã hồ sơ {short})"
@@ -111,7 +117,7 @@ def _prefill(
     chosen: dict[str, rules.Candidate],
 ) -> dict[str, str | None]:
     """Every field whose answer the vault already knows: the profile and the attached papers."""
-    profile = accounts.profile(session, backend.keyring, owner)
+    profile = citizens.profile(session, backend.keyring, owner)
     known: dict[str, str | None] = {
         "profile.full_name": profile.full_name,
         "profile.national_id": owner.national_id,

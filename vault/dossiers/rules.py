@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from vault.models import Document, DocumentVersion
-from vault.procedures import TRUST_RANK, Requirement
+from vault.catalog.procedures import TRUST_RANK, Requirement
+from vault.documents.models import Document, DocumentVersion
 
 NONE_STORED = "none_stored"
 EXPIRED = "expired"

@@ -10,7 +10,8 @@ from sqlalchemy import select as sql_select
 from sqlmodel import Session, col
 
 from vault import db
-from vault.models import Dossier, DossierAttachment, Procedure
+from vault.catalog.models import Procedure
+from vault.dossiers.models import Dossier, DossierAttachment
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,14 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from vault import audit, crypto, db, documents, procedures
-from vault.backend import Backend
+from vault import audit, crypto, db, documents
+from vault.agencies.models import Agency
+from vault.blobs.backend import Backend
+from vault.catalog import procedures
+from vault.documents.models import Document, DocumentVersion
+from vault.dossiers.models import Dossier, DossierAttachment, DossierEvent
 from vault.dossiers.rules import Missing
-from vault.errors import Conflict, NotFound
-from vault.models import Agency, Document, DocumentVersion, Dossier, DossierAttachment, DossierEvent
+from vault.kit.errors import Conflict, NotFound
 from vault.sharing import grants
 
 DRAFT, SUBMITTED, PROCESSING = "draft", "submitted", "processing"

@@ -17,11 +17,17 @@ from sqlalchemy import or_, text, update
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
-from vault import accounts, audit, crypto, days, db, documents, filenames, group_commit
-from vault.backend import Backend
-from vault.errors import Forbidden, Gone, InvalidInput, NotFound
-from vault.models import Agency, Citizen, Document, DocumentVersion, Grant, GrantDocument
+from vault import audit, crypto, db, documents
+from vault.accounts import citizens
+from vault.accounts.models import Citizen
+from vault.agencies.models import Agency
+from vault.blobs.backend import Backend
+from vault.db import group_commit
+from vault.documents.models import Document, DocumentVersion
+from vault.kit import days, filenames
+from vault.kit.errors import Forbidden, Gone, InvalidInput, NotFound
 from vault.sharing import grants, watermark
+from vault.sharing.models import Grant, GrantDocument
 
 _GONE = {
     "revoked": "The citizen has revoked this share.",
@@ -103,7 +109,7 @@ def open_share(session: Session, backend: Backend, *, who: Accessor, token: str)
     papers = [_paper(documents.describe(session, backend, doc, row)) for doc, row in rows]
     citizen = session.get(Citizen, grant.citizen_id)
     assert citizen is not None
-    profile = accounts.profile(session, backend.keyring, citizen)
+    profile = citizens.profile(session, backend.keyring, citizen)
     _record(session, who, grant, "share.open", None, {"papers": len(papers)})
     return SharedView(
         grant_id=grant.id,

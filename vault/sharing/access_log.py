@@ -10,9 +10,11 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from vault import audit, db
-from vault.backend import Backend
-from vault.models import Agency, Citizen, Grant
+from vault.accounts.models import Citizen
+from vault.agencies.models import Agency
+from vault.blobs.backend import Backend
 from vault.sharing import grants
+from vault.sharing.models import Grant
 
 ACTIONS = ("share.open", "share.preview", "share.download")
 

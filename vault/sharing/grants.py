@@ -12,10 +12,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from vault import agencies, audit, crypto, db, documents, text
-from vault.backend import Backend
-from vault.errors import InvalidInput, NotFound
-from vault.models import Agency, Citizen, Grant, GrantDocument
+from vault import agencies, audit, crypto, db, documents
+from vault.accounts.models import Citizen
+from vault.agencies.models import Agency
+from vault.blobs.backend import Backend
+from vault.kit import text
+from vault.kit.errors import InvalidInput, NotFound
+from vault.sharing.models import Grant, GrantDocument
 
 MAX_DAYS = 90
 MAX_USES = 10_000

@@ -12,7 +12,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
-from vault.intake.images import Page, bind_pages
+from vault.documents.intake.images import Page, bind_pages
 
 MAX_PAGES = 20
 _DPI = 110

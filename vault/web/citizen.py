@@ -8,12 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from vault import accounts, agencies, catalog, documents, procedures
+from vault import agencies, documents
+from vault.accounts import citizens
+from vault.accounts.models import Citizen
 from vault.api.deps import BackendDep, SessionDep, SettingsDep
 from vault.api.documents import form_limits
 from vault.api.downloads import paper_response, protective_headers
+from vault.catalog import document_types, procedures
 from vault.dossiers import citizen as dossiers
-from vault.models import Citizen
 from vault.sharing import access_log, grants, qr
 from vault.web import security
 from vault.web.forms import CSRF_CHECKED, Posted, day, ids, signed_out, uploaded, whole_number
@@ -26,7 +28,7 @@ SHARE_DAYS = (1, 3, 7, 30, 90)
 
 def signed_in(request: Request, session: SessionDep) -> Citizen:
     token = request.cookies.get(security.SESSION)
-    citizen = accounts.citizen_for_token(session, token) if token else None
+    citizen = citizens.citizen_for_token(session, token) if token else None
     if citizen is None:
         raise security.LoginRequired(f"/login?next={request.url.path}")
     return citizen
@@ -46,15 +48,15 @@ def choose_language(request: Request, language: str, next: str = "/") -> Redirec
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, session: SessionDep, backend: BackendDep) -> Response:
     token = request.cookies.get(security.SESSION)
-    citizen = accounts.citizen_for_token(session, token) if token else None
+    citizen = citizens.citizen_for_token(session, token) if token else None
     if citizen is None:
         return render(request, "citizen/welcome.html")
     papers = documents.list_documents(session, backend, owner=citizen)
-    types = catalog.document_types()
+    types = document_types.document_types()
     groups: dict[str, list[documents.DocumentView]] = {}
     for paper in papers:
         groups.setdefault(paper.doc_type, []).append(paper)
-    profile = accounts.profile(session, backend.keyring, citizen)
+    profile = citizens.profile(session, backend.keyring, citizen)
     return render(request, "citizen/home.html", groups=groups, types=types, name=profile.full_name)
 
 
@@ -65,7 +67,7 @@ def signup_page(request: Request) -> Response:
 
 @router.post("/signup")
 def signup(request: Request, form: Posted, session: SessionDep, backend: BackendDep) -> Response:
-    accounts.register(
+    citizens.register(
         session,
         backend.keyring,
         national_id_number=str(form.get("national_id", "")),
@@ -83,14 +85,14 @@ def login_page(request: Request, next: str = "/") -> Response:
 
 @router.post("/login")
 def login(request: Request, form: Posted, session: SessionDep, settings: SettingsDep) -> Response:
-    citizen = accounts.authenticate(
+    citizen = citizens.authenticate(
         session,
         national_id_number=str(form.get("national_id", "")),
         password=str(form.get("password", "")),
         client=request.client.host if request.client else "unknown",
     )
     ttl = settings.web_session_ttl_seconds
-    issued = accounts.issue_token(session, citizen, ttl_seconds=ttl)
+    issued = citizens.issue_token(session, citizen, ttl_seconds=ttl)
     response = redirect(local_path(str(form.get("next") or "/")))
     security.set_cookie(response, request, security.SESSION, issued.token, max_age=ttl)
     return response
@@ -99,13 +101,13 @@ def login(request: Request, form: Posted, session: SessionDep, settings: Setting
 @router.post("/logout", dependencies=[CSRF_CHECKED])
 def logout(request: Request, session: SessionDep) -> Response:
     return signed_out(
-        request, security.SESSION, lambda token: accounts.revoke_token(session, token), "/"
+        request, security.SESSION, lambda token: citizens.revoke_token(session, token), "/"
     )
 
 
 @router.get("/profile", response_class=HTMLResponse)
 def profile_page(request: Request, me: Me, session: SessionDep, backend: BackendDep) -> Response:
-    profile = accounts.profile(session, backend.keyring, me)
+    profile = citizens.profile(session, backend.keyring, me)
     return render(request, "citizen/profile.html", profile=profile, me=me)
 
 
@@ -117,13 +119,13 @@ def update_profile(form: Posted, me: Me, session: SessionDep, backend: BackendDe
         "address": str(form.get("address") or "") or None,
         "date_of_birth": day(form, "date_of_birth"),
     }
-    accounts.update_profile(session, backend.keyring, me, changes)
+    citizens.update_profile(session, backend.keyring, me, changes)
     return redirect("/profile?saved=1")
 
 
 @router.get("/papers/new", response_class=HTMLResponse)
 def add_paper_page(request: Request, me: Me, type: str | None = None) -> Response:
-    return render(request, "citizen/add.html", types=catalog.document_types(), chosen=type)
+    return render(request, "citizen/add.html", types=document_types.document_types(), chosen=type)
 
 
 @router.post("/papers")
@@ -142,7 +144,7 @@ def paper_page(
 ) -> Response:
     paper = documents.view(session, backend, owner=me, document_id=paper_id)
     versions = documents.list_versions(session, backend, owner=me, document_id=paper_id)
-    kind = catalog.document_types().get(paper.doc_type)
+    kind = document_types.document_types().get(paper.doc_type)
     return render(request, "citizen/paper.html", paper=paper, versions=versions, kind=kind)
 
 
@@ -176,7 +178,9 @@ def replace_page(
     request: Request, paper_id: uuid.UUID, me: Me, session: SessionDep, backend: BackendDep
 ) -> Response:
     paper = documents.view(session, backend, owner=me, document_id=paper_id)
-    return render(request, "citizen/replace.html", paper=paper, types=catalog.document_types())
+    return render(
+        request, "citizen/replace.html", paper=paper, types=document_types.document_types()
+    )
 
 
 @router.post("/papers/{paper_id}/replace")
@@ -198,7 +202,9 @@ def delete_page(
     request: Request, paper_id: uuid.UUID, me: Me, session: SessionDep, backend: BackendDep
 ) -> Response:
     paper = documents.view(session, backend, owner=me, document_id=paper_id)
-    return render(request, "citizen/delete.html", paper=paper, types=catalog.document_types())
+    return render(
+        request, "citizen/delete.html", paper=paper, types=document_types.document_types()
+    )
 
 
 @router.post("/papers/{paper_id}/delete", dependencies=[CSRF_CHECKED])
@@ -223,7 +229,7 @@ def share_page(
         papers=papers,
         chosen=set(paper or []),
         agencies=active,
-        types=catalog.document_types(),
+        types=document_types.document_types(),
         days=SHARE_DAYS,
     )
 
@@ -278,7 +284,7 @@ def grant_page(
         grant=grant,
         link=link,
         papers=[papers[i] for i in grant.document_ids if i in papers],
-        types=catalog.document_types(),
+        types=document_types.document_types(),
     )
 
 
@@ -302,7 +308,7 @@ def revoke_grant(grant_id: uuid.UUID, me: Me, session: SessionDep) -> Response:
 def access_log_page(request: Request, me: Me, session: SessionDep, backend: BackendDep) -> Response:
     records = access_log.for_citizen(session, backend, owner=me, limit=200)
     return render(
-        request, "citizen/access_log.html", records=records, types=catalog.document_types()
+        request, "citizen/access_log.html", records=records, types=document_types.document_types()
     )
 
 
@@ -346,7 +352,9 @@ def dossier_page(
     request: Request, dossier_id: uuid.UUID, me: Me, session: SessionDep, backend: BackendDep
 ) -> Response:
     view = dossiers.view(session, backend, owner=me, dossier_id=dossier_id)
-    return render(request, "citizen/dossier.html", dossier=view, types=catalog.document_types())
+    return render(
+        request, "citizen/dossier.html", dossier=view, types=document_types.document_types()
+    )
 
 
 @router.post("/dossiers/{dossier_id}/attachments")

@@ -9,10 +9,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse
 
-from vault import catalog, officers
+from vault.accounts import officers
 from vault.api.deps import BackendDep, SessionDep, SettingsDep
 from vault.api.documents import form_limits
 from vault.api.downloads import delivery_response
+from vault.catalog import document_types
 from vault.dossiers import agency as dossiers
 from vault.sharing import access
 from vault.sharing.access import Accessor
@@ -88,7 +89,7 @@ def share_page(
         view=view,
         token=token,
         preview_pages=access.PREVIEW_PAGES,
-        types=catalog.document_types(),
+        types=document_types.document_types(),
         who=who,
     )
 

@@ -10,9 +10,9 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
 from storage import BlobNotFound, StoreUnavailable
-from vault import errors
 from vault.api.errors import STATUS_CODES, http_error_headers, slug
 from vault.crypto import IntegrityError
+from vault.kit import errors
 from vault.web import security
 from vault.web.pages import messages, redirect, render
 

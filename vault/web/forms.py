@@ -12,10 +12,10 @@ import anyio.to_thread
 from fastapi import Depends, Request, Response
 from starlette.datastructures import FormData
 
-from vault import days
 from vault.api.forms import FormLimits, streamed_form
-from vault.errors import InvalidInput
-from vault.uploads import FormField, FormPart
+from vault.documents.uploads import FormField, FormPart
+from vault.kit import days
+from vault.kit.errors import InvalidInput
 from vault.web import security
 from vault.web.pages import redirect
 

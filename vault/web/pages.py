@@ -11,7 +11,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from vault import catalog, days
+from vault.catalog import document_types
+from vault.kit import days
 from vault.web import security
 from vault.web.i18n import DEFAULT, LANGUAGES, Messages
 
@@ -46,7 +47,7 @@ def render(request: Request, template: str, *, code: int = 200, **context: Any) 
 
 
 def _type_name(code: str, language: str) -> str:
-    kind = catalog.document_types().get(code)
+    kind = document_types.document_types().get(code)
     if kind is None:
         return code
     return kind.name_vi if language == "vi" else kind.name_en

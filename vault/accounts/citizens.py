@@ -1,0 +1,192 @@
+"""Citizen accounts: registration, login with throttling, access tokens, erasure."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError as RowConflict
+from sqlmodel import Session, col, select
+
+from vault import audit, crypto, db
+from vault.accounts import logins, national_id
+from vault.accounts.models import AccessToken, Citizen
+from vault.keys import Keyring
+from vault.kit import text
+from vault.kit.errors import AuthenticationFailed, Conflict, InvalidInput
+
+MAX_ADDRESS = 300
+PHONE_PATTERN = r"^\+?[0-9 ]{8,16}$"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What the vault knows of the citizen beyond the number: sealed, used to prefill forms."""
+
+    full_name: str
+    phone: str | None = None
+    date_of_birth: date | None = None
+    address: str | None = None
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    expires_in: int
+
+
+def register(
+    session: Session,
+    keyring: Keyring,
+    *,
+    national_id_number: str,
+    full_name: str,
+    password: str,
+    phone: str | None = None,
+) -> Citizen:
+    number = national_id.validate(national_id_number)
+    checked = _checked(Profile(full_name, phone))
+    if session.exec(select(Citizen.id).where(Citizen.national_id == number)).first():
+        raise Conflict("An account with this personal identification number already exists.")
+    citizen = Citizen(
+        national_id=number, password_hash=logins.hash_password(password), sealed_profile=b""
+    )
+    kek = keyring.create_citizen_key(session, citizen.id)
+    citizen.sealed_profile = _seal_profile(kek, citizen.id, checked)
+    session.add(citizen)
+    try:
+        session.flush()
+    except RowConflict:
+        raise Conflict(
+            "An account with this personal identification number already exists."
+        ) from None
+    return citizen
+
+
+def profile(session: Session, keyring: Keyring, citizen: Citizen) -> Profile:
+    _, kek = keyring.citizen_key(session, citizen.id)
+    aad = crypto.profile_aad(citizen_id=citizen.id)
+    data = json.loads(crypto.open_box(_profile_key(kek), citizen.sealed_profile, aad=aad))
+    born = data.get("date_of_birth")
+    return Profile(
+        full_name=data["full_name"],
+        phone=data.get("phone"),
+        date_of_birth=date.fromisoformat(born) if born else None,
+        address=data.get("address"),
+    )
+
+
+def update_profile(
+    session: Session, keyring: Keyring, citizen: Citizen, changes: dict[str, Any]
+) -> Profile:
+    """Apply the given fields; a name cannot be emptied, a birth date must fit the number."""
+    updated = _checked(replace(profile(session, keyring, citizen), **changes))
+    born = updated.date_of_birth
+    if born is not None and born.year != national_id.birth_year(citizen.national_id):
+        raise InvalidInput(
+            "This birth date does not match the year in the identification number.",
+            field="date_of_birth",
+        )
+    _, kek = keyring.citizen_key(session, citizen.id)
+    citizen.sealed_profile = _seal_profile(kek, citizen.id, updated)
+    session.add(citizen)
+    return updated
+
+
+def _checked(value: Profile) -> Profile:
+    """The same rules whichever way the profile arrives (the API, a page): it prefills the
+    forms of every dossier, so a value no form would take must not get in."""
+    full_name = text.one_line(value.full_name)
+    phone = text.one_line(value.phone) or None
+    address = text.one_line(value.address) or None
+    if not full_name:
+        raise InvalidInput("The full name is required.", field="full_name")
+    if len(full_name) > text.MAX_NAME:
+        raise InvalidInput(f"A name has at most {text.MAX_NAME} characters.", field="full_name")
+    if phone is not None and not re.match(PHONE_PATTERN, phone):
+        raise InvalidInput("A phone number has 8 to 16 digits, with an optional +.", field="phone")
+    if address is not None and len(address) > MAX_ADDRESS:
+        raise InvalidInput(f"An address has at most {MAX_ADDRESS} characters.", field="address")
+    return replace(value, full_name=full_name, phone=phone, address=address)
+
+
+def _seal_profile(kek: bytes, citizen_id: uuid.UUID, value: Profile) -> bytes:
+    data = json.dumps(
+        {
+            "full_name": value.full_name,
+            "phone": value.phone,
+            "date_of_birth": value.date_of_birth.isoformat() if value.date_of_birth else None,
+            "address": value.address,
+        }
+    ).encode()
+    return crypto.seal(_profile_key(kek), data, aad=crypto.profile_aad(citizen_id=citizen_id))
+
+
+def _profile_key(kek: bytes) -> bytes:
+    return crypto.subkey(kek, b"dvlt/v1/profile-key")
+
+
+def authenticate(
+    session: Session,
+    *,
+    national_id_number: str,
+    password: str,
+    client: str,
+) -> Citizen:
+    """The citizen whose password this is; refused, and counted, otherwise. A throttled
+    caller is refused before the password is looked at, so it learns nothing."""
+    number = national_id_number.strip()
+    attempt = logins.Attempt(session, account=f"citizen:{number}", client=client)
+    citizen = session.exec(select(Citizen).where(Citizen.national_id == number)).first()
+    if logins.verify(citizen.password_hash if citizen else None, password):
+        attempt.succeeded()
+        return citizen  # type: ignore[return-value]
+    attempt.failed(
+        audit.Event(
+            "auth.login_failed",
+            subject=citizen.id if citizen else None,
+            actor_type="anonymous",
+            outcome="denied",
+        )
+    )
+    raise AuthenticationFailed("Wrong personal identification number or password.")
+
+
+def issue_token(session: Session, citizen: Citizen, *, ttl_seconds: int) -> IssuedToken:
+    token = crypto.new_token()
+    now = db.utc_now()
+    session.execute(
+        delete(AccessToken).where(
+            col(AccessToken.citizen_id) == citizen.id, col(AccessToken.expires_at) < now
+        )
+    )
+    session.add(
+        AccessToken(
+            token_hash=crypto.hash_token(token),
+            citizen_id=citizen.id,
+            expires_at=now + timedelta(seconds=ttl_seconds),
+        )
+    )
+    return IssuedToken(token=token, expires_in=ttl_seconds)
+
+
+def citizen_for_token(session: Session, token: str) -> Citizen | None:
+    row = session.exec(
+        select(Citizen, AccessToken.expires_at)
+        .join(AccessToken, col(AccessToken.citizen_id) == Citizen.id)
+        .where(AccessToken.token_hash == crypto.hash_token(token))
+    ).first()
+    if row is None or db.aware(row[1]) <= db.utc_now():
+        return None
+    return row[0]
+
+
+def revoke_token(session: Session, token: str) -> None:
+    session.execute(
+        delete(AccessToken).where(col(AccessToken.token_hash) == crypto.hash_token(token))
+    )

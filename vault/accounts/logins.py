@@ -1,0 +1,118 @@
+"""Password logins, for citizens and counter officers alike: Argon2id hashes, constant-time
+refusals, and throttling kept in the database so that every API node sees the same counts."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from vault import audit, db
+from vault.accounts.models import LoginThrottle
+from vault.kit.errors import InvalidInput, TooManyAttempts
+
+_hasher = PasswordHasher()
+# Verified when the account does not exist, so that a wrong name costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash("not a password of anyone")
+MIN_PASSWORD, MAX_PASSWORD = 8, 128
+
+
+@dataclass(frozen=True)
+class ThrottlePolicy:
+    """Failures allowed per window for one account, and for one client address."""
+
+    account_failures: int = 5
+    address_failures: int = 50
+    window: timedelta = timedelta(minutes=15)
+    block: timedelta = timedelta(minutes=15)
+
+
+def hash_password(password: str) -> str:
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise InvalidInput(
+            f"A password has {MIN_PASSWORD} to {MAX_PASSWORD} characters.", field="password"
+        )
+    return _hasher.hash(password)
+
+
+def verify(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+class Attempt:
+    """One login attempt, counted as a failure before the password is checked and forgiven
+    when it succeeds: parallel guesses cannot outrun the throttle, and no write lock is held
+    while Argon2 runs. A throttled caller is refused before anything is looked at."""
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        account: str,
+        client: str,
+        policy: ThrottlePolicy = ThrottlePolicy(),
+    ) -> None:
+        self._session = session
+        limits = {
+            _key("account", account): policy.account_failures,
+            _key("address", client): policy.address_failures,
+        }
+        self._keys = sorted(limits)
+        now = db.utc_now()
+        rows = _locked_rows(session, self._keys, now)
+        for row in rows:
+            if now - db.aware(row.window_started_at) > policy.window:
+                row.failures, row.window_started_at, row.blocked_until = 0, now, None
+        blocked = [db.aware(r.blocked_until) for r in rows if r.blocked_until]
+        if blocked and max(blocked) > now:
+            seconds = int((max(blocked) - now).total_seconds()) + 1
+            raise TooManyAttempts(
+                "Too many failed logins; wait before trying again.", retry_after=seconds
+            )
+        for row in rows:
+            row.failures += 1
+            if row.failures >= limits[row.key]:
+                row.blocked_until = now + policy.block
+            session.add(row)
+        session.commit()
+
+    def succeeded(self) -> None:
+        self._session.execute(delete(LoginThrottle).where(col(LoginThrottle.key).in_(self._keys)))
+
+    def failed(self, event: audit.Event) -> None:
+        """Already counted; audited in a transaction of its own once the refusal has rolled
+        the request back."""
+        audit.append_after_refusal(self._session, event)
+
+
+def _locked_rows(session: Session, keys: list[str], now: datetime) -> list[LoginThrottle]:
+    """The throttle rows, created if missing, locked in key order (no deadlock between two
+    attempts on the same account and address)."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    session.execute(
+        insert(LoginThrottle)
+        .values([{"key": key, "failures": 0, "window_started_at": now} for key in keys])
+        .on_conflict_do_nothing()
+    )
+    return list(
+        session.exec(
+            select(LoginThrottle)
+            .where(col(LoginThrottle.key).in_(keys))
+            .order_by(col(LoginThrottle.key))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def _key(kind: str, value: str) -> str:
+    return f"{kind}:{hashlib.sha256(value.strip().encode()).hexdigest()}"

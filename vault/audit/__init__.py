@@ -1,0 +1,32 @@
+"""The tamper-evident audit log: one hash chain per citizen, verification, signed anchors.
+
+Owns the `audit_event` table. May import `db`, `crypto` and `kit` only: every domain writes
+to the log, so the log knows none of them."""
+
+from vault.audit.log import (
+    GENESIS,
+    SYSTEM,
+    Break,
+    Event,
+    Verification,
+    append,
+    append_after_refusal,
+    append_many,
+    chain_of,
+    entry_hash,
+    verify,
+)
+
+__all__ = [
+    "GENESIS",
+    "SYSTEM",
+    "Break",
+    "Event",
+    "Verification",
+    "append",
+    "append_after_refusal",
+    "append_many",
+    "chain_of",
+    "entry_hash",
+    "verify",
+]

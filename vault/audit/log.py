@@ -1,0 +1,192 @@
+"""The audit log: append-only, one hash chain per citizen plus a `system` chain.
+
+Each event carries the hash of the one before it in its chain, so a changed, removed or
+inserted row breaks every hash after it and `vault audit verify` names the first broken link.
+Appends to a chain are serialised (an advisory lock on PostgreSQL; on SQLite every writing
+transaction starts with BEGIN IMMEDIATE), so concurrent events never fork a chain. Events go
+in the transaction of the change they record; refusals, which roll back, in one of their own.
+No paper content, token or secret ever goes into an event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, text
+from sqlmodel import Session, col, select
+
+from vault import db
+from vault.audit.models import AuditEvent
+
+SYSTEM = "system"
+GENESIS = "0" * 64
+_DOMAIN = b"dvlt-audit-v1\x00"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Event:
+    action: str
+    subject: uuid.UUID | None  # the citizen whose chain this joins; None for `system`
+    actor_type: str
+    actor_id: str | None = None
+    outcome: str = "success"
+    reason: str | None = None
+    document_id: uuid.UUID | None = None
+    grant_id: uuid.UUID | None = None
+    agency_id: uuid.UUID | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def chain(self) -> str:
+        return str(self.subject) if self.subject else SYSTEM
+
+
+def append(session: Session, event: Event) -> AuditEvent:
+    return append_many(session, [event])[0]
+
+
+def append_many(session: Session, events: Sequence[Event]) -> list[AuditEvent]:
+    """Events in the order given; each chain is locked once, in name order."""
+    chains = sorted({event.chain for event in events})
+    heads: dict[str, tuple[int, str]] = {}
+    for chain in chains:
+        _lock(session, chain)
+        head = session.exec(
+            select(AuditEvent.seq, AuditEvent.entry_hash)
+            .where(AuditEvent.chain == chain)
+            .order_by(col(AuditEvent.seq).desc())
+            .limit(1)
+        ).first()
+        heads[chain] = (head[0], head[1]) if head else (0, GENESIS)
+    rows = []
+    for event in events:
+        seq, previous = heads[event.chain]
+        row = AuditEvent(
+            chain=event.chain,
+            seq=seq + 1,
+            occurred_at=db.utc_now(),
+            actor_type=event.actor_type,
+            actor_id=event.actor_id,
+            action=event.action,
+            outcome=event.outcome,
+            reason=event.reason,
+            document_id=event.document_id,
+            grant_id=event.grant_id,
+            agency_id=event.agency_id,
+            details=json.dumps(
+                event.details, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+            ),
+            prev_hash=previous,
+            entry_hash="",
+        )
+        row.entry_hash = entry_hash(row)
+        heads[event.chain] = (row.seq, row.entry_hash)
+        rows.append(row)
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
+def append_after_refusal(session: Session, event: Event) -> None:
+    """For an attempt that is refused: the refusal rolls the request back, so the event is
+    written in a transaction of its own once it has."""
+    engine = session.get_bind()
+
+    def write() -> None:
+        with db.unit_of_work(engine) as own:  # type: ignore[arg-type]
+            append(own, event)
+
+    db.after_rollback(session, write)
+
+
+def _lock(session: Session, chain: str) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(chain.encode()).digest()[:8], "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def _micros(moment: datetime) -> int:
+    """Exact integer microseconds since the epoch."""
+    return (db.aware(moment) - _EPOCH) // timedelta(microseconds=1)
+
+
+def entry_hash(row: AuditEvent) -> str:
+    body = {
+        "chain": row.chain,
+        "seq": row.seq,
+        "occurred_at": _micros(row.occurred_at),
+        "actor_type": row.actor_type,
+        "actor_id": row.actor_id,
+        "action": row.action,
+        "outcome": row.outcome,
+        "reason": row.reason,
+        "document_id": str(row.document_id) if row.document_id else None,
+        "grant_id": str(row.grant_id) if row.grant_id else None,
+        "agency_id": str(row.agency_id) if row.agency_id else None,
+        "details": json.loads(row.details),
+    }
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(_DOMAIN + row.prev_hash.encode() + canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Break:
+    chain: str
+    seq: int
+    problem: str
+
+
+@dataclass
+class Verification:
+    chains: int = 0
+    events: int = 0
+    breaks: list[Break] = field(default_factory=list)
+
+
+def verify(engine: Engine) -> Verification:
+    """Check every chain from its first link; report the first broken link of each."""
+    result = Verification()
+    chain, expected_seq, previous, broken = None, 1, GENESIS, False
+    for row in _all_events(engine):
+        if row.chain != chain:
+            chain, expected_seq, previous, broken = row.chain, 1, GENESIS, False
+            result.chains += 1
+        result.events += 1
+        if broken:
+            continue
+        problem = None
+        if row.seq != expected_seq:
+            problem = f"expected link {expected_seq}, found {row.seq} (a link is missing)"
+        elif row.prev_hash != previous:
+            problem = "does not follow the link before it"
+        elif entry_hash(row) != row.entry_hash:
+            problem = "was changed after it was written"
+        if problem:
+            result.breaks.append(Break(row.chain, row.seq, problem))
+            broken = True
+        expected_seq, previous = row.seq + 1, row.entry_hash
+    return result
+
+
+def _all_events(engine: Engine) -> Iterator[AuditEvent]:
+    with db.unit_of_work(engine, writes=False) as session:
+        query = select(AuditEvent).order_by(col(AuditEvent.chain), col(AuditEvent.seq))
+        yield from session.exec(query.execution_options(yield_per=1000))
+
+
+def chain_of(session: Session, subject: uuid.UUID, actions: tuple[str, ...]) -> list[AuditEvent]:
+    """A citizen's events of these kinds, newest first."""
+    return list(
+        session.exec(
+            select(AuditEvent)
+            .where(AuditEvent.chain == str(subject), col(AuditEvent.action).in_(actions))
+            .order_by(col(AuditEvent.seq).desc())
+        ).all()
+    )

@@ -1,0 +1,34 @@
+"""`vault serve`: prepare the data directory, key and schema, then serve the API and pages."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+
+from vault import bootstrap
+from vault.cli.common import load_settings, operator_errors
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Prepare the data directory, key and schema, then serve the vault."""
+    import uvicorn
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    with operator_errors():
+        settings = load_settings()
+        bootstrap.prepare(settings)
+    uvicorn.run(
+        "vault.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        server_header=False,
+    )

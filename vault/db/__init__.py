@@ -1,0 +1,151 @@
+"""Database engine, units of work and migrations (SQLite embedded, PostgreSQL in production)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import DateTime, Engine, event
+from sqlmodel import Field, Session, create_engine
+
+from vault.db import sqlite_wal
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+_AFTER_COMMIT = "vault.after_commit"
+_AFTER_ROLLBACK = "vault.after_rollback"
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def timestamp_field() -> Any:
+    """A timezone-aware timestamp column that defaults to now."""
+    return Field(default_factory=utc_now, sa_type=DateTime(timezone=True))
+
+
+def aware(moment: datetime) -> datetime:
+    """SQLite hands timestamps back without their zone; they were written in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def make_engine(url: str, **options: Any) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, **options
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=20, **options)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Take transaction control from pysqlite: _sqlite_begin decides how a transaction starts.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    # Deleted rows (wrapped keys above all) are overwritten, not left in free pages.
+    cursor.execute("PRAGMA secure_delete=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    # A writing unit takes the write lock first: a deferred transaction that read
+    # and then writes can fail outright in WAL mode when another writer got in between.
+    immediate = connection.get_execution_options().get("immediate", False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class UnitOfWork:
+    """One transaction: committed if the work succeeds, rolled back otherwise.
+
+    Work that must follow the outcome (deleting blobs whose keys were destroyed,
+    or blobs written for rows that never landed) is registered with `after_commit`
+    and `after_rollback` and runs once the outcome is known. Opening one does no I/O,
+    so it can be started anywhere; closing it talks to the database.
+    """
+
+    def __init__(self, engine: Engine, *, writes: bool = True) -> None:
+        bind = engine.execution_options(immediate=True) if writes else engine
+        self.session = Session(bind, expire_on_commit=False)
+
+    def close(self, error: BaseException | None = None) -> None:
+        try:
+            if error is None:
+                try:
+                    self.session.commit()
+                except BaseException:
+                    self.session.rollback()
+                    _run(self.session, _AFTER_ROLLBACK)
+                    raise
+                _run(self.session, _AFTER_COMMIT)
+            else:
+                self.session.rollback()
+                _run(self.session, _AFTER_ROLLBACK)
+        finally:
+            self.session.close()
+
+
+@contextmanager
+def unit_of_work(engine: Engine, *, writes: bool = True) -> Iterator[Session]:
+    work = UnitOfWork(engine, writes=writes)
+    try:
+        yield work.session
+    except BaseException as error:
+        work.close(error)
+        raise
+    work.close()
+
+
+def after_commit(session: Session, action: Callable[[], None]) -> None:
+    session.info.setdefault(_AFTER_COMMIT, []).append(action)
+
+
+def after_rollback(session: Session, action: Callable[[], None]) -> None:
+    session.info.setdefault(_AFTER_ROLLBACK, []).append(action)
+
+
+def end_read(session: Session) -> None:
+    """Close the reading transaction before a long stream, so no lock or snapshot is held while
+    bytes flow; the unit of work goes on and its writes start a fresh transaction."""
+    session.commit()
+
+
+def purge_deleted(session: Session) -> None:
+    """After a shredding commit, make SQLite drop the last copies of the deleted rows (see
+    vault.sqlite_wal). PostgreSQL keeps dead tuples until vacuum and in its WAL archives;
+    that limit is stated in the README."""
+    engine = session.get_bind()
+    if engine.dialect.name == "sqlite":
+        after_commit(session, lambda: sqlite_wal.truncate_soon(engine))
+
+
+def _run(session: Session, name: str) -> None:
+    actions = session.info.pop(_AFTER_COMMIT, []), session.info.pop(_AFTER_ROLLBACK, [])
+    for action in actions[0] if name == _AFTER_COMMIT else actions[1]:
+        try:
+            action()
+        except Exception:
+            # Leftover ciphertext is unreadable and swept by `vault storage gc`.
+            log.exception("clean-up after the transaction failed")
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(url: str) -> None:
+    command.upgrade(alembic_config(url), "head")

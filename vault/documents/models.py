@@ -1,0 +1,62 @@
+"""Papers and their versions: only what queries need is in clear; the rest is sealed bytes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    Text,
+)
+from sqlmodel import Field, SQLModel
+
+from vault.db import timestamp_field
+
+
+class Document(SQLModel, table=True):
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    owner_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("citizen.id", ondelete="CASCADE"), nullable=False)
+    )
+    doc_type: str = Field(max_length=32)
+    current_version: int = 1
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()
+
+    __table_args__ = (Index("ix_document_owner_type", "owner_id", "doc_type"),)
+
+
+class DocumentVersion(SQLModel, table=True):
+    """One stored scan of a paper: its object, its thumbnail and their wrapped data keys."""
+
+    __tablename__ = "document_version"
+
+    document_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("document.id", ondelete="CASCADE"), primary_key=True)
+    )
+    version: int = Field(primary_key=True)
+    object_key: str = Field(max_length=64, unique=True)
+    thumbnail_key: str | None = Field(default=None, max_length=64, unique=True)
+    kek_version: int
+    wrapped_dek: bytes = Field(sa_type=LargeBinary)
+    wrapped_thumbnail_dek: bytes | None = Field(default=None, sa_type=LargeBinary)
+    content_type: str = Field(max_length=64)
+    size: int = Field(sa_type=BigInteger)
+    thumbnail_size: int | None = None
+    pages: int
+    trust: str = Field(max_length=16)
+    issued_on: date | None = None
+    expires_on: date | None = Field(default=None, index=True)
+    # Title, document number, original file name and SHA-256, sealed under the data key.
+    sealed_metadata: bytes = Field(sa_type=LargeBinary)
+    # For trust "issued": who issued it, its detached signature over the SHA-256 of the paper,
+    # and the issuer's public key as it was when the paper was deposited.
+    issuer_agency_id: uuid.UUID | None = Field(default=None, foreign_key="agency.id")
+    signature: bytes | None = Field(default=None, sa_type=LargeBinary)
+    signer_key_pem: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = timestamp_field()

@@ -1,0 +1,60 @@
+"""The orphan sweep: blobs no row refers to are deleted once they are older than a grace
+period (an upload in flight writes its blob before its row commits)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from itertools import islice
+
+from sqlalchemy import Engine
+from sqlmodel import col, or_, select
+
+from storage import BlobInfo, BlobStore
+from vault import db
+from vault.documents.models import DocumentVersion
+
+
+@dataclass
+class SweepReport:
+    scanned: int = 0
+    young: int = 0
+    deleted: int = 0
+    aborted: int = 0
+
+
+def sweep(
+    engine: Engine, store: BlobStore, *, grace: timedelta, dry_run: bool = False
+) -> SweepReport:
+    report = SweepReport()
+    cutoff = db.utc_now() - grace
+    for batch in _batches(store.iter_blobs(), 500):
+        report.scanned += len(batch)
+        old = {blob.key for blob in batch if blob.modified < cutoff}
+        report.young += len(batch) - len(old)
+        for key in old - _referenced(engine, old):
+            if not dry_run:
+                store.delete(key)
+            report.deleted += 1
+    if not dry_run:
+        report.aborted = store.abort_incomplete(cutoff)
+    return report
+
+
+def _referenced(engine: Engine, keys: set[str]) -> set[str]:
+    with db.unit_of_work(engine, writes=False) as session:
+        rows = session.exec(
+            select(DocumentVersion.object_key, DocumentVersion.thumbnail_key).where(
+                or_(
+                    col(DocumentVersion.object_key).in_(keys),
+                    col(DocumentVersion.thumbnail_key).in_(keys),
+                )
+            )
+        ).all()
+    return {key for row in rows for key in row if key is not None}
+
+
+def _batches(blobs: Iterator[BlobInfo], size: int) -> Iterator[list[BlobInfo]]:
+    while batch := list(islice(blobs, size)):
+        yield batch

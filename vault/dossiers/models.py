@@ -1,0 +1,81 @@
+"""Dossiers, their attached papers and their history."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+)
+from sqlmodel import Field, SQLModel
+
+from vault.db import timestamp_field
+
+
+class Dossier(SQLModel, table=True):
+    """A citizen's application (hồ sơ) for one procedure at one agency."""
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    citizen_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("citizen.id", ondelete="CASCADE"), index=True, nullable=False)
+    )
+    procedure_code: str = Field(foreign_key="procedure.code", max_length=32)
+    agency_id: uuid.UUID = Field(foreign_key="agency.id", index=True)
+    status: str = Field(max_length=24)
+    # The form, sealed under the citizen's key: it holds names, dates, addresses.
+    sealed_form: bytes = Field(sa_type=LargeBinary)
+    grant_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=Column(ForeignKey("share_grant.id", ondelete="SET NULL"), nullable=True),
+    )
+    result_document_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=Column(ForeignKey("document.id", ondelete="SET NULL"), nullable=True),
+    )
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()
+    submitted_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    closed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_dossier_agency_status", "agency_id", "status"),)
+
+
+class DossierAttachment(SQLModel, table=True):
+    """One required paper of a dossier: from the vault (reused) or uploaded for it."""
+
+    __tablename__ = "dossier_attachment"
+
+    dossier_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("dossier.id", ondelete="CASCADE"), primary_key=True)
+    )
+    doc_type: str = Field(primary_key=True, max_length=32)
+    document_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("document.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    version: int
+    reused: bool
+
+
+class DossierEvent(SQLModel, table=True):
+    """The state history of a dossier; notes are sealed under the citizen's key."""
+
+    __tablename__ = "dossier_event"
+
+    id: int | None = Field(
+        default=None, primary_key=True, sa_type=BigInteger().with_variant(Integer, "sqlite")
+    )
+    dossier_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("dossier.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    status: str = Field(max_length=24)
+    actor_type: str = Field(max_length=16)
+    actor: str | None = Field(default=None, max_length=64)
+    sealed_note: bytes | None = Field(default=None, sa_type=LargeBinary)
+    at: datetime = timestamp_field()

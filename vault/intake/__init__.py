@@ -1,1 +1,0 @@
-"""Turning what a citizen uploads into what the vault stores: sniffing, normalising, checking."""

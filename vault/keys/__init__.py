@@ -1,0 +1,8 @@
+"""The key hierarchy: master key file → citizen keys (table `citizen_key`) → data keys.
+
+Owns the `citizen_key` table and the key ring. May import `vault.crypto`, `vault.db` and
+`vault.kit`; never a domain package."""
+
+from vault.keys.keyring import Keyring, ObjectBinding, unwrap_data_key, wrap_data_key
+
+__all__ = ["Keyring", "ObjectBinding", "unwrap_data_key", "wrap_data_key"]

@@ -1,0 +1,194 @@
+"""The key hierarchy: master key (file) → citizen key (wrapped in `citizen_key`) → data keys
+(wrapped in `document_version`). Rotation rewraps rows; it never touches a stored object."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import update
+from sqlmodel import Session, col, func, select
+
+from vault import crypto
+from vault.crypto import MasterKeyError, MasterKeys, masterkeys
+from vault.db import utc_now
+from vault.keys.models import CitizenKey
+
+_RELOAD_INTERVAL = 5.0
+
+
+@dataclass(frozen=True)
+class ObjectBinding:
+    """What an object's ciphertext and its wrapped data key are bound to."""
+
+    kind: crypto.ObjectKind
+    document_id: uuid.UUID
+    owner_id: uuid.UUID
+    version: int
+
+    @property
+    def context(self) -> bytes:
+        return crypto.object_context(
+            self.kind, document_id=self.document_id, owner_id=self.owner_id, version=self.version
+        )
+
+    def wrap_aad(self, kek_version: int) -> bytes:
+        return crypto.data_key_aad(
+            self.kind,
+            kek_version=kek_version,
+            document_id=self.document_id,
+            owner_id=self.owner_id,
+            version=self.version,
+        )
+
+
+class Keyring:
+    """Master keys from the key file, reloaded when the file changes (a rotation by the CLI),
+    plus a short-lived in-memory cache of unwrapped citizen keys (never of data keys)."""
+
+    def __init__(self, path: Path, *, require_private: bool = False, ttl: float = 60.0) -> None:
+        self._path = path
+        self._require_private = require_private
+        self._ttl = ttl
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[uuid.UUID, tuple[float, tuple[int, bytes]]] = OrderedDict()
+        self._master = masterkeys.load(path, require_private=require_private)
+        self._stamp = self._file_stamp()
+        self._checked = time.monotonic()
+
+    @property
+    def master(self) -> MasterKeys:
+        if time.monotonic() - self._checked > _RELOAD_INTERVAL:
+            return self._refreshed()
+        return self._master
+
+    def _refreshed(self) -> MasterKeys:
+        self._checked = time.monotonic()
+        if self._file_stamp() != self._stamp:
+            self.reload()
+        return self._master
+
+    def reload(self) -> None:
+        self._master = masterkeys.load(self._path, require_private=self._require_private)
+        self._stamp = self._file_stamp()
+
+    def _file_stamp(self) -> tuple[int, int]:
+        stat = self._path.stat()
+        return stat.st_mtime_ns, stat.st_size
+
+    def create_citizen_key(self, session: Session, citizen_id: uuid.UUID) -> bytes:
+        kek = crypto.new_key()
+        # The file as it is now, not as it was up to a reload interval ago: a key wrapped under
+        # a version that `vault keys retire` has just removed would be lost for good.
+        master = self._refreshed()
+        version = master.current_version
+        aad = crypto.citizen_key_aad(citizen_id=citizen_id, kek_version=1, master_version=version)
+        session.add(
+            CitizenKey(
+                citizen_id=citizen_id,
+                kek_version=1,
+                master_version=version,
+                wrapped_kek=master.wrap(version, kek, aad=aad),
+            )
+        )
+        self._remember(citizen_id, (1, kek))
+        return kek
+
+    def citizen_key(self, session: Session, citizen_id: uuid.UUID) -> tuple[int, bytes]:
+        """(kek_version, kek) of a citizen; IntegrityError once the key was destroyed.
+
+        A cached key is used without reading its row: erasure deletes the rows holding every
+        wrapped data key in the same transaction, so a key still cached elsewhere for a few
+        seconds opens nothing."""
+        cached = self._recall(citizen_id)
+        if cached is not None:
+            return cached
+        row = session.get(CitizenKey, citizen_id)
+        if row is None:
+            raise crypto.IntegrityError("the citizen key no longer exists")
+        kek = self._unwrap(row)
+        self._remember(citizen_id, (row.kek_version, kek))
+        return row.kek_version, kek
+
+    def _unwrap(self, row: CitizenKey) -> bytes:
+        aad = crypto.citizen_key_aad(
+            citizen_id=row.citizen_id,
+            kek_version=row.kek_version,
+            master_version=row.master_version,
+        )
+        try:
+            return self.master.unwrap(row.master_version, row.wrapped_kek, aad=aad)
+        except MasterKeyError:
+            self.reload()  # a version added since this process started
+            return self._master.unwrap(row.master_version, row.wrapped_kek, aad=aad)
+
+    def forget(self, citizen_id: uuid.UUID) -> None:
+        with self._lock:
+            self._cache.pop(citizen_id, None)
+
+    def _remember(self, citizen_id: uuid.UUID, kek: tuple[int, bytes]) -> None:
+        with self._lock:
+            self._cache[citizen_id] = (time.monotonic() + self._ttl, kek)
+            self._cache.move_to_end(citizen_id)
+            while len(self._cache) > 10_000:
+                self._cache.popitem(last=False)
+
+    def _recall(self, citizen_id: uuid.UUID) -> tuple[int, bytes] | None:
+        with self._lock:
+            entry = self._cache.get(citizen_id)
+            if entry is None or entry[0] < time.monotonic():
+                self._cache.pop(citizen_id, None)
+                return None
+            return entry[1]
+
+    def rewrap(self, session: Session, *, batch: int = 500) -> int:
+        """Rewrap citizen keys under the current master version. Resumable and idempotent:
+        each row is updated only if nobody rewrapped it in between (compare-and-set)."""
+        master = self.master
+        target = master.current_version
+        done = 0
+        while True:
+            rows = session.exec(
+                select(CitizenKey).where(CitizenKey.master_version < target).limit(batch)
+            ).all()
+            if not rows:
+                return done
+            for row in rows:
+                kek = self._unwrap(row)
+                aad = crypto.citizen_key_aad(
+                    citizen_id=row.citizen_id, kek_version=row.kek_version, master_version=target
+                )
+                result = session.execute(
+                    update(CitizenKey)
+                    .where(
+                        col(CitizenKey.citizen_id) == row.citizen_id,
+                        col(CitizenKey.master_version) == row.master_version,
+                    )
+                    .values(
+                        wrapped_kek=master.wrap(target, kek, aad=aad),
+                        master_version=target,
+                        rewrapped_at=utc_now(),
+                    )
+                )
+                done += result.rowcount  # type: ignore[attr-defined]
+            session.commit()
+
+    @staticmethod
+    def usage(session: Session) -> dict[int, int]:
+        """How many citizen keys each master version still wraps."""
+        rows = session.exec(
+            select(CitizenKey.master_version, func.count()).group_by(col(CitizenKey.master_version))
+        ).all()
+        return dict(rows)
+
+
+def wrap_data_key(kek: bytes, kek_version: int, dek: bytes, binding: ObjectBinding) -> bytes:
+    return crypto.seal(kek, dek, aad=binding.wrap_aad(kek_version))
+
+
+def unwrap_data_key(kek: bytes, kek_version: int, box: bytes, binding: ObjectBinding) -> bytes:
+    return crypto.open_box(kek, box, aad=binding.wrap_aad(kek_version))

@@ -1,0 +1,34 @@
+"""Citizen keys, wrapped under a master key version."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    ForeignKey,
+    LargeBinary,
+)
+from sqlmodel import Field, SQLModel
+
+from vault.db import timestamp_field
+
+
+class CitizenKey(SQLModel, table=True):
+    """The citizen's key-encryption key, wrapped by a master key version.
+
+    Deleting this row is erasure: every data key of the citizen becomes unopenable.
+    """
+
+    __tablename__ = "citizen_key"
+
+    citizen_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("citizen.id", ondelete="CASCADE"), primary_key=True)
+    )
+    kek_version: int = 1
+    master_version: int = Field(index=True)
+    wrapped_kek: bytes = Field(sa_type=LargeBinary)
+    created_at: datetime = timestamp_field()
+    rewrapped_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))

@@ -1,0 +1,203 @@
+"""Hostile files are decoded in worker processes with a memory cap and a time limit: an image
+bomb or a crafted page that exhausts memory, loops or crashes a decoder ends a worker, not the
+server, and the citizen gets a clear refusal.
+
+A stored PDF can be a gigabyte, so it is not copied to the worker: the parser there reads it
+on demand, over a pipe, from the server's verified view of what was stored (`run_on`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import multiprocessing
+import resource
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import Connection
+from typing import Any, BinaryIO, TypeVar, cast
+
+from vault.crypto import SizedReader
+from vault.kit.errors import CorruptFile, ImageBomb
+
+T = TypeVar("T")
+_TOO_LONG = "This file took too long to process; it may be damaged."
+# The most one read over the pipe asks for: neither side trusts the other's sizes.
+_MAX_READ = 4 << 20
+_PRELOAD = ["vault.documents.intake.images", "vault.documents.intake.pdfs", "pypdfium2"]
+
+
+def _limit_memory(limit: int) -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+class Sandbox:
+    def __init__(self, *, workers: int = 2, memory_limit: int = 3 << 30, timeout: float = 120.0):
+        self._workers = workers
+        self._memory_limit = memory_limit
+        self._timeout = timeout
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+
+    def run(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        pool, future = self._submit(function, *args, **kwargs)
+        return self._outcome(pool, future, time.monotonic() + self._timeout)
+
+    def run_on(self, function: Callable[..., T], source: BinaryIO, *args: Any, **kwargs: Any) -> T:
+        """`function(file, *args, **kwargs)` in a worker, where `file` is a seekable reader of
+        `source`, served from here as the worker asks. An error reading `source` (a stored
+        object that fails authentication) is raised here as it is, whatever the worker makes
+        of the broken read."""
+        size = source.seek(0, io.SEEK_END)
+        here, there = multiprocessing.get_context("forkserver").Pipe()
+        deadline = time.monotonic() + self._timeout
+        try:
+            pool, future = self._submit(_on_pipe, function, there, size, *args, **kwargs)
+            try:
+                failure = _serve(source, here, future, deadline)
+            except FutureTimeout:
+                self._discard(pool)
+                raise CorruptFile(_TOO_LONG) from None
+            if failure is not None:
+                with contextlib.suppress(Exception):
+                    self._outcome(pool, future, deadline)
+                raise failure
+            return cast(T, self._outcome(pool, future, deadline))
+        finally:
+            here.close()
+            there.close()
+
+    def _submit(
+        self, function: Callable[..., T], *args: Any, **kwargs: Any
+    ) -> tuple[ProcessPoolExecutor, Future[T]]:
+        """A pool broken by someone else's file is replaced, once, rather than refusing this one."""
+        pool = self._executor()
+        try:
+            return pool, pool.submit(function, *args, **kwargs)
+        except BrokenProcessPool:
+            self._discard(pool)
+            pool = self._executor()
+            return pool, pool.submit(function, *args, **kwargs)
+
+    def _outcome(self, pool: ProcessPoolExecutor, future: Future[T], deadline: float) -> T:
+        try:
+            return future.result(timeout=max(0.0, deadline - time.monotonic()))
+        except FutureTimeout:
+            self._discard(pool)
+            raise CorruptFile(_TOO_LONG) from None
+        except (BrokenProcessPool, CancelledError):
+            self._discard(pool)
+            raise CorruptFile("This file could not be processed safely.") from None
+        except MemoryError:
+            raise ImageBomb("This file needs more memory to open than the vault allows.") from None
+
+    def warm(self) -> None:
+        """Start the workers now, so the first upload does not wait for them."""
+        pool = self._executor()
+        for _ in range(self._workers):
+            pool.submit(int)
+
+    def _executor(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                context = multiprocessing.get_context("forkserver")
+                context.set_forkserver_preload(_PRELOAD)
+                self._pool = ProcessPoolExecutor(
+                    self._workers,
+                    mp_context=context,
+                    initializer=_limit_memory,
+                    initargs=(self._memory_limit,),
+                )
+            return self._pool
+
+    def _discard(self, pool: ProcessPoolExecutor) -> None:
+        """Ends `pool` if it is still the current one (another caller may have replaced it)."""
+        with self._lock:
+            if self._pool is not pool:
+                return
+            self._pool = None
+        # The stuck or dead worker must go; Python 3.11 has no public way to kill one.
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _serve(
+    source: BinaryIO, pipe: Connection, future: Future[Any], deadline: float
+) -> BaseException | None:
+    """Answers the worker's reads until it is done (or gone). After the first error reading
+    `source`, every further read fails too, so a parser that retries gives up rather than wait."""
+    failure: BaseException | None = None
+    while not future.done():
+        if time.monotonic() > deadline:
+            raise FutureTimeout
+        if not pipe.poll(0.05):
+            continue
+        request = pipe.recv()
+        if request is None:
+            break
+        if failure is not None:
+            pipe.send(None)
+            continue
+        offset, length = request
+        try:
+            source.seek(offset)
+            pipe.send(source.read(min(length, _MAX_READ)))
+        except Exception as error:  # noqa: BLE001 - any failure of the source is the caller's
+            pipe.send(None)
+            failure = error
+    return failure
+
+
+class _PipeFile(SizedReader):
+    """In the worker: a read-only file whose bytes come from the server on demand."""
+
+    def __init__(self, pipe: Connection, size: int) -> None:
+        super().__init__(size)
+        self._pipe = pipe
+
+    def readinto(self, buffer: Any) -> int:
+        wanted = min(len(buffer), self._size - self._position, _MAX_READ)
+        if wanted <= 0:
+            return 0
+        self._pipe.send((self._position, wanted))
+        data = self._pipe.recv()
+        if data is None:
+            raise OSError("the stored file could not be read")
+        buffer[: len(data)] = data
+        self._position += len(data)
+        return len(data)
+
+
+_PIPE_BUFFER = 256 << 10
+
+
+def _on_pipe(
+    function: Callable[..., T], pipe: Connection, size: int, *args: Any, **kwargs: Any
+) -> T:
+    try:
+        return function(io.BufferedReader(_PipeFile(pipe, size), _PIPE_BUFFER), *args, **kwargs)
+    finally:
+        pipe.send(None)
+        pipe.close()
+
+
+_shared: Sandbox | None = None
+
+
+def shared() -> Sandbox:
+    """One pool per server process, shared by every app built in it."""
+    global _shared
+    if _shared is None:
+        _shared = Sandbox()
+    return _shared

@@ -1,0 +1,30 @@
+"""Every domain's tables, imported together so that SQLModel's metadata is whole: what the
+migrations and the tests compare the schema against."""
+
+from vault.accounts.models import AccessToken, Citizen, LoginThrottle, Officer
+from vault.agencies.models import Agency, AgencyToken
+from vault.audit.models import AuditEvent
+from vault.catalog.models import Procedure
+from vault.documents.models import Document, DocumentVersion
+from vault.dossiers.models import Dossier, DossierAttachment, DossierEvent
+from vault.keys.models import CitizenKey
+from vault.sharing.models import Grant, GrantDocument
+
+__all__ = [
+    "AccessToken",
+    "Agency",
+    "AgencyToken",
+    "AuditEvent",
+    "Citizen",
+    "CitizenKey",
+    "Document",
+    "DocumentVersion",
+    "Dossier",
+    "DossierAttachment",
+    "DossierEvent",
+    "Grant",
+    "GrantDocument",
+    "LoginThrottle",
+    "Officer",
+    "Procedure",
+]
