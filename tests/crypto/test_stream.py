@@ -1,17 +1,40 @@
+import functools
 import io
 import os
+import random
 import uuid
+from itertools import pairwise
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vault.crypto import Decryptor, Encryptor, IntegrityError, SeekablePlaintext, ciphertext_size
-from vault.crypto.stream import HEADER_SIZE, TAG_SIZE, SegmentCipher
+from vault.crypto import (
+    CHUNK_SIZE,
+    Decryptor,
+    Encryptor,
+    IntegrityError,
+    SeekablePlaintext,
+    StreamStateError,
+    ciphertext_size,
+    encrypt_bytes,
+)
+from vault.crypto.stream import (
+    HEADER_SIZE,
+    MAX_CHUNK_EXP,
+    MIN_CHUNK_EXP,
+    TAG_SIZE,
+    SegmentCipher,
+    chunk_count,
+)
 
 EXP = 16
 CHUNK = 1 << EXP
+STRIDE = CHUNK + TAG_SIZE
 CONTEXT = b"dvlt/v1/ctx-test"
+DEK = b"k" * 32
+BOUNDARIES = [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 2 * CHUNK, 3 * CHUNK, 3 * CHUNK + 7]
 
 
 def encrypt(data: bytes, *, dek: bytes, context: bytes = CONTEXT, pieces: int = 3) -> bytes:
@@ -19,7 +42,7 @@ def encrypt(data: bytes, *, dek: bytes, context: bytes = CONTEXT, pieces: int = 
     out = [encryptor.header]
     step = max(1, len(data) // pieces)
     for i in range(0, len(data), step):
-        out.extend(encryptor.update(data[i : i + step]))
+        out.append(encryptor.update(data[i : i + step]))
     out.append(encryptor.finalize())
     return b"".join(out)
 
@@ -28,6 +51,36 @@ def decrypt(blob: bytes, size: int, *, dek: bytes, context: bytes = CONTEXT) -> 
     reader = io.BytesIO(blob)
     decryptor = Decryptor(dek, reader.read(HEADER_SIZE), context=context, plaintext_size=size)
     return b"".join(decryptor.plaintext(reader))
+
+
+@functools.cache
+def sealed(size: int) -> tuple[bytes, bytes]:
+    """A plaintext and its ciphertext under DEK, made once so that examples replay exactly."""
+    plaintext = random.Random(size).randbytes(size)
+    return plaintext, encrypt(plaintext, dek=DEK)
+
+
+def chunk_at(offset: int) -> int:
+    return max(0, offset - HEADER_SIZE) // STRIDE
+
+
+def chunks_of(blob: bytes) -> list[bytes]:
+    return [blob[start : start + STRIDE] for start in range(HEADER_SIZE, len(blob), STRIDE)]
+
+
+def assert_refused(blob: bytes, plaintext: bytes, *, bad_chunk: int) -> None:
+    """Reading fails, and what it released before failing is verified plaintext of the
+    chunks before `bad_chunk` only: nothing of the damaged chunk or after it."""
+    released: list[bytes] = []
+    reader = io.BytesIO(blob)
+    with pytest.raises(IntegrityError):
+        header = reader.read(HEADER_SIZE)
+        decryptor = Decryptor(DEK, header, context=CONTEXT, plaintext_size=len(plaintext))
+        for piece in decryptor.plaintext(reader):
+            released.append(piece)
+    out = b"".join(released)
+    assert len(out) <= bad_chunk * CHUNK
+    assert out == plaintext[: len(out)]
 
 
 @pytest.fixture
@@ -43,6 +96,74 @@ def test_round_trip_at_every_chunk_boundary(dek: bytes, size: int) -> None:
     assert decrypt(blob, size, dek=dek) == data
 
 
+@settings(max_examples=100, deadline=None)
+@given(data=st.data())
+def test_any_size_split_any_way_round_trips(data: st.DataObject) -> None:
+    size = data.draw(st.sampled_from(BOUNDARIES) | st.integers(0, 3 * CHUNK + 100), label="size")
+    cuts = data.draw(st.lists(st.integers(0, size), max_size=8), label="cuts")
+    plaintext = random.Random(size).randbytes(size)
+    source = memoryview(plaintext) if data.draw(st.booleans(), label="views") else plaintext
+    encryptor = Encryptor(DEK, object_id=bytes(16), context=CONTEXT, chunk_exp=EXP)
+    out, sealed_chunks = [encryptor.header], 0
+    bounds = [0, *sorted(cuts), size]
+    for start, stop in pairwise(bounds):
+        piece = encryptor.update(source[start:stop])
+        assert isinstance(piece, bytes) and len(piece) % STRIDE == 0
+        sealed_chunks += len(piece) // STRIDE
+        # At most one chunk is held back, and at least one byte: finalize seals the last chunk.
+        assert stop == 0 or 0 < stop - sealed_chunks * CHUNK <= CHUNK
+        out.append(piece)
+    out.append(encryptor.finalize())
+    blob = b"".join(out)
+    assert encryptor.plaintext_size == size
+    assert len(blob) == ciphertext_size(size, EXP)
+    assert decrypt(blob, size, dek=DEK) == plaintext
+
+
+def test_a_finalized_stream_refuses_more(dek: bytes) -> None:
+    encryptor = Encryptor(dek, object_id=bytes(16), context=CONTEXT, chunk_exp=EXP)
+    assert encryptor.update(b"paper") == b""
+    final = encryptor.finalize()
+    with pytest.raises(StreamStateError):
+        encryptor.update(b"more")
+    with pytest.raises(StreamStateError):
+        encryptor.update(b"")
+    with pytest.raises(StreamStateError):
+        encryptor.finalize()
+    assert encryptor.plaintext_size == 5
+    assert decrypt(encryptor.header + final, 5, dek=dek) == b"paper"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"chunk_exp": MIN_CHUNK_EXP - 1}, {"chunk_exp": MAX_CHUNK_EXP + 1}, {"_salt": bytes(31)}],
+    ids=["chunk-too-small", "chunk-too-large", "short-salt"],
+)
+def test_a_writer_refuses_to_make_what_no_reader_opens(dek: bytes, bad: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        Encryptor(dek, object_id=bytes(16), context=CONTEXT, **bad)
+
+
+def test_encrypt_bytes_opens_like_a_stream(dek: bytes) -> None:
+    data = os.urandom(2 * CHUNK_SIZE + 1)
+    blob = encrypt_bytes(dek, data, object_id=bytes(16), context=CONTEXT)
+    assert len(blob) == ciphertext_size(len(data))
+    assert decrypt(blob, len(data), dek=dek) == data
+
+
+@pytest.mark.parametrize("size", [0, 1, CHUNK, CHUNK + 1, 3 * CHUNK])
+def test_a_stream_missing_its_final_chunk_raises(dek: bytes, size: int) -> None:
+    data = os.urandom(size)
+    blob = encrypt(data, dek=dek)
+    chunks = chunk_count(size, EXP)
+    cut = blob[: HEADER_SIZE + (chunks - 1) * STRIDE]
+    with pytest.raises(IntegrityError):
+        decrypt(cut, size, dek=dek)
+    # Even a reader told the shorter size refuses: the last chunk it sees is not marked final.
+    with pytest.raises(IntegrityError):
+        decrypt(cut, (chunks - 1) * CHUNK, dek=dek)
+
+
 def test_same_plaintext_twice_gives_unrelated_ciphertexts(dek: bytes) -> None:
     data = b"x" * 1000
     first, second = encrypt(data, dek=dek), encrypt(data, dek=dek)
@@ -50,48 +171,61 @@ def test_same_plaintext_twice_gives_unrelated_ciphertexts(dek: bytes) -> None:
     assert first[HEADER_SIZE:] != second[HEADER_SIZE:]
 
 
-@settings(max_examples=150, deadline=None)
+TAMPERED_SIZES = st.sampled_from([0, 1, CHUNK, CHUNK + 1, 2 * CHUNK + 7])
+TAMPERING = settings(max_examples=150, deadline=None)
+
+
+@TAMPERING
 @given(data=st.data())
-def test_any_flipped_bit_is_detected(data: st.DataObject) -> None:
-    dek = b"k" * 32
-    plaintext = bytes(range(256)) * 600  # three chunks
-    blob = bytearray(encrypt(plaintext, dek=dek))
-    position = data.draw(st.integers(0, len(blob) * 8 - 1))
-    blob[position // 8] ^= 1 << (position % 8)
-    with pytest.raises(IntegrityError):
-        decrypt(bytes(blob), len(plaintext), dek=dek)
+def test_any_flipped_bit_is_detected_before_its_chunk_is_released(data: st.DataObject) -> None:
+    plaintext, blob = sealed(data.draw(TAMPERED_SIZES, label="size"))
+    bit = data.draw(st.integers(0, len(blob) * 8 - 1), label="bit")
+    tampered = bytearray(blob)
+    tampered[bit // 8] ^= 1 << (bit % 8)
+    assert_refused(bytes(tampered), plaintext, bad_chunk=chunk_at(bit // 8))
 
 
-def test_truncation_at_a_chunk_boundary_is_detected(dek: bytes) -> None:
-    data = os.urandom(3 * CHUNK)
-    blob = encrypt(data, dek=dek)
-    cut = HEADER_SIZE + 2 * (CHUNK + TAG_SIZE)
-    with pytest.raises(IntegrityError):
-        decrypt(blob[:cut], len(data), dek=dek)
-    # Even a reader told the shorter size refuses: the last chunk it sees is not marked final.
-    with pytest.raises(IntegrityError):
-        decrypt(blob[:cut], 2 * CHUNK, dek=dek)
+@TAMPERING
+@given(data=st.data())
+def test_any_changed_header_is_refused_before_any_chunk(data: st.DataObject) -> None:
+    plaintext, blob = sealed(data.draw(TAMPERED_SIZES, label="size"))
+    offset = data.draw(st.integers(0, HEADER_SIZE - 1), label="offset")
+    tampered = bytearray(blob)
+    tampered[offset] ^= data.draw(st.integers(1, 255), label="change")
+    assert_refused(bytes(tampered), plaintext, bad_chunk=0)
 
 
-def test_truncation_mid_chunk_and_appended_bytes_are_detected(dek: bytes) -> None:
-    data = os.urandom(2 * CHUNK + 5)
-    blob = encrypt(data, dek=dek)
-    with pytest.raises(IntegrityError):
-        decrypt(blob[:-3], len(data), dek=dek)
-    with pytest.raises(IntegrityError):
-        decrypt(blob + b"\x00", len(data), dek=dek)
+@TAMPERING
+@given(data=st.data())
+def test_any_truncation_is_detected(data: st.DataObject) -> None:
+    plaintext, blob = sealed(data.draw(TAMPERED_SIZES, label="size"))
+    starts = range(HEADER_SIZE, len(blob), STRIDE)
+    cut = data.draw(st.sampled_from(starts) | st.integers(0, len(blob) - 1), label="cut")
+    assert_refused(blob[:cut], plaintext, bad_chunk=chunk_at(cut))
 
 
-def test_swapped_and_duplicated_chunks_are_detected(dek: bytes) -> None:
-    data = os.urandom(3 * CHUNK)
-    blob = encrypt(data, dek=dek)
-    stride = CHUNK + TAG_SIZE
-    chunks = [blob[HEADER_SIZE + i * stride : HEADER_SIZE + (i + 1) * stride] for i in range(3)]
-    swapped = blob[:HEADER_SIZE] + chunks[1] + chunks[0] + chunks[2]
-    duplicated = blob[:HEADER_SIZE] + chunks[0] + chunks[0] + chunks[2]
-    for tampered in (swapped, duplicated):
-        with pytest.raises(IntegrityError):
-            decrypt(tampered, len(data), dek=dek)
+@TAMPERING
+@given(data=st.data())
+def test_any_bytes_after_the_final_chunk_are_detected(data: st.DataObject) -> None:
+    plaintext, blob = sealed(data.draw(TAMPERED_SIZES, label="size"))
+    chunks = chunks_of(blob)
+    extra = data.draw(st.sampled_from(chunks) | st.binary(min_size=1), label="extra")
+    assert_refused(blob + extra, plaintext, bad_chunk=len(chunks) - 1)
+
+
+@TAMPERING
+@given(data=st.data())
+def test_swapped_and_duplicated_chunks_are_detected(data: st.DataObject) -> None:
+    plaintext, blob = sealed(data.draw(st.sampled_from([CHUNK + 1, 2 * CHUNK + 7, 3 * CHUNK])))
+    chunks = chunks_of(blob)
+    first, second = sorted(data.draw(st.permutations(range(len(chunks))), label="pair")[:2])
+    if data.draw(st.booleans(), label="duplicate"):
+        chunks[second] = chunks[first]
+        bad = second
+    else:
+        chunks[first], chunks[second] = chunks[second], chunks[first]
+        bad = first
+    assert_refused(blob[:HEADER_SIZE] + b"".join(chunks), plaintext, bad_chunk=bad)
 
 
 def test_chunk_spliced_from_another_object_under_the_same_key_is_detected(dek: bytes) -> None:

@@ -92,8 +92,10 @@ def write_stream(
             digest.update(chunk)
             if edges is not None:
                 edges.add(chunk)
-            for sealed in encryptor.update(chunk):
-                sink.write(sealed)
+            # A chunk at a time: each update then returns one sealed chunk or none, uncopied.
+            view, step = memoryview(chunk), encryptor.chunk_size
+            for start in range(0, len(view), step):
+                sink.write(encryptor.update(view[start : start + step]))
         sink.write(encryptor.finalize())
     return StoredObject(key, dek, encryptor.plaintext_size, digest.hexdigest(), encryptor.header)
 

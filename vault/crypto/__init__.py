@@ -9,7 +9,7 @@ from vault.crypto.contexts import (
     object_context,
     profile_aad,
 )
-from vault.crypto.errors import IntegrityError
+from vault.crypto.errors import IntegrityError, StreamStateError
 from vault.crypto.masterkeys import MasterKeyError, MasterKeys
 from vault.crypto.stream import (
     CHUNK_SIZE,
@@ -37,6 +37,7 @@ __all__ = [
     "ObjectKind",
     "SeekablePlaintext",
     "SizedReader",
+    "StreamStateError",
     "citizen_key_aad",
     "ciphertext_size",
     "data_key_aad",

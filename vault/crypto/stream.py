@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from vault.crypto.errors import IntegrityError
+from vault.crypto.errors import IntegrityError, StreamStateError
 
 MAGIC = b"DVLT"
 VERSION = 1
@@ -70,11 +70,24 @@ class SegmentCipher:
 
     @classmethod
     def create(
-        cls, dek: bytes, *, object_id: bytes, context: bytes, chunk_exp: int = DEFAULT_CHUNK_EXP
+        cls,
+        dek: bytes,
+        *,
+        object_id: bytes,
+        context: bytes,
+        chunk_exp: int = DEFAULT_CHUNK_EXP,
+        _salt: bytes | None = None,
+        _nonce_prefix: bytes | None = None,
     ) -> tuple[bytes, SegmentCipher]:
+        """`_salt` and `_nonce_prefix` are for the fixed test vectors only: see Encryptor."""
         if len(object_id) != 16:
             raise ValueError("object_id must be 16 bytes")
-        salt, prefix = os.urandom(32), os.urandom(7)
+        if not MIN_CHUNK_EXP <= chunk_exp <= MAX_CHUNK_EXP:
+            raise ValueError("chunk_exp outside the range readers accept")
+        salt = os.urandom(32) if _salt is None else _salt
+        prefix = os.urandom(7) if _nonce_prefix is None else _nonce_prefix
+        if (len(salt), len(prefix)) != (32, 7):
+            raise ValueError("salt must be 32 bytes and nonce prefix 7")
         core = MAGIC + bytes([VERSION, SUITE, chunk_exp, 0]) + object_id + salt + prefix
         commitment = _derive(dek, salt, _COMMIT_LABEL, core, context)
         payload_key = _derive(dek, salt, _PAYLOAD_LABEL, core, context)
@@ -114,39 +127,79 @@ class Encryptor:
 
     A full chunk is held back until more data shows it is not the last one, so
     that the final chunk is always marked final, even when it is full.
+
+    `_salt` and `_nonce_prefix` exist only so that tests can reproduce the fixed
+    DVLT v1 vectors (tests/crypto/vectors). Production code never passes them: a
+    salt and prefix used twice under one data key repeat GCM nonces, which breaks
+    confidentiality and authenticity alike. A test keeps them out of vault/.
     """
 
     def __init__(
-        self, dek: bytes, *, object_id: bytes, context: bytes, chunk_exp: int = DEFAULT_CHUNK_EXP
+        self,
+        dek: bytes,
+        *,
+        object_id: bytes,
+        context: bytes,
+        chunk_exp: int = DEFAULT_CHUNK_EXP,
+        _salt: bytes | None = None,
+        _nonce_prefix: bytes | None = None,
     ) -> None:
         self.header, self._cipher = SegmentCipher.create(
-            dek, object_id=object_id, context=context, chunk_exp=chunk_exp
+            dek,
+            object_id=object_id,
+            context=context,
+            chunk_exp=chunk_exp,
+            _salt=_salt,
+            _nonce_prefix=_nonce_prefix,
         )
         self._buffer = bytearray()
         self._index = 0
+        self._finished = False
         self.plaintext_size = 0
 
-    def update(self, data: bytes | memoryview) -> Iterator[bytes]:
+    @property
+    def chunk_size(self) -> int:
+        return self._cipher.chunk_size
+
+    def update(self, data: bytes | bytearray | memoryview) -> bytes:
+        """The chunks `data` completes, sealed; often b"" while a chunk fills.
+
+        Returned rather than yielded, so data is sealed whether or not the caller
+        looks at the result. Pieces of at most `chunk_size` bytes seal at most one
+        chunk each, returned without a copy; a larger piece costs one join.
+        """
+        sealed = self._seal_completed(data)
+        return sealed[0] if len(sealed) == 1 else b"".join(sealed)
+
+    def finalize(self) -> bytes:
+        """The final chunk; once only, since another would reuse the final nonce."""
+        if self._finished:
+            raise StreamStateError("the stream is already finalized")
+        self._finished = True
+        chunk = self._cipher.seal(self._index, self._buffer, final=True)
+        self._buffer = bytearray()
+        return chunk
+
+    def _seal_completed(self, data: bytes | bytearray | memoryview) -> list[bytes]:
+        if self._finished:
+            raise StreamStateError("update after finalize")
         self.plaintext_size += len(data)
         size = self._cipher.chunk_size
         view = memoryview(data)
+        sealed: list[bytes] = []
         if self._buffer:
             take = min(len(view), size - len(self._buffer))
             self._buffer += view[:take]
             view = view[take:]
             if not view:
-                return
-            yield self._seal(self._buffer)
+                return sealed
+            sealed.append(self._seal(self._buffer))
             self._buffer.clear()
         while len(view) > size:
-            yield self._seal(view[:size])
+            sealed.append(self._seal(view[:size]))
             view = view[size:]
         self._buffer += view
-
-    def finalize(self) -> bytes:
-        chunk = self._cipher.seal(self._index, self._buffer, final=True)
-        self._buffer = bytearray()
-        return chunk
+        return sealed
 
     def _seal(self, plaintext: bytes | bytearray | memoryview) -> bytes:
         chunk = self._cipher.seal(self._index, plaintext, final=False)
@@ -156,7 +209,8 @@ class Encryptor:
 
 def encrypt_bytes(dek: bytes, plaintext: bytes, *, object_id: bytes, context: bytes) -> bytes:
     encryptor = Encryptor(dek, object_id=object_id, context=context)
-    return b"".join([encryptor.header, *encryptor.update(plaintext), encryptor.finalize()])
+    sealed = encryptor._seal_completed(plaintext)  # joined once, with the header and final chunk
+    return b"".join([encryptor.header, *sealed, encryptor.finalize()])
 
 
 class Decryptor:
@@ -214,7 +268,8 @@ class Decryptor:
     def plaintext(self, reader: Reader, start: int = 0, stop: int | None = None) -> Iterator[bytes]:
         """Plaintext [start, stop) from a reader positioned at the first chunk of the span."""
         stop = self.plaintext_size if stop is None else stop
-        if start >= stop:
+        # An empty object still ends in a final chunk, which must be there and verify.
+        if start >= stop and self.plaintext_size:
             return
         first, last, _, _ = self.span(start, stop)
         base = first * self.chunk_size

@@ -1,0 +1,80 @@
+"""The fixed DVLT v1 vectors (vectors/dvlt_v1.json, made by vectors/make_dvlt_v1.py).
+
+Stored objects must open for ever, so the format's bytes are pinned here rather
+than only checked for round trips, which a change on both sides would still pass.
+"""
+
+import io
+import json
+import re
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import vault
+from vault.crypto import Decryptor, Encryptor
+from vault.crypto.stream import HEADER_SIZE
+
+SPEC = json.loads((Path(__file__).parent / "vectors" / "dvlt_v1.json").read_text())
+VECTORS: list[dict[str, Any]] = SPEC["vectors"]
+KEY = bytes.fromhex(SPEC["key"])
+CONTEXT = bytes.fromhex(SPEC["context"])
+
+
+def plaintext(size: int) -> bytes:
+    return (bytes(range(251)) * (size // 251 + 1))[:size]
+
+
+def encryptor() -> Encryptor:
+    return Encryptor(
+        KEY,
+        object_id=bytes.fromhex(SPEC["object_id"]),
+        context=CONTEXT,
+        chunk_exp=SPEC["chunk_exp"],
+        _salt=bytes.fromhex(SPEC["salt"]),
+        _nonce_prefix=bytes.fromhex(SPEC["nonce_prefix"]),
+    )
+
+
+@pytest.mark.parametrize("vector", VECTORS, ids=[vector["name"] for vector in VECTORS])
+def test_the_fixed_inputs_encrypt_to_the_stored_bytes(vector: dict[str, Any]) -> None:
+    stream = encryptor()
+    blob = stream.header + stream.update(plaintext(vector["plaintext_size"])) + stream.finalize()
+    assert blob == bytes.fromhex(vector["ciphertext"])
+
+
+@pytest.mark.parametrize("vector", VECTORS, ids=[vector["name"] for vector in VECTORS])
+def test_the_stored_bytes_decrypt_to_the_plaintext(vector: dict[str, Any]) -> None:
+    size = vector["plaintext_size"]
+    reader = io.BytesIO(bytes.fromhex(vector["ciphertext"]))
+    decryptor = Decryptor(KEY, reader.read(HEADER_SIZE), context=CONTEXT, plaintext_size=size)
+    assert b"".join(decryptor.plaintext(reader)) == plaintext(size)
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_any_split_of_the_input_encrypts_to_the_stored_bytes(data: st.DataObject) -> None:
+    vector = data.draw(st.sampled_from(VECTORS), label="vector")
+    size = vector["plaintext_size"]
+    cuts = sorted(data.draw(st.lists(st.integers(0, size), max_size=6), label="cuts"))
+    source = memoryview(plaintext(size))
+    stream = encryptor()
+    bounds = [0, *cuts, size]
+    pieces = [stream.update(source[start:stop]) for start, stop in pairwise(bounds)]
+    blob = stream.header + b"".join(pieces) + stream.finalize()
+    assert blob == bytes.fromhex(vector["ciphertext"])
+
+
+def test_fixed_randomness_is_passed_by_tests_only() -> None:
+    root = Path(vault.__file__).parent.parent
+    allowed = root / "vault" / "crypto" / "stream.py"
+    passing = re.compile(r"(?<![\w.])_(salt|nonce_prefix)\s*=(?!=)")
+    sources = [
+        path for folder in ("vault", "storage", "scripts") for path in (root / folder).rglob("*.py")
+    ]
+    assert sources
+    assert [path for path in sources if path != allowed and passing.search(path.read_text())] == []
