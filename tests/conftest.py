@@ -51,6 +51,8 @@ SERVER_FIXTURES = {
     "server",
     "served",
 }
+# Parameters that pick a server-backed part, e.g. the store fixture's "s3".
+SERVER_PARAMS = {"s3", "postgresql"}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -68,7 +70,8 @@ def _needs_servers(item: pytest.Item) -> bool:
         return True
     params = getattr(getattr(item, "callspec", None), "params", {})
     return any(
-        isinstance(value, Stack) and (value.database, value.storage) != ("sqlite", "file")
+        (isinstance(value, str) and value in SERVER_PARAMS)
+        or (isinstance(value, Stack) and (value.database, value.storage) != ("sqlite", "file"))
         for value in params.values()
     )
 
