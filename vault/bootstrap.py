@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +49,24 @@ def build_backend(settings: Settings) -> Backend:
             max_image_pixels=settings.max_image_pixels,
         ),
     )
+
+
+def keep_files_private() -> None:
+    """Every file the process makes (database, WAL, key files, temporaries, anchors) is the
+    operator's alone, whatever umask the shell or the service manager started it with."""
+    os.umask(0o077)
+
+
+def secure_data_dir(data_dir: Path) -> None:
+    """The data directory 0700 and what lies in it no looser than its owner: an install made
+    before the umask was set is tightened at start, with a line in the log."""
+    keep_files_private()
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for path in (data_dir, *(entry for entry in data_dir.iterdir() if not entry.is_symlink())):
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            path.chmod(mode & 0o700)
+            log.warning("tightened permissions of %s from %04o to %04o", path, mode, mode & 0o700)
 
 
 @dataclass(frozen=True)
@@ -177,7 +197,7 @@ def prepare(settings: Settings) -> None:
     A master key is generated only for an empty vault, and only in development: one made up
     while the database holds keys wrapped under another would orphan every paper. Production
     never generates one."""
-    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    secure_data_dir(settings.data_dir)
     key_file = settings.resolved_master_key_file
     report = key_report(settings)
     empty = report.why_unusable == _DOES_NOT_EXIST and not report.survey.needed
