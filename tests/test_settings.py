@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from vault.settings import Settings
+from vault.settings import Settings, public_url_for
 
 
 def make(**values: object) -> Settings:
@@ -59,3 +59,19 @@ def test_settings_come_from_the_environment(
         1 << 20,
         True,
     )
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [
+        ("127.0.0.1", "http://localhost:8123"),
+        ("0.0.0.0", "http://localhost:8123"),
+        ("localhost", "http://localhost:8123"),
+        ("::", "http://localhost:8123"),
+        ("vault.internal", "http://vault.internal:8123"),
+        ("10.0.0.5", "http://10.0.0.5:8123"),
+        ("fd00::5", "http://[fd00::5]:8123"),
+    ],
+)
+def test_serve_derives_the_public_url_from_where_it_listens(host: str, url: str) -> None:
+    assert public_url_for(host, 8123) == url

@@ -11,7 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from vault import api, db, web
 from vault.api import redaction
-from vault.bootstrap import build_backend
+from vault.bootstrap import build_backend, keep_files_private
 from vault.dossiers.stats import ReuseCollector
 from vault.kit import rate
 from vault.settings import Settings
@@ -30,6 +30,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    keep_files_private()
     settings = settings or Settings()
     app = FastAPI(
         title="Citizen document vault",

@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     token_ttl_seconds: int = Field(default=1800, ge=60, le=7 * 24 * 3600)
     agency_token_ttl_seconds: int = Field(default=600, ge=60, le=24 * 3600)
     web_session_ttl_seconds: int = Field(default=8 * 3600, ge=300, le=7 * 24 * 3600)
+    # Unless set, `vault serve` derives it from its --host and --port (public_url_for).
     public_url: str = "http://localhost:8000"
 
     @model_validator(mode="after")
@@ -67,3 +68,11 @@ class Settings(BaseSettings):
     @property
     def resolved_master_key_file(self) -> Path:
         return self.master_key_file or self.data_dir / "master.key"
+
+
+def public_url_for(host: str, port: int) -> str:
+    """Where a browser on this machine reaches `vault serve --host HOST --port PORT`: a share link
+    built on the default would point at a port nothing listens on."""
+    if host in {"127.0.0.1", "0.0.0.0", "localhost", "::", "::1"}:
+        return f"http://localhost:{port}"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import typer
 
+from vault import bootstrap
 from vault.cli import agency, audit, db, keys, officer, procedures, serve, storage
 
 app = typer.Typer(help="Citizen document vault.", no_args_is_help=True, add_completion=False)
+app.callback()(bootstrap.keep_files_private)
 app.command()(serve.serve)
 app.add_typer(keys.app, name="keys")
 app.add_typer(agency.app, name="agency")

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from sqlmodel import Session
 
 from storage import StoreUnavailable
-from vault import db
+from vault import bootstrap, db
 from vault.crypto import MasterKeyError
 from vault.keys import Keyring
 from vault.kit.errors import VaultError
@@ -53,7 +53,7 @@ def load_settings() -> Settings:
 
 
 def keyring(settings: Settings) -> Keyring:
-    return Keyring(settings.resolved_master_key_file, require_private=settings.env == "production")
+    return bootstrap.keyring(settings)
 
 
 @contextmanager

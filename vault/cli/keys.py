@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
-from vault import db
+from vault import bootstrap, db
 from vault.cli.common import fail, keyring, load_settings, operator_errors
 from vault.crypto import masterkeys
-from vault.keys import Keyring
+from vault.keys import Keyring, checks
 from vault.settings import Settings
 
 app = typer.Typer(help="Master keys: rotation and status.", no_args_is_help=True)
@@ -22,11 +22,25 @@ def keys_init(
         Path | None, typer.Option(help="Where to write it; default VAULT_MASTER_KEY_FILE.")
     ] = None,
 ) -> None:
-    """Create a new master key file (mode 0600). Refuses to overwrite an existing one."""
+    """Create a new master key file (mode 0600) for an empty vault. Refuses to overwrite one,
+    or to make the configured one while the database needs the key it lost."""
     with operator_errors():
-        path = file or load_settings().resolved_master_key_file
+        settings = load_settings()
+        path = file or settings.resolved_master_key_file
         if path.exists():
             raise fail(f"{path} already exists; it is never overwritten")
+        if path.resolve() == settings.resolved_master_key_file.resolve():
+            report = bootstrap.key_report(settings)
+            if report.survey.needed:
+                wraps = ", ".join(
+                    f"v{v.version} wraps {v.citizen_keys} citizen keys"
+                    for v in report.survey.needed
+                )
+                raise fail(
+                    f"refusing to create {report.where}: the database needs the master key it "
+                    f"was wrapped under ({wraps}), which a new key cannot open; put the key file "
+                    "back from its backup"
+                )
         masterkeys.create(path)
     typer.echo(f"created {path}; back it up apart from the database")
 
@@ -36,6 +50,7 @@ def keys_rotate() -> None:
     """Add a master key version and rewrap every citizen key under it. No object is touched."""
     with operator_errors():
         settings = load_settings()
+        bootstrap.require_master_keys(settings)
         version = masterkeys.add_version(settings.resolved_master_key_file)
         typer.echo(f"added master key version {version}")
         _rewrap(settings)
@@ -52,32 +67,29 @@ def _rewrap(settings: Settings) -> None:
     ring = keyring(settings)
     engine = db.make_engine(settings.resolved_database_url)
     with db.unit_of_work(engine) as session:
+        checks.record(session, ring.master)
         count = ring.rewrap(session)
     typer.echo(f"rewrapped {count} citizen keys under version {ring.master.current_version}")
 
 
 @app.command("status")
 def keys_status() -> None:
-    """Master key versions and how many citizen keys each one still wraps."""
+    """Each master key version: present, missing or wrong, and how many citizen keys it wraps.
+    Exit 1 unless every version the data needs is in the key file and opens its check value."""
     with operator_errors():
-        settings = load_settings()
-        ring = keyring(settings)
-        engine = db.make_engine(settings.resolved_database_url)
-        with db.unit_of_work(engine, writes=False) as session:
-            usage = Keyring.usage(session)
-    current = ring.master.current_version
-    for version in ring.master.versions:
-        mark = " (current)" if version == current else ""
-        typer.echo(f"v{version}{mark}: wraps {usage.get(version, 0)} citizen keys")
-    lost = sorted(set(usage) - set(ring.master.versions))
-    for version in lost:
-        typer.secho(
-            f"v{version} (NOT in the key file): wraps {usage[version]} citizen keys, unreadable "
-            "until this version is restored from a backup of the key file",
-            fg=typer.colors.RED,
+        report = bootstrap.key_report(load_settings())
+    current = report.master.current_version if report.master else None
+    for version in report.survey.versions:
+        mark = " (current)" if version.version == current else ""
+        typer.echo(
+            f"v{version.version}{mark}: {version.state}, wraps {version.citizen_keys} citizen keys"
         )
-    if lost:
+    problem = report.problem()
+    if problem:
+        typer.secho(problem, fg=typer.colors.RED, err=True)
         raise typer.Exit(code=1)
+    if report.master is None:
+        typer.echo(f"no master key yet: {report.where} does not exist")
 
 
 @app.command("retire")
@@ -90,11 +102,14 @@ def keys_retire(
         if version == keyring(settings).master.current_version:
             raise fail(f"version {version} is the current master key; rotate first")
         engine = db.make_engine(settings.resolved_database_url)
-        with db.unit_of_work(engine, writes=False) as session:
+        with db.unit_of_work(engine) as session:
             still = Keyring.usage(session).get(version, 0)
-        if still:
-            raise fail(
-                f"version {version} still wraps {still} citizen keys; run `vault keys rewrap`"
-            )
+            if still:
+                raise fail(
+                    f"version {version} still wraps {still} citizen keys; run `vault keys rewrap`"
+                )
+            # Row before file: a crash in between leaves the version in the file, and the next
+            # start records its check value again; the other way round would refuse to start.
+            checks.forget(session, version)
         masterkeys.remove_version(settings.resolved_master_key_file, version)
     typer.echo(f"removed master key version {version}")

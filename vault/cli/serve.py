@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Annotated
 
 import typer
 
 from vault import bootstrap
 from vault.cli.common import load_settings, operator_errors
+from vault.settings import public_url_for
 
 
 def serve(
@@ -23,6 +25,9 @@ def serve(
     with operator_errors():
         settings = load_settings()
         bootstrap.prepare(settings)
+    if "public_url" not in settings.model_fields_set:
+        # The workers build their settings from the environment, which they inherit.
+        os.environ["VAULT_PUBLIC_URL"] = public_url_for(host, port)
     uvicorn.run(
         "vault.app:create_app",
         factory=True,

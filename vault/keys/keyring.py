@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import update
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from vault import crypto
 from vault.crypto import MasterKeyError, MasterKeys, masterkeys
 from vault.db import utc_now
+from vault.keys import checks
 from vault.keys.models import CitizenKey
 
 _RELOAD_INTERVAL = 5.0
@@ -48,15 +49,26 @@ class ObjectBinding:
 
 class Keyring:
     """Master keys from the key file, reloaded when the file changes (a rotation by the CLI),
-    plus a short-lived in-memory cache of unwrapped citizen keys (never of data keys)."""
+    plus a short-lived in-memory cache of unwrapped citizen keys (never of data keys).
 
-    def __init__(self, path: Path, *, require_private: bool = False, ttl: float = 60.0) -> None:
+    `checks` are the database's check values: a file swapped for another under a running
+    server is refused at reload, so no citizen key is ever wrapped under a stranger's key."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        require_private: bool = False,
+        ttl: float = 60.0,
+        checks: dict[int, bytes] | None = None,
+    ) -> None:
         self._path = path
         self._require_private = require_private
         self._ttl = ttl
+        self._checks = dict(checks or {})
         self._lock = threading.Lock()
         self._cache: OrderedDict[uuid.UUID, tuple[float, tuple[int, bytes]]] = OrderedDict()
-        self._master = masterkeys.load(path, require_private=require_private)
+        self._master = self._load()
         self._stamp = self._file_stamp()
         self._checked = time.monotonic()
 
@@ -73,8 +85,18 @@ class Keyring:
         return self._master
 
     def reload(self) -> None:
-        self._master = masterkeys.load(self._path, require_private=self._require_private)
+        self._master = self._load()
         self._stamp = self._file_stamp()
+
+    def _load(self) -> MasterKeys:
+        master = masterkeys.load(self._path, require_private=self._require_private)
+        wrong = checks.wrong_versions(master, self._checks)
+        if wrong:
+            raise MasterKeyError(
+                f"master key {', '.join(f'v{v}' for v in wrong)} in {self._path} does not open "
+                "its check value: the key file was replaced by another one"
+            )
+        return master
 
     def _file_stamp(self) -> tuple[int, int]:
         stat = self._path.stat()
@@ -115,16 +137,11 @@ class Keyring:
         return row.kek_version, kek
 
     def _unwrap(self, row: CitizenKey) -> bytes:
-        aad = crypto.citizen_key_aad(
-            citizen_id=row.citizen_id,
-            kek_version=row.kek_version,
-            master_version=row.master_version,
-        )
         try:
-            return self.master.unwrap(row.master_version, row.wrapped_kek, aad=aad)
+            return checks.unwrap_citizen_key(self.master, row)
         except MasterKeyError:
             self.reload()  # a version added since this process started
-            return self._master.unwrap(row.master_version, row.wrapped_kek, aad=aad)
+            return checks.unwrap_citizen_key(self._master, row)
 
     def forget(self, citizen_id: uuid.UUID) -> None:
         with self._lock:
@@ -180,10 +197,7 @@ class Keyring:
     @staticmethod
     def usage(session: Session) -> dict[int, int]:
         """How many citizen keys each master version still wraps."""
-        rows = session.exec(
-            select(CitizenKey.master_version, func.count()).group_by(col(CitizenKey.master_version))
-        ).all()
-        return dict(rows)
+        return checks.usage_by_version(session)
 
 
 def wrap_data_key(kek: bytes, kek_version: int, dek: bytes, binding: ObjectBinding) -> bytes:

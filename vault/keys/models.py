@@ -32,3 +32,14 @@ class CitizenKey(SQLModel, table=True):
     wrapped_kek: bytes = Field(sa_type=LargeBinary)
     created_at: datetime = timestamp_field()
     rewrapped_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class MasterKeyCheck(SQLModel, table=True):
+    """A constant sealed under one master key version: a key file that is present but not the
+    one the data was wrapped under fails to open it, before anything new is wrapped."""
+
+    __tablename__ = "master_key_check"
+
+    version: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    check: bytes = Field(sa_type=LargeBinary)
+    created_at: datetime = timestamp_field()
