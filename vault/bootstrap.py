@@ -61,8 +61,8 @@ def prepare(settings: Settings) -> None:
         log.warning(
             "generated a new master key file at %s; back it up apart from the data", key_file
         )
-    masterkeys.load(key_file, require_private=settings.env == "production")
-    db.upgrade(settings.resolved_database_url)
+    master = masterkeys.load(key_file, require_private=settings.env == "production")
+    db.upgrade(settings.resolved_database_url, master=master)
     engine = db.make_engine(settings.resolved_database_url)
     with db.unit_of_work(engine) as session:
         added = procedures.seed(session)

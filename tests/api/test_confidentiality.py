@@ -47,7 +47,12 @@ def test_nothing_readable_reaches_the_store_or_the_database(
     database = raw_database(app, settings)
     blobs = raw_store(app)
     assert len(blobs) == 4
-    for needle in (files.MARKER, files.MARKER.hex().encode(), SECRET_NAME.encode()):
+    for needle in (
+        files.MARKER,
+        files.MARKER.hex().encode(),
+        SECRET_NAME.encode(),
+        citizen.national_id.encode(),
+    ):
         assert needle not in database
         for blob in blobs:
             assert needle not in blob

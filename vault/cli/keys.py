@@ -33,7 +33,8 @@ def keys_init(
 
 @app.command("rotate")
 def keys_rotate() -> None:
-    """Add a master key version and rewrap every citizen key under it. No object is touched."""
+    """Add a master key version and rewrap every citizen key and the index key under it. No
+    object is touched."""
     with operator_errors():
         settings = load_settings()
         version = masterkeys.add_version(settings.resolved_master_key_file)
@@ -43,7 +44,7 @@ def keys_rotate() -> None:
 
 @app.command("rewrap")
 def keys_rewrap() -> None:
-    """Finish an interrupted rotation: rewrap citizen keys still under older versions."""
+    """Finish an interrupted rotation: rewrap keys still under older versions."""
     with operator_errors():
         _rewrap(load_settings())
 
@@ -58,22 +59,23 @@ def _rewrap(settings: Settings) -> None:
 
 @app.command("status")
 def keys_status() -> None:
-    """Master key versions and how many citizen keys each one still wraps."""
+    """Master key versions and how many citizen keys and index keys each one still wraps."""
     with operator_errors():
         settings = load_settings()
         ring = keyring(settings)
         engine = db.make_engine(settings.resolved_database_url)
         with db.unit_of_work(engine, writes=False) as session:
             usage = Keyring.usage(session)
+            index_keys = Keyring.index_key_usage(session)
     current = ring.master.current_version
     for version in ring.master.versions:
         mark = " (current)" if version == current else ""
-        typer.echo(f"v{version}{mark}: wraps {usage.get(version, 0)} citizen keys")
-    lost = sorted(set(usage) - set(ring.master.versions))
+        typer.echo(f"v{version}{mark}: wraps {_wrapped(version, usage, index_keys)}")
+    lost = sorted((set(usage) | set(index_keys)) - set(ring.master.versions))
     for version in lost:
         typer.secho(
-            f"v{version} (NOT in the key file): wraps {usage[version]} citizen keys, unreadable "
-            "until this version is restored from a backup of the key file",
+            f"v{version} (NOT in the key file): wraps {_wrapped(version, usage, index_keys)}, "
+            "unreadable until this version is restored from a backup of the key file",
             fg=typer.colors.RED,
         )
     if lost:
@@ -84,17 +86,26 @@ def keys_status() -> None:
 def keys_retire(
     version: Annotated[int, typer.Option(help="The master key version to remove.")],
 ) -> None:
-    """Remove an old master key version once no citizen key is wrapped under it."""
+    """Remove an old master key version once no citizen key or index key is wrapped under it."""
     with operator_errors():
         settings = load_settings()
         if version == keyring(settings).master.current_version:
             raise fail(f"version {version} is the current master key; rotate first")
         engine = db.make_engine(settings.resolved_database_url)
         with db.unit_of_work(engine, writes=False) as session:
-            still = Keyring.usage(session).get(version, 0)
-        if still:
+            usage = Keyring.usage(session)
+            index_keys = Keyring.index_key_usage(session)
+        if usage.get(version) or index_keys.get(version):
             raise fail(
-                f"version {version} still wraps {still} citizen keys; run `vault keys rewrap`"
+                f"version {version} still wraps {_wrapped(version, usage, index_keys)}; "
+                "run `vault keys rewrap`"
             )
         masterkeys.remove_version(settings.resolved_master_key_file, version)
     typer.echo(f"removed master key version {version}")
+
+
+def _wrapped(version: int, usage: dict[int, int], index_keys: dict[int, int]) -> str:
+    wrapped = f"{usage.get(version, 0)} citizen keys"
+    if index_keys.get(version):
+        wrapped += f" and {index_keys[version]} index keys"
+    return wrapped

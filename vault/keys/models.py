@@ -1,4 +1,4 @@
-"""Citizen keys, wrapped under a master key version."""
+"""Citizen keys and index keys, each wrapped under a master key version."""
 
 from __future__ import annotations
 
@@ -30,5 +30,17 @@ class CitizenKey(SQLModel, table=True):
     kek_version: int = 1
     master_version: int = Field(index=True)
     wrapped_kek: bytes = Field(sa_type=LargeBinary)
+    created_at: datetime = timestamp_field()
+    rewrapped_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class IndexKey(SQLModel, table=True):
+    """The key of a blind index (vault.keys.national_ids), wrapped by a master key version."""
+
+    __tablename__ = "index_key"
+
+    purpose: str = Field(primary_key=True, max_length=32)
+    master_version: int = Field(index=True)
+    wrapped_key: bytes = Field(sa_type=LargeBinary)
     created_at: datetime = timestamp_field()
     rewrapped_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
