@@ -48,13 +48,14 @@ def fill(database_url: str, citizens: int, documents: int) -> None:
     try:
         cursor = raw.cursor()
         with cursor.copy(
-            "COPY citizen (id, national_id, password_hash, sealed_profile, created_at) FROM STDIN"
+            "COPY citizen (id, national_id_index, sealed_national_id, password_hash, "
+            "sealed_profile, created_at) FROM STDIN"
         ) as copy:
             owners = []
-            for i in range(citizens):
+            for _ in range(citizens):
                 owner = uuid.uuid4()
                 owners.append(owner)
-                copy.write_row((owner, f"001{i:09d}", "x", os.urandom(64), now))
+                copy.write_row((owner, os.urandom(32), os.urandom(41), "x", os.urandom(64), now))
         papers = [(uuid.uuid4(), owner) for owner in owners for _ in range(per_citizen)]
         columns = "id, owner_id, doc_type, current_version, created_at, updated_at"
         with cursor.copy(f"COPY document ({columns}) FROM STDIN") as copy:

@@ -188,7 +188,7 @@ def _them(versions: list[checks.VersionState]) -> str:
 
 
 def _wraps(versions: list[checks.VersionState]) -> str:
-    return ", ".join(f"v{v.version} wraps {v.citizen_keys} citizen keys" for v in versions)
+    return ", ".join(f"v{v.version} wraps {v.wraps}" for v in versions)
 
 
 def prepare(settings: Settings) -> None:
@@ -208,7 +208,7 @@ def prepare(settings: Settings) -> None:
         )
     master = require_master_keys(settings).master
     assert master is not None
-    db.upgrade(settings.resolved_database_url)
+    db.upgrade(settings.resolved_database_url, master=master)
     engine = db.make_engine(settings.resolved_database_url)
     with db.unit_of_work(engine) as session:
         checks.record(session, master)

@@ -7,7 +7,7 @@ from vault.audit.models import AuditEvent
 from vault.catalog.models import Procedure
 from vault.documents.models import Document, DocumentVersion
 from vault.dossiers.models import Dossier, DossierAttachment, DossierEvent
-from vault.keys.models import CitizenKey, MasterKeyCheck
+from vault.keys.models import CitizenKey, IndexKey, MasterKeyCheck
 from vault.sharing.models import Grant, GrantDocument
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "DossierEvent",
     "Grant",
     "GrantDocument",
+    "IndexKey",
     "LoginThrottle",
     "Officer",
     "Procedure",

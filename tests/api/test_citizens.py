@@ -1,5 +1,7 @@
 """Accounts: registration, login and its throttle, tokens, erasure."""
 
+import logging
+
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -34,6 +36,21 @@ def test_register_and_read_profile(client: TestClient) -> None:
         "/api/v1/citizens/me", headers={"Authorization": f"Bearer {token['access_token']}"}
     ).json()
     assert (me["national_id"], me["full_name"], me["phone"]) == (number, "Lê Thị Hoa", "0905123456")
+
+
+def test_the_number_reaches_no_log_even_as_a_bound_parameter(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.INFO, logger="sqlalchemy.engine")
+    number = new_national_id()
+    body = {"national_id": number, "full_name": "A", "password": PASSWORD}
+    assert client.post("/api/v1/citizens", json=body).status_code == 201
+    assert client.post("/api/v1/citizens", json=body).status_code == 409
+    for password in ("wrong password", PASSWORD):
+        client.post("/api/v1/auth/token", data={"username": number, "password": password})
+    assert "INSERT INTO citizen" in caplog.text  # the SQL log, parameters included, was on
+    assert number not in caplog.text
 
 
 @pytest.mark.parametrize(

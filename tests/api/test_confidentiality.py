@@ -3,17 +3,16 @@ shredding."""
 
 import contextlib
 import uuid
-from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import text
 from sqlmodel import Session, select
 
 from storage import put_bytes, read_range
 from tests.support import files
 from tests.support.api import register, upload
+from tests.support.at_rest import raw_database
 from vault import crypto
 from vault.app import create_app
 from vault.crypto import masterkeys
@@ -24,24 +23,6 @@ from vault.keys import Keyring, ObjectBinding, unwrap_data_key
 from vault.settings import Settings
 
 SECRET_NAME = "Phạm Bí Mật"
-
-
-def raw_database(app: FastAPI, settings: Settings) -> bytes:
-    url = settings.resolved_database_url
-    if url.startswith("sqlite"):
-        path = Path(url.removeprefix("sqlite:///"))
-        return b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
-    with app.state.engine.connect() as connection:
-        tables = (
-            connection.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
-            .scalars()
-            .all()
-        )
-        rows = [
-            connection.execute(text(f"SELECT row_to_json(t)::text FROM {table} t")).scalars().all()
-            for table in tables
-        ]
-    return "\n".join(r for table in rows for r in table).encode()
 
 
 def raw_store(app: FastAPI) -> list[bytes]:
@@ -66,7 +47,12 @@ def test_nothing_readable_reaches_the_store_or_the_database(
     database = raw_database(app, settings)
     blobs = raw_store(app)
     assert len(blobs) == 4
-    for needle in (files.MARKER, files.MARKER.hex().encode(), SECRET_NAME.encode()):
+    for needle in (
+        files.MARKER,
+        files.MARKER.hex().encode(),
+        SECRET_NAME.encode(),
+        citizen.national_id.encode(),
+    ):
         assert needle not in database
         for blob in blobs:
             assert needle not in blob

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from tests.conftest import Stack
 from tests.support import files
-from tests.support.api import register, upload
+from tests.support.api import PASSWORD, register, upload
 from tests.support.env import settings_env
 from tests.support.server import vault_server
 from vault.app import create_app
@@ -31,13 +31,14 @@ def test_rotate_status_and_retire(app: FastAPI, client: TestClient, settings: Se
     env = settings_env(settings)
 
     status = runner.invoke(cli, ["keys", "status"], env=env)
-    assert status.exit_code == 0 and "v1 (current): present, wraps 1 citizen keys" in status.output
+    assert status.exit_code == 0
+    assert "v1 (current): present, wraps 1 citizen keys and 1 index keys" in status.output
     rotated = runner.invoke(cli, ["keys", "rotate"], env=env)
     assert rotated.exit_code == 0, rotated.output
     assert "rewrapped 1 citizen keys under version 2" in rotated.output
     status = runner.invoke(cli, ["keys", "status"], env=env)
-    assert "v1: present, wraps 0" in status.output
-    assert "v2 (current): present, wraps 1" in status.output
+    assert "v1: present, wraps 0 citizen keys\n" in status.output
+    assert "v2 (current): present, wraps 1 citizen keys and 1 index keys" in status.output
     current = runner.invoke(cli, ["keys", "retire", "--version", "2"], env=env)
     assert current.exit_code == 2 and "current" in current.output
     retired = runner.invoke(cli, ["keys", "retire", "--version", "1"], env=env)
@@ -51,6 +52,8 @@ def test_rotate_status_and_retire(app: FastAPI, client: TestClient, settings: Se
             ).status_code
             == 200
         )
+        login = {"username": citizen.national_id, "password": PASSWORD}
+        assert fresh.post("/api/v1/auth/token", data=login).status_code == 200
     restarted.state.engine.dispose()
     assert "\n" + "v1 " not in settings.resolved_master_key_file.read_text()
 
@@ -87,7 +90,7 @@ def test_retiring_a_version_still_in_use_is_refused(
     masterkeys.add_version(settings.resolved_master_key_file)
     refused = runner.invoke(cli, ["keys", "retire", "--version", "1"], env=env)
     assert refused.exit_code == 2
-    assert "still wraps 1 citizen keys" in refused.output
+    assert "still wraps 1 citizen keys and 1 index keys" in refused.output
     finished = runner.invoke(cli, ["keys", "rewrap"], env=env)
     assert "rewrapped 1 citizen keys under version 2" in finished.output
 

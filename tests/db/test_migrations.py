@@ -1,14 +1,23 @@
 """Migrations keep what the database holds, both ways, on both databases."""
 
+import hashlib
+from pathlib import Path
+
 import pytest
 from alembic import command
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import inspect, text
+from typer.testing import CliRunner
 
 from tests.support import files
-from tests.support.api import register, register_agency, share, upload
+from tests.support.api import PASSWORD, register, register_agency, share, upload
+from tests.support.at_rest import raw_database
+from tests.support.env import settings_env
 from vault import db
+from vault.app import create_app
+from vault.cli import app as cli
+from vault.crypto import masterkeys
 from vault.settings import Settings
 
 
@@ -32,8 +41,84 @@ def test_a_downgrade_and_upgrade_keep_the_grants(
     assert share(client, citizen, agency.code, paper["id"]).status_code == 201
     before = _counts(app)
     app.state.engine.dispose()
-    config = db.alembic_config(settings.resolved_database_url)
+    master = masterkeys.load(settings.resolved_master_key_file)
+    config = db.alembic_config(settings.resolved_database_url, master=master)
     command.downgrade(config, target)
     assert _counts(app) == before
     command.upgrade(config, "head")
     assert _counts(app) == before
+
+
+def test_national_ids_are_sealed_on_the_way_up_and_restored_on_the_way_down(
+    app: FastAPI, client: TestClient, settings: Settings
+) -> None:
+    """From the previous head with clear numbers to index and ciphertext, through the path
+    `vault serve` takes; nothing of the numbers is left in the database's files."""
+    people = [register(client) for _ in range(3)]
+    numbers = {person.national_id for person in people}
+    # A failed login counted under the old scheme: its key is a plain hash of the number.
+    digest = hashlib.sha256(f"citizen:{people[0].national_id}".encode()).hexdigest()
+    app.state.engine.dispose()
+    url = settings.resolved_database_url
+    master = masterkeys.load(settings.resolved_master_key_file)
+    command.downgrade(db.alembic_config(url, master=master), "0004")
+    with app.state.engine.begin() as connection:
+        assert set(connection.execute(text("SELECT national_id FROM citizen")).scalars()) == numbers
+        connection.execute(
+            text(
+                "INSERT INTO login_throttle (key, failures, window_started_at) "
+                "VALUES (:key, 1, CURRENT_TIMESTAMP)"
+            ),
+            {"key": f"account:{digest}"},
+        )
+    assert "index_key" not in inspect(app.state.engine).get_table_names()
+    app.state.engine.dispose()
+    db.upgrade(url, master=master)
+
+    stolen = raw_database(app, settings)
+    for number in numbers:
+        assert number.encode() not in stolen
+    assert digest.encode() not in stolen
+    restarted = create_app(settings)
+    with TestClient(restarted) as fresh:
+        for person in people:
+            login = fresh.post(
+                "/api/v1/auth/token", data={"username": person.national_id, "password": PASSWORD}
+            )
+            assert login.status_code == 200, login.text
+            headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+            me = fresh.get("/api/v1/citizens/me", headers=headers).json()
+            assert me["national_id"] == person.national_id
+        again = {"national_id": people[1].national_id, "full_name": "A", "password": PASSWORD}
+        assert fresh.post("/api/v1/citizens", json=again).status_code == 409
+    restarted.state.engine.dispose()
+    for number in numbers:
+        assert number.encode() not in raw_database(app, settings)
+
+
+def test_vault_db_upgrade_reads_the_key_file_and_says_when_it_is_missing(
+    app: FastAPI, client: TestClient, settings: Settings, tmp_path: Path
+) -> None:
+    person = register(client)
+    app.state.engine.dispose()
+    master = masterkeys.load(settings.resolved_master_key_file)
+    command.downgrade(db.alembic_config(settings.resolved_database_url, master=master), "0005")
+    env = settings_env(settings)
+    runner = CliRunner()
+
+    without = {**env, "VAULT_MASTER_KEY_FILE": str(tmp_path / "elsewhere.key")}
+    refused = runner.invoke(cli, ["db", "upgrade"], env=without)
+    assert refused.exit_code == 2 and "needs the master keys" in refused.output
+    with app.state.engine.connect() as connection:
+        assert (
+            connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0005"
+        )
+    app.state.engine.dispose()
+    upgraded = runner.invoke(cli, ["db", "upgrade"], env=env)
+    assert upgraded.exit_code == 0, upgraded.output
+
+    restarted = create_app(settings)
+    with TestClient(restarted) as fresh:
+        login = {"username": person.national_id, "password": PASSWORD}
+        assert fresh.post("/api/v1/auth/token", data=login).status_code == 200
+    restarted.state.engine.dispose()

@@ -50,7 +50,7 @@ def test_a_moved_key_file_stops_the_start_and_putting_it_back_reads_every_paper(
     assert refused.exit_code == 2
     assert refused.output == (
         f"vault: master key v1 is missing: VAULT_MASTER_KEY_FILE={key_file} does not exist, "
-        f"but the database needs it (v1 wraps 1 citizen keys). {ADVICE}\n"
+        f"but the database needs it (v1 wraps 1 citizen keys and 1 index keys). {ADVICE}\n"
     )
     assert not key_file.exists()
     with pytest.raises(MasterKeyError, match="master key v1 is missing"):
@@ -79,10 +79,10 @@ def test_another_key_file_is_wrong_and_is_neither_used_nor_replaced(
         f"vault: master key v1 is wrong: the v1 in VAULT_MASTER_KEY_FILE={key_file} does not "
         "open the check value the database keeps"
     )
-    assert "(v1 wraps 1 citizen keys)" in refused.output
+    assert "(v1 wraps 1 citizen keys and 1 index keys)" in refused.output
     status = runner.invoke(cli, ["keys", "status"], env=env)
     assert status.exit_code == 1
-    assert status.output.startswith("v1 (current): wrong, wraps 1 citizen keys\n")
+    assert status.output.startswith("v1 (current): wrong, wraps 1 citizen keys and 1 index keys\n")
     rotated = runner.invoke(cli, ["keys", "rotate"], env=env)
     assert rotated.exit_code == 2 and "master key v1 is wrong" in rotated.output
     assert key_file.read_bytes() == stranger
@@ -92,7 +92,8 @@ def test_another_key_file_is_wrong_and_is_neither_used_nor_replaced(
     os.replace(backup, key_file)
     status = runner.invoke(cli, ["keys", "status"], env=env)
     assert (
-        status.exit_code == 0 and status.output == "v1 (current): present, wraps 1 citizen keys\n"
+        status.exit_code == 0
+        and status.output == "v1 (current): present, wraps 1 citizen keys and 1 index keys\n"
     )
     path = f"/api/v1/documents/{stored['id']}/content"
     assert _download(settings, path, citizen.headers) == paper
@@ -135,7 +136,7 @@ def test_every_command_that_needs_the_key_refuses_in_one_line_naming_it(
     key_file.write_bytes(b"v1 C\xf4ng an\n")
     status = runner.invoke(cli, ["keys", "status"], env=env)
     assert status.exit_code == 1
-    assert status.output.startswith("v1: missing, wraps 1 citizen keys\n")
+    assert status.output.startswith("v1: missing, wraps 1 citizen keys and 1 index keys\n")
     assert "UnicodeDecodeError" in status.output
 
     key_file.unlink()
@@ -155,12 +156,14 @@ def test_keys_init_makes_no_key_while_the_database_needs_the_lost_one(
     assert made.exit_code == 2
     assert made.output == (
         f"vault: refusing to create VAULT_MASTER_KEY_FILE={key_file}: the database needs the "
-        "master key it was wrapped under (v1 wraps 1 citizen keys), which a new key cannot "
+        "master key it was wrapped under (v1 wraps 1 citizen keys and 1 index keys), which a new key cannot "
         "open; put the key file back from its backup\n"
     )
     assert not key_file.exists()
     status = runner.invoke(cli, ["keys", "status"], env=env)
-    assert status.exit_code == 1 and status.output.startswith("v1: missing, wraps 1 citizen keys\n")
+    assert status.exit_code == 1 and status.output.startswith(
+        "v1: missing, wraps 1 citizen keys and 1 index keys\n"
+    )
     elsewhere = tmp_path / "another-deployment.key"
     made = runner.invoke(cli, ["keys", "init", "--file", str(elsewhere)], env=env)
     assert made.exit_code == 0 and elsewhere.exists() and not key_file.exists()
@@ -179,7 +182,7 @@ def test_only_the_first_start_of_an_empty_vault_makes_a_key(tmp_path: Path) -> N
         bootstrap.prepare(settings)
     assert str(refused.value).startswith(
         f"master key v1 is missing: VAULT_MASTER_KEY_FILE={key_file} does not exist, but the "
-        "database needs it (v1 wraps 0 citizen keys)"
+        "database needs it (v1 wraps 0 citizen keys and 1 index keys)"
     )
     assert not key_file.exists()
 
@@ -215,7 +218,8 @@ def test_a_vault_from_before_check_values_is_checked_on_its_citizen_keys(
     paper = files.pdf()
     stored = upload(client, citizen, ("a.pdf", paper)).json()
     app.state.engine.dispose()
-    config = db.alembic_config(settings.resolved_database_url)
+    master = masterkeys.load(settings.resolved_master_key_file)
+    config = db.alembic_config(settings.resolved_database_url, master=master)
     command.downgrade(config, "0004")
     command.upgrade(config, "head")  # the check values are gone, the citizen keys are not
     key_file = settings.resolved_master_key_file

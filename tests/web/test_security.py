@@ -137,6 +137,7 @@ def test_what_a_citizen_typed_is_shown_as_text_never_run(
         assert "default-src 'self'" in html.headers["content-security-policy"]
         assert html.headers["cache-control"] == "no-store"
     assert "&lt;script&gt;alert(" in mine.client.get(f"/papers/{paper}").text
+    assert citizen.national_id in mine.client.get("/profile").text
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from vault import audit, crypto, db
 from vault.accounts import logins, national_id
 from vault.accounts.models import AccessToken, Citizen
-from vault.keys import Keyring
+from vault.keys import Keyring, national_ids
 from vault.kit import text
 from vault.kit.errors import AuthenticationFailed, Conflict, InvalidInput
 
@@ -49,14 +49,19 @@ def register(
     password: str,
     phone: str | None = None,
 ) -> Citizen:
-    number = national_id.validate(national_id_number)
+    number = national_id.validate(national_id_number).encode()
     checked = _checked(Profile(full_name, phone))
-    if session.exec(select(Citizen.id).where(Citizen.national_id == number)).first():
+    lookup = keyring.national_id_index(session, number)
+    if session.exec(select(Citizen.id).where(Citizen.national_id_index == lookup)).first():
         raise Conflict("An account with this personal identification number already exists.")
     citizen = Citizen(
-        national_id=number, password_hash=logins.hash_password(password), sealed_profile=b""
+        national_id_index=lookup,
+        sealed_national_id=b"",
+        password_hash=logins.hash_password(password),
+        sealed_profile=b"",
     )
     kek = keyring.create_citizen_key(session, citizen.id)
+    citizen.sealed_national_id = national_ids.seal(kek, citizen.id, number)
     citizen.sealed_profile = _seal_profile(kek, citizen.id, checked)
     session.add(citizen)
     try:
@@ -66,6 +71,11 @@ def register(
             "An account with this personal identification number already exists."
         ) from None
     return citizen
+
+
+def national_id_of(session: Session, keyring: Keyring, citizen: Citizen) -> str:
+    _, kek = keyring.citizen_key(session, citizen.id)
+    return national_ids.unseal(kek, citizen.id, citizen.sealed_national_id).decode()
 
 
 def profile(session: Session, keyring: Keyring, citizen: Citizen) -> Profile:
@@ -87,7 +97,9 @@ def update_profile(
     """Apply the given fields; a name cannot be emptied, a birth date must fit the number."""
     updated = _checked(replace(profile(session, keyring, citizen), **changes))
     born = updated.date_of_birth
-    if born is not None and born.year != national_id.birth_year(citizen.national_id):
+    if born is not None and born.year != national_id.birth_year(
+        national_id_of(session, keyring, citizen)
+    ):
         raise InvalidInput(
             "This birth date does not match the year in the identification number.",
             field="date_of_birth",
@@ -133,16 +145,19 @@ def _profile_key(kek: bytes) -> bytes:
 
 def authenticate(
     session: Session,
+    keyring: Keyring,
     *,
     national_id_number: str,
     password: str,
     client: str,
 ) -> Citizen:
     """The citizen whose password this is; refused, and counted, otherwise. A throttled
-    caller is refused before the password is looked at, so it learns nothing."""
-    number = national_id_number.strip()
-    attempt = logins.Attempt(session, account=f"citizen:{number}", client=client)
-    citizen = session.exec(select(Citizen).where(Citizen.national_id == number)).first()
+    caller is refused before the password is looked at, so it learns nothing. The throttle
+    counts by blind index: a hash of the bare number in `login_throttle` would give the
+    number away to anyone who enumerates them."""
+    lookup = keyring.national_id_index(session, national_id_number.strip().encode())
+    attempt = logins.Attempt(session, account=f"citizen:{lookup.hex()}", client=client)
+    citizen = session.exec(select(Citizen).where(Citizen.national_id_index == lookup)).first()
     if logins.verify(citizen.password_hash if citizen else None, password):
         attempt.succeeded()
         return citizen  # type: ignore[return-value]

@@ -18,8 +18,11 @@ from vault.db import timestamp_field
 
 class Citizen(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    # The login name; a 12-digit number printed on most papers a citizen holds.
-    national_id: str = Field(max_length=12, unique=True)
+    # The login name is a 12-digit number printed on most papers a citizen holds. It is found
+    # through its blind index (one account per number) and shown from the sealed copy, under
+    # the citizen's own key; see vault.keys.national_ids.
+    national_id_index: bytes = Field(sa_type=LargeBinary, unique=True)
+    sealed_national_id: bytes = Field(sa_type=LargeBinary)
     password_hash: str = Field(max_length=255)
     # Full name and phone, sealed under the citizen's own key.
     sealed_profile: bytes = Field(sa_type=LargeBinary)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from vault.accounts import citizens
-from vault.api.deps import SessionDep, SettingsDep, citizen_bearer
+from vault.api.deps import BackendDep, SessionDep, SettingsDep, citizen_bearer
 from vault.api.schemas import TokenPublic
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -17,11 +17,13 @@ def login_citizen(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     request: Request,
     session: SessionDep,
+    backend: BackendDep,
     settings: SettingsDep,
 ) -> TokenPublic:
     """OAuth2 password flow: `username` is the 12-digit personal identification number."""
     citizen = citizens.authenticate(
         session,
+        backend.keyring,
         national_id_number=form.username,
         password=form.password,
         client=request.client.host if request.client else "unknown",

@@ -17,7 +17,7 @@ def _public(session: Session, backend: Backend, citizen: Citizen) -> CitizenPubl
     profile = citizens.profile(session, backend.keyring, citizen)
     return CitizenPublic(
         id=citizen.id,
-        national_id=citizen.national_id,
+        national_id=citizens.national_id_of(session, backend.keyring, citizen),
         full_name=profile.full_name,
         phone=profile.phone,
         date_of_birth=profile.date_of_birth,

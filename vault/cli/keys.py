@@ -32,10 +32,7 @@ def keys_init(
         if path.resolve() == settings.resolved_master_key_file.resolve():
             report = bootstrap.key_report(settings)
             if report.survey.needed:
-                wraps = ", ".join(
-                    f"v{v.version} wraps {v.citizen_keys} citizen keys"
-                    for v in report.survey.needed
-                )
+                wraps = ", ".join(f"v{v.version} wraps {v.wraps}" for v in report.survey.needed)
                 raise fail(
                     f"refusing to create {report.where}: the database needs the master key it "
                     f"was wrapped under ({wraps}), which a new key cannot open; put the key file "
@@ -47,7 +44,8 @@ def keys_init(
 
 @app.command("rotate")
 def keys_rotate() -> None:
-    """Add a master key version and rewrap every citizen key under it. No object is touched."""
+    """Add a master key version and rewrap every citizen key and the index key under it. No
+    object is touched."""
     with operator_errors():
         settings = load_settings()
         bootstrap.require_master_keys(settings)
@@ -58,7 +56,7 @@ def keys_rotate() -> None:
 
 @app.command("rewrap")
 def keys_rewrap() -> None:
-    """Finish an interrupted rotation: rewrap citizen keys still under older versions."""
+    """Finish an interrupted rotation: rewrap keys still under older versions."""
     with operator_errors():
         _rewrap(load_settings())
 
@@ -74,16 +72,15 @@ def _rewrap(settings: Settings) -> None:
 
 @app.command("status")
 def keys_status() -> None:
-    """Each master key version: present, missing or wrong, and how many citizen keys it wraps.
+    """Each master key version: present, missing or wrong, and how many citizen and index
+    keys it wraps.
     Exit 1 unless every version the data needs is in the key file and opens its check value."""
     with operator_errors():
         report = bootstrap.key_report(load_settings())
     current = report.master.current_version if report.master else None
     for version in report.survey.versions:
         mark = " (current)" if version.version == current else ""
-        typer.echo(
-            f"v{version.version}{mark}: {version.state}, wraps {version.citizen_keys} citizen keys"
-        )
+        typer.echo(f"v{version.version}{mark}: {version.state}, wraps {version.wraps}")
     problem = report.problem()
     if problem:
         typer.secho(problem, fg=typer.colors.RED, err=True)
@@ -96,17 +93,19 @@ def keys_status() -> None:
 def keys_retire(
     version: Annotated[int, typer.Option(help="The master key version to remove.")],
 ) -> None:
-    """Remove an old master key version once no citizen key is wrapped under it."""
+    """Remove an old master key version once no citizen key or index key is wrapped under it."""
     with operator_errors():
         settings = load_settings()
         if version == keyring(settings).master.current_version:
             raise fail(f"version {version} is the current master key; rotate first")
         engine = db.make_engine(settings.resolved_database_url)
         with db.unit_of_work(engine) as session:
-            still = Keyring.usage(session).get(version, 0)
-            if still:
+            usage = Keyring.usage(session).get(version, 0)
+            index_keys = Keyring.index_key_usage(session).get(version, 0)
+            if usage or index_keys:
                 raise fail(
-                    f"version {version} still wraps {still} citizen keys; run `vault keys rewrap`"
+                    f"version {version} still wraps {usage} citizen keys and {index_keys} index "
+                    "keys; run `vault keys rewrap`"
                 )
             # Row before file: a crash in between leaves the version in the file, and the next
             # start records its check value again; the other way round would refuse to start.

@@ -48,9 +48,17 @@ def citizen_key_aad(*, citizen_id: uuid.UUID, kek_version: int, master_version: 
     )
 
 
+def index_key_aad(*, purpose: bytes, master_version: int) -> bytes:
+    return b"dvlt/v1/index-key" + struct.pack(">I", master_version) + purpose
+
+
 def metadata_aad(*, document_id: uuid.UUID, owner_id: uuid.UUID, version: int) -> bytes:
     return b"dvlt/v1/meta" + document_id.bytes + owner_id.bytes + struct.pack(">I", version)
 
 
 def profile_aad(*, citizen_id: uuid.UUID) -> bytes:
     return b"dvlt/v1/profile" + citizen_id.bytes
+
+
+def national_id_aad(*, citizen_id: uuid.UUID) -> bytes:
+    return b"dvlt/v1/national-id" + citizen_id.bytes

@@ -14,9 +14,14 @@ from alembic.config import Config
 from sqlalchemy import DateTime, Engine, event
 from sqlmodel import Field, Session, create_engine
 
+from vault.crypto import MasterKeys
 from vault.db import sqlite_wal
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+# Alembic config attributes: the master keys a migration that seals data is given, and the
+# tables a migration rewrote and whose old row images must go (see `upgrade`).
+MASTER_KEYS = "vault.master_keys"
+SCRUB = "vault.scrub"
 _AFTER_COMMIT = "vault.after_commit"
 _AFTER_ROLLBACK = "vault.after_rollback"
 log = logging.getLogger(__name__)
@@ -140,12 +145,48 @@ def _run(session: Session, name: str) -> None:
             log.exception("clean-up after the transaction failed")
 
 
-def alembic_config(url: str) -> Config:
+def alembic_config(url: str, *, master: MasterKeys | None = None) -> Config:
+    """The master keys travel as an attribute, never through settings or the environment:
+    only a migration that seals or opens rows needs them, and it refuses to run without."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    config.attributes[MASTER_KEYS] = master
     return config
 
 
-def upgrade(url: str) -> None:
-    command.upgrade(alembic_config(url), "head")
+def upgrade(url: str, *, master: MasterKeys | None = None) -> None:
+    config = alembic_config(url, master=master)
+    command.upgrade(config, "head")
+    if config.attributes.get(SCRUB):
+        _scrub(url, sorted(config.attributes[SCRUB]))
+
+
+def _scrub(url: str, tables: list[str]) -> None:
+    """Drop the old images of rows a migration rewrote, which held what is now sealed.
+
+    SQLite keeps them in the WAL until a checkpoint truncates it, and in free space in the file:
+    `secure_delete` zeroes what is freed now, VACUUM rebuilds the file from live rows and so
+    also drops what was freed by anything that ran without it. The -shm index holds page
+    numbers, not content. PostgreSQL keeps dead tuples in a table's files until VACUUM FULL
+    rewrites them; its WAL segments and backups keep them until recycled or expired, as they
+    keep shredded rows."""
+    engine = make_engine(url)
+    try:
+        if engine.dialect.name == "sqlite":
+            raw = engine.raw_connection()
+            try:
+                raw.driver_connection.execute("VACUUM")  # type: ignore[union-attr]
+            finally:
+                raw.close()
+            sqlite_wal.truncate_soon(engine)
+            if not sqlite_wal.wait(engine, timeout=60):
+                raise RuntimeError(
+                    "the SQLite WAL could not be truncated after the migration: another process "
+                    "holds the database open, and the log keeps the old rows until it closes"
+                )
+        else:
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                connection.exec_driver_sql(f"VACUUM FULL {', '.join(tables)}")
+    finally:
+        engine.dispose()

@@ -62,7 +62,7 @@ def _with_citizen(session: Session, backend: Backend, dossier: Dossier) -> Agenc
     return AgencyDossierView(
         dossier=described,
         citizen_name=profile.full_name,
-        citizen_national_id=citizen.national_id,
+        citizen_national_id=citizens.national_id_of(session, backend.keyring, citizen),
     )
 
 

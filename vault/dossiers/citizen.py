@@ -120,7 +120,7 @@ def _prefill(
     profile = citizens.profile(session, backend.keyring, owner)
     known: dict[str, str | None] = {
         "profile.full_name": profile.full_name,
-        "profile.national_id": owner.national_id,
+        "profile.national_id": citizens.national_id_of(session, backend.keyring, owner),
         "profile.date_of_birth": profile.date_of_birth.isoformat()
         if profile.date_of_birth
         else None,

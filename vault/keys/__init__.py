@@ -1,7 +1,8 @@
-"""The key hierarchy: master key file → citizen keys (table `citizen_key`) → data keys.
+"""The key hierarchy: master key file → citizen keys (table `citizen_key`) → data keys, and
+the index key of national ID numbers (table `index_key`).
 
-Owns the `citizen_key` and `master_key_check` tables and the key ring. May import
-`vault.crypto`, `vault.db` and `vault.kit`; never a domain package."""
+Owns the `citizen_key`, `master_key_check` and `index_key` tables and the key ring. May
+import `vault.crypto`, `vault.db` and `vault.kit`; never a domain package."""
 
 from vault.keys.keyring import Keyring, ObjectBinding, unwrap_data_key, wrap_data_key
 

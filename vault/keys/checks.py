@@ -16,7 +16,7 @@ from sqlmodel import Session, col, func, select
 
 from vault import crypto
 from vault.crypto import MasterKeys
-from vault.keys.models import CitizenKey, MasterKeyCheck
+from vault.keys.models import CitizenKey, IndexKey, MasterKeyCheck
 
 _CHECK_AAD = b"dvlt/v1/master-key-check"
 _CHECK_VALUE = b"citizen vault master key check"
@@ -34,6 +34,14 @@ class VersionState:
     state: KeyState
     citizen_keys: int
     needed: bool
+    index_keys: int = 0
+
+    @property
+    def wraps(self) -> str:
+        wrapped = f"{self.citizen_keys} citizen keys"
+        if self.index_keys:
+            wrapped += f" and {self.index_keys} index keys"
+        return wrapped
 
 
 @dataclass(frozen=True)
@@ -58,17 +66,20 @@ class Survey:
 def survey(session: Session, master: MasterKeys | None) -> Survey:
     """Every version the key file holds or the data needs (master is None: no usable file).
 
-    The data needs each version that wraps a citizen key, and the newest one it has used even
-    while that wraps none (a fresh vault: the next citizen and the audit anchors depend on it).
-    An older version that wraps nothing any more may leave the file. A database whose schema
-    is not there yet needs nothing."""
+    The data needs each version that wraps a citizen key or an index key, and the newest one it
+    has used even while that wraps none (a fresh vault: the next citizen and the audit anchors
+    depend on it). An older version that wraps nothing any more may leave the file. A database
+    whose schema is not there yet needs nothing."""
     tables = inspect(session.connection())
     checks: dict[int, bytes] = {}
     if tables.has_table(MasterKeyCheck.__tablename__):
         checks = dict(session.exec(select(MasterKeyCheck.version, MasterKeyCheck.check)).all())
     usage = usage_by_version(session) if tables.has_table(CitizenKey.__tablename__) else {}
-    newest = max(set(checks) | set(usage), default=None)
-    needed = set(usage) | ({newest} if newest is not None else set())
+    index_usage: dict[int, int] = {}
+    if tables.has_table(IndexKey.__tablename__):
+        index_usage = index_usage_by_version(session)
+    newest = max(set(checks) | set(usage) | set(index_usage), default=None)
+    needed = set(usage) | set(index_usage) | ({newest} if newest is not None else set())
     held = set(master.versions) if master else set()
     return Survey(
         [
@@ -77,6 +88,7 @@ def survey(session: Session, master: MasterKeys | None) -> Survey:
                 _state(session, master, version, checks.get(version), usage.get(version, 0)),
                 usage.get(version, 0),
                 needed=version in needed,
+                index_keys=index_usage.get(version, 0),
             )
             for version in sorted(held | needed)
         ],
@@ -137,6 +149,14 @@ def forget(session: Session, version: int) -> None:
 def usage_by_version(session: Session) -> dict[int, int]:
     rows = session.exec(
         select(CitizenKey.master_version, func.count()).group_by(col(CitizenKey.master_version))
+    ).all()
+    return dict(rows)
+
+
+def index_usage_by_version(session: Session) -> dict[int, int]:
+    """How many index keys each master version still wraps."""
+    rows = session.exec(
+        select(IndexKey.master_version, func.count()).group_by(col(IndexKey.master_version))
     ).all()
     return dict(rows)
 

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from vault import crypto
 from vault.crypto import MasterKeyError, MasterKeys, masterkeys
-from vault.db import utc_now
-from vault.keys import checks
-from vault.keys.models import CitizenKey
+from vault.db import after_commit, utc_now
+from vault.keys import checks, national_ids
+from vault.keys.models import CitizenKey, IndexKey
 
 _RELOAD_INTERVAL = 5.0
 
@@ -49,7 +50,8 @@ class ObjectBinding:
 
 class Keyring:
     """Master keys from the key file, reloaded when the file changes (a rotation by the CLI),
-    plus a short-lived in-memory cache of unwrapped citizen keys (never of data keys).
+    plus a short-lived in-memory cache of unwrapped citizen keys (never of data keys) and the
+    unwrapped index key of national ID numbers, which no rotation changes.
 
     `checks` are the database's check values: a file swapped for another under a running
     server is refused at reload, so no citizen key is ever wrapped under a stranger's key."""
@@ -68,6 +70,7 @@ class Keyring:
         self._checks = dict(checks or {})
         self._lock = threading.Lock()
         self._cache: OrderedDict[uuid.UUID, tuple[float, tuple[int, bytes]]] = OrderedDict()
+        self._national_id_key: bytes | None = None
         self._master = self._load()
         self._stamp = self._file_stamp()
         self._checked = time.monotonic()
@@ -143,6 +146,44 @@ class Keyring:
             self.reload()  # a version added since this process started
             return checks.unwrap_citizen_key(self._master, row)
 
+    def national_id_index(self, session: Session, number: bytes) -> bytes:
+        """The blind index of a national ID number: what a citizen is looked up by."""
+        return national_ids.index(self._index_key(session), number)
+
+    def _index_key(self, session: Session) -> bytes:
+        """Created by the first registration or login, or by the migration that sealed the
+        numbers. Kept in memory only once a commit has made it durable: a key whose creation
+        rolled back must not live on here while another process creates a different one."""
+        if self._national_id_key is not None:
+            return self._national_id_key
+        row = session.get(IndexKey, national_ids.PURPOSE) or self._new_index_key(session)
+        try:
+            key = national_ids.unwrap_index_key(self.master, row.master_version, row.wrapped_key)
+        except MasterKeyError:
+            self.reload()
+            key = national_ids.unwrap_index_key(self._master, row.master_version, row.wrapped_key)
+        after_commit(session, lambda: setattr(self, "_national_id_key", key))
+        return key
+
+    def _new_index_key(self, session: Session) -> IndexKey:
+        """Two first registrations at once may each insert a key: the one that lands first is
+        the one both use (the other insert waits for it, then does nothing)."""
+        master = self._refreshed()
+        version = master.current_version
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        session.execute(
+            insert(IndexKey)
+            .values(
+                purpose=national_ids.PURPOSE,
+                master_version=version,
+                wrapped_key=national_ids.wrap_index_key(master, version, crypto.new_key()),
+                created_at=utc_now(),
+            )
+            .on_conflict_do_nothing()
+        )
+        return session.exec(select(IndexKey).where(IndexKey.purpose == national_ids.PURPOSE)).one()
+
     def forget(self, citizen_id: uuid.UUID) -> None:
         with self._lock:
             self._cache.pop(citizen_id, None)
@@ -163,10 +204,12 @@ class Keyring:
             return entry[1]
 
     def rewrap(self, session: Session, *, batch: int = 500) -> int:
-        """Rewrap citizen keys under the current master version. Resumable and idempotent:
-        each row is updated only if nobody rewrapped it in between (compare-and-set)."""
+        """Rewrap the index key and the citizen keys under the current master version; the
+        number of citizen keys rewrapped. Resumable and idempotent: each row is updated only
+        if nobody rewrapped it in between (compare-and-set)."""
         master = self.master
         target = master.current_version
+        self._rewrap_index_keys(session, master, target)
         done = 0
         while True:
             rows = session.exec(
@@ -194,10 +237,32 @@ class Keyring:
                 done += result.rowcount  # type: ignore[attr-defined]
             session.commit()
 
+    def _rewrap_index_keys(self, session: Session, master: MasterKeys, target: int) -> None:
+        rows = session.exec(select(IndexKey).where(IndexKey.master_version < target)).all()
+        for row in rows:
+            key = national_ids.unwrap_index_key(master, row.master_version, row.wrapped_key)
+            session.execute(
+                update(IndexKey)
+                .where(
+                    col(IndexKey.purpose) == row.purpose,
+                    col(IndexKey.master_version) == row.master_version,
+                )
+                .values(
+                    wrapped_key=national_ids.wrap_index_key(master, target, key),
+                    master_version=target,
+                    rewrapped_at=utc_now(),
+                )
+            )
+
     @staticmethod
     def usage(session: Session) -> dict[int, int]:
         """How many citizen keys each master version still wraps."""
         return checks.usage_by_version(session)
+
+    @staticmethod
+    def index_key_usage(session: Session) -> dict[int, int]:
+        """How many index keys each master version still wraps."""
+        return checks.index_usage_by_version(session)
 
 
 def wrap_data_key(kek: bytes, kek_version: int, dek: bytes, binding: ObjectBinding) -> bytes:

@@ -1,4 +1,4 @@
-"""Citizen keys, wrapped under a master key version."""
+"""Citizen keys and index keys, each wrapped under a master key version."""
 
 from __future__ import annotations
 
@@ -43,3 +43,15 @@ class MasterKeyCheck(SQLModel, table=True):
     version: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     check: bytes = Field(sa_type=LargeBinary)
     created_at: datetime = timestamp_field()
+
+
+class IndexKey(SQLModel, table=True):
+    """The key of a blind index (vault.keys.national_ids), wrapped by a master key version."""
+
+    __tablename__ = "index_key"
+
+    purpose: str = Field(primary_key=True, max_length=32)
+    master_version: int = Field(index=True)
+    wrapped_key: bytes = Field(sa_type=LargeBinary)
+    created_at: datetime = timestamp_field()
+    rewrapped_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))

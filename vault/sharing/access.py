@@ -118,7 +118,7 @@ def open_share(session: Session, backend: Backend, *, who: Accessor, token: str)
         max_uses=grant.max_uses,
         uses=grant.uses,
         citizen_name=profile.full_name,
-        citizen_national_id=citizen.national_id,
+        citizen_national_id=citizens.national_id_of(session, backend.keyring, citizen),
         papers=papers,
     )
 

@@ -84,9 +84,16 @@ def login_page(request: Request, next: str = "/") -> Response:
 
 
 @router.post("/login")
-def login(request: Request, form: Posted, session: SessionDep, settings: SettingsDep) -> Response:
+def login(
+    request: Request,
+    form: Posted,
+    session: SessionDep,
+    backend: BackendDep,
+    settings: SettingsDep,
+) -> Response:
     citizen = citizens.authenticate(
         session,
+        backend.keyring,
         national_id_number=str(form.get("national_id", "")),
         password=str(form.get("password", "")),
         client=request.client.host if request.client else "unknown",
@@ -108,7 +115,8 @@ def logout(request: Request, session: SessionDep) -> Response:
 @router.get("/profile", response_class=HTMLResponse)
 def profile_page(request: Request, me: Me, session: SessionDep, backend: BackendDep) -> Response:
     profile = citizens.profile(session, backend.keyring, me)
-    return render(request, "citizen/profile.html", profile=profile, me=me)
+    number = citizens.national_id_of(session, backend.keyring, me)
+    return render(request, "citizen/profile.html", profile=profile, national_id=number)
 
 
 @router.post("/profile")
