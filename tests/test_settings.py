@@ -37,6 +37,7 @@ def test_embedded_defaults(tmp_path: Path) -> None:
         ({"max_upload_bytes": 0}, "greater than or equal to 1"),
         ({"storage": "ftp"}, "'file' or 's3'"),
         ({"token_ttl_seconds": 5}, "greater than or equal to 60"),
+        ({"anonymous_per_minute": 0}, "greater than or equal to 1"),
     ],
 )
 def test_invalid_or_contradictory_settings_are_refused(

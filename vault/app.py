@@ -16,8 +16,6 @@ from vault.dossiers.stats import ReuseCollector
 from vault.kit import rate
 from vault.settings import Settings
 
-ANONYMOUS_PER_MINUTE = 60
-
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -42,7 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = db.make_engine(settings.resolved_database_url)
     app.state.backend = build_backend(settings)
     # Refused agency requests are audited one by one up to this rate per client address.
-    app.state.anonymous_budget = rate.Budget(ANONYMOUS_PER_MINUTE, 60)
+    app.state.anonymous_budget = rate.Budget(settings.anonymous_per_minute, 60)
     redaction.install()
     api.add_error_handlers(app)
     app.include_router(api.router)

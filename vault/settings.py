@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     token_ttl_seconds: int = Field(default=1800, ge=60, le=7 * 24 * 3600)
     agency_token_ttl_seconds: int = Field(default=600, ge=60, le=24 * 3600)
     web_session_ttl_seconds: int = Field(default=8 * 3600, ge=300, le=7 * 24 * 3600)
+    anonymous_per_minute: int = Field(default=60, ge=1)
     # Unless set, `vault serve` derives it from its --host and --port (public_url_for).
     public_url: str = "http://localhost:8000"
 
