@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from vault import api, db, web
-from vault.api import redaction
+from vault.api import problems, redaction
 from vault.bootstrap import build_backend, keep_files_private
 from vault.dossiers.stats import ReuseCollector
 from vault.kit import rate
@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     redaction.install()
     api.add_error_handlers(app)
     app.include_router(api.router)
+    problems.declare(app)
     web.install(app)
 
     @app.get("/healthz", include_in_schema=False)

@@ -11,12 +11,13 @@ from vault.api import (
     documents,
     dossiers,
     grants,
+    problems,
     procedures,
     stats,
 )
 from vault.api.errors import add_error_handlers
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", responses=problems.RESPONSES)
 for module in (
     auth,
     citizens,

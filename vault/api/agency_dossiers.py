@@ -12,7 +12,7 @@ from vault.api.documents import form_limits
 from vault.api.downloads import delivery_response
 from vault.api.forms import streamed_form
 from vault.api.schemas import (
-    UPLOAD_BODY,
+    RESULT_BODY,
     AgencyDossierPublic,
     CitizenRef,
     DocumentPublic,
@@ -84,7 +84,7 @@ def set_dossier_status(
     "/{dossier_id}/result",
     status_code=status.HTTP_201_CREATED,
     response_model=DocumentPublic,
-    openapi_extra=UPLOAD_BODY,
+    openapi_extra=RESULT_BODY,
 )
 async def deposit_dossier_result(
     dossier_id: uuid.UUID,

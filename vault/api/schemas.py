@@ -3,9 +3,10 @@ to a table (a wrapped key, a hash) must never reach a response by inheritance.""
 
 from __future__ import annotations
 
+import copy
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, Field
 
@@ -83,7 +84,7 @@ class DocumentPublic(BaseModel):
         return cls(issuer=issuer, **_fields(view, cls, exclude={"issuer"}))
 
 
-UPLOAD_BODY = {
+UPLOAD_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
@@ -109,6 +110,21 @@ UPLOAD_BODY = {
         },
     }
 }
+
+
+def _signed(body: dict[str, Any]) -> dict[str, Any]:
+    """An agency's result paper: the upload form, with the signature it is refused without."""
+    signed = copy.deepcopy(body)
+    form = signed["requestBody"]["content"]["multipart/form-data"]["schema"]
+    form["required"] = ["file", "doc_type", "signature"]
+    form["properties"]["signature"] = {
+        "type": "string",
+        "description": "base64 of the agency's detached signature over the PDF's SHA-256",
+    }
+    return signed
+
+
+RESULT_BODY = _signed(UPLOAD_BODY)
 
 
 class GrantCreate(BaseModel):
