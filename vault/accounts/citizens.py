@@ -151,7 +151,7 @@ def authenticate(
             "auth.login_failed",
             subject=citizen.id if citizen else None,
             actor_type="anonymous",
-            outcome="denied",
+            outcome=audit.Outcome.DENIED,
         )
     )
     raise AuthenticationFailed("Wrong personal identification number or password.")

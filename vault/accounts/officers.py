@@ -90,7 +90,10 @@ def log_in(session: Session, *, username: str, password: str, client: str, ttl_s
     if not logins.verify(officer.password_hash if usable else None, password):  # type: ignore[union-attr]
         attempt.failed(
             audit.Event(
-                "officer.login_failed", subject=None, actor_type="anonymous", outcome="denied"
+                "officer.login_failed",
+                subject=None,
+                actor_type="anonymous",
+                outcome=audit.Outcome.DENIED,
             )
         )
         raise AuthenticationFailed("Wrong username or password.")

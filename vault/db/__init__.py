@@ -6,12 +6,13 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import DateTime, Engine, event
+from sqlalchemy import DateTime, Engine, Enum, event
 from sqlmodel import Field, Session, create_engine
 
 from vault.db import sqlite_wal
@@ -29,6 +30,19 @@ def utc_now() -> datetime:
 def timestamp_field() -> Any:
     """A timezone-aware timestamp column that defaults to now."""
     return Field(default_factory=utc_now, sa_type=DateTime(timezone=True))
+
+
+def state_type(states: type[StrEnum], length: int) -> Enum:
+    """A StrEnum column stored as the member's value in a plain VARCHAR: the very strings these
+    columns held before they were typed, no database enum type and no CHECK, so a new member
+    needs no migration. Rows read back as members, not bare strings."""
+    return Enum(
+        states,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda members: [member.value for member in members],
+    )
 
 
 def aware(moment: datetime) -> datetime:

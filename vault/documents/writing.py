@@ -13,6 +13,7 @@ from vault import audit, crypto, db
 from vault.accounts.models import Citizen
 from vault.blobs import objects
 from vault.blobs.backend import Backend
+from vault.catalog.document_types import Trust
 from vault.documents import issued, uploads
 from vault.documents.forms import DetailsForm
 from vault.documents.models import Document, DocumentVersion
@@ -21,8 +22,6 @@ from vault.documents.sealing import object_binding, seal_metadata
 from vault.keys import wrap_data_key
 from vault.kit import filenames
 from vault.kit.errors import Conflict
-
-SELF_SCAN = "self_scan"
 
 
 def upload(
@@ -135,7 +134,7 @@ def _add_version(
         content_type=received.content_type,
         size=received.content.size,
         pages=received.pages,
-        trust=issued.ISSUED if issuance else SELF_SCAN,
+        trust=Trust.ISSUED if issuance else Trust.SELF_SCAN,
         issued_on=form.dates.get("issued_on"),
         expires_on=form.dates.get("expires_on"),
         sealed_metadata=seal_metadata(received.content.dek, content_binding, metadata),

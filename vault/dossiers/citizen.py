@@ -19,7 +19,7 @@ from vault.catalog.procedures import ProcedureSpec
 from vault.documents import uploads
 from vault.documents.models import Document, DocumentVersion
 from vault.dossiers import rules, workflow
-from vault.dossiers.models import Dossier, DossierAttachment
+from vault.dossiers.models import AttachmentReason, Dossier, DossierAttachment, DossierStatus
 from vault.dossiers.workflow import DossierView
 from vault.kit import days, text
 from vault.kit.errors import Conflict, InvalidInput, NotFound
@@ -62,7 +62,7 @@ def create(
         citizen_id=owner.id,
         procedure_code=spec.code,
         agency_id=agency.id,
-        status=workflow.DRAFT,
+        status=DossierStatus.DRAFT,
         sealed_form=b"",
     )
     chosen, missing = _auto_attach(session, owner, spec, days.today())
@@ -71,7 +71,7 @@ def create(
     workflow.save_form(session, backend, dossier, _prefill(session, backend, owner, spec, chosen))
     session.add(dossier)
     session.flush()
-    workflow.move(session, backend, dossier, workflow.DRAFT, actor=("citizen", str(owner.id)))
+    workflow.move(session, backend, dossier, DossierStatus.DRAFT, actor=("citizen", str(owner.id)))
     return workflow.describe(session, backend, dossier, missing)
 
 
@@ -176,7 +176,9 @@ def _missing(session: Session, dossier: Dossier, today: date) -> list[rules.Miss
         version = attached.get(requirement.doc_type)
         if version is None:
             missing.append(
-                rules.Missing(requirement.doc_type, rules.NONE_STORED, requirement.required)
+                rules.Missing(
+                    requirement.doc_type, AttachmentReason.NONE_STORED, requirement.required
+                )
             )
             continue
         reason = rules.problem(requirement, version, today)
@@ -325,7 +327,7 @@ def submit(
     )
     dossier.grant_id = grant.id
     dossier.submitted_at = db.utc_now()
-    workflow.move(session, backend, dossier, workflow.SUBMITTED, actor=actor)
+    workflow.move(session, backend, dossier, DossierStatus.SUBMITTED, actor=actor)
     return workflow.describe(session, backend, dossier, missing)
 
 
@@ -341,7 +343,8 @@ def withdraw(
 ) -> DossierView:
     dossier = owned(session, owner=owner, dossier_id=dossier_id)
     workflow.reread_locked(session, dossier)
-    if dossier.status in workflow.CLOSED:
+    if dossier.status.closed:
         raise Conflict(f"The dossier is already {dossier.status}.")
-    workflow.move(session, backend, dossier, workflow.WITHDRAWN, actor=("citizen", str(owner.id)))
+    withdrawn = DossierStatus.WITHDRAWN
+    workflow.move(session, backend, dossier, withdrawn, actor=("citizen", str(owner.id)))
     return workflow.describe(session, backend, dossier, [])

@@ -14,26 +14,21 @@ from vault.agencies.models import Agency
 from vault.blobs.backend import Backend
 from vault.catalog import procedures
 from vault.documents.models import Document, DocumentVersion
-from vault.dossiers.models import Dossier, DossierAttachment, DossierEvent
+from vault.dossiers.models import Dossier, DossierAttachment, DossierEvent, DossierStatus
 from vault.dossiers.rules import Missing
 from vault.kit.errors import Conflict, NotFound
 from vault.sharing import grants
 
-DRAFT, SUBMITTED, PROCESSING = "draft", "submitted", "processing"
-NEEDS_SUPPLEMENT, REJECTED, COMPLETED, WITHDRAWN = (
-    "needs_supplement",
-    "rejected",
-    "completed",
-    "withdrawn",
-)
-CLOSED = {REJECTED, COMPLETED, WITHDRAWN}
-EDITABLE = {DRAFT, NEEDS_SUPPLEMENT}
 # What an agency may move a dossier to, from where. The citizen submits and withdraws.
 AGENCY_MOVES = {
-    PROCESSING: {SUBMITTED},
-    NEEDS_SUPPLEMENT: {SUBMITTED, PROCESSING},
-    REJECTED: {SUBMITTED, PROCESSING, NEEDS_SUPPLEMENT},
-    COMPLETED: {SUBMITTED, PROCESSING},
+    DossierStatus.PROCESSING: {DossierStatus.SUBMITTED},
+    DossierStatus.NEEDS_SUPPLEMENT: {DossierStatus.SUBMITTED, DossierStatus.PROCESSING},
+    DossierStatus.REJECTED: {
+        DossierStatus.SUBMITTED,
+        DossierStatus.PROCESSING,
+        DossierStatus.NEEDS_SUPPLEMENT,
+    },
+    DossierStatus.COMPLETED: {DossierStatus.SUBMITTED, DossierStatus.PROCESSING},
 }
 _FORM_LABEL = b"dvlt/v1/dossier-form"
 _NOTE_LABEL = b"dvlt/v1/dossier-note"
@@ -50,7 +45,7 @@ class AttachmentView:
 
 @dataclass(frozen=True)
 class HistoryEntry:
-    status: str
+    status: DossierStatus
     at: datetime
     actor_type: str
     note: str | None
@@ -62,7 +57,7 @@ class DossierView:
     procedure: procedures.ProcedureSpec
     agency_code: str
     agency_name: str
-    status: str
+    status: DossierStatus
     attachments: list[AttachmentView]
     missing: list[Missing]
     form: dict[str, str | None]
@@ -95,7 +90,7 @@ def reread_locked(session: Session, dossier: Dossier) -> None:
 
 
 def require_editable(dossier: Dossier) -> None:
-    if dossier.status not in EDITABLE:
+    if not dossier.status.editable:
         raise Conflict(f"A dossier that is {dossier.status} cannot be changed.")
 
 
@@ -103,7 +98,7 @@ def move(
     session: Session,
     backend: Backend,
     dossier: Dossier,
-    status: str,
+    status: DossierStatus,
     *,
     actor: tuple[str, str],
     note: str | None = None,
@@ -111,7 +106,7 @@ def move(
     """Record the new state; a closed dossier's grant ends with it."""
     dossier.status = status
     dossier.updated_at = db.utc_now()
-    if status in CLOSED:
+    if status.closed:
         dossier.closed_at = dossier.updated_at
         if dossier.grant_id is not None:
             grants.end(session, dossier.grant_id, actor=actor)

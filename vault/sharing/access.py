@@ -22,17 +22,18 @@ from vault.accounts import citizens
 from vault.accounts.models import Citizen
 from vault.agencies.models import Agency
 from vault.blobs.backend import Backend
+from vault.catalog.document_types import Trust
 from vault.db import group_commit
 from vault.documents.models import Document, DocumentVersion
 from vault.kit import days, filenames
 from vault.kit.errors import Forbidden, Gone, InvalidInput, NotFound
 from vault.sharing import grants, watermark
-from vault.sharing.models import Grant, GrantDocument
+from vault.sharing.models import Grant, GrantDocument, GrantStatus
 
 _GONE = {
-    "revoked": "The citizen has revoked this share.",
-    "expired": "This share has expired; ask the citizen for a new one.",
-    "used_up": "This share has been used as many times as the citizen allowed.",
+    GrantStatus.REVOKED: "The citizen has revoked this share.",
+    GrantStatus.EXPIRED: "This share has expired; ask the citizen for a new one.",
+    GrantStatus.USED_UP: "This share has been used as many times as the citizen allowed.",
 }
 
 
@@ -63,7 +64,7 @@ class SharedPaper:
     version: int
     issued_on: date | None
     expires_on: date | None
-    trust: str
+    trust: Trust
 
 
 @dataclass(frozen=True)
@@ -215,7 +216,7 @@ def record_unauthenticated(session: Session, method: str) -> None:
             "agency.unauthenticated",
             subject=None,
             actor_type="anonymous",
-            outcome="denied",
+            outcome=audit.Outcome.DENIED,
             reason="no_credentials",
             details={"method": method},
         ),
@@ -235,7 +236,7 @@ def _live_grant(
                 subject=None,
                 actor_type=actor_type,
                 actor_id=actor_id,
-                outcome="denied",
+                outcome=audit.Outcome.DENIED,
                 reason="unknown_token",
                 agency_id=who.agency.id,
                 document_id=document_id,
@@ -253,13 +254,13 @@ def live(
 ) -> Grant:
     """The grant if it is still active; a refusal, audited, naming why it is over otherwise."""
     state = grants.status(grant)
-    if state != "active":
+    if state != GrantStatus.ACTIVE:
         refuse(session, who, grant, action, state, document_id)
         raise Gone(_GONE[state], reason=state)
     return grant
 
 
-def _unusable(session: Session, grant_id: uuid.UUID, *, count: bool) -> str | None:
+def _unusable(session: Session, grant_id: uuid.UUID, *, count: bool) -> GrantStatus | None:
     """Checks the grant is still live, and counts one use if `count`, with a single conditional
     UPDATE that locks its row: a revocation or an erasure committed since the request read the
     grant is seen here, for a preview or the share page as for a download. If the grant cannot
@@ -280,9 +281,9 @@ def _unusable(session: Session, grant_id: uuid.UUID, *, count: bool) -> str | No
         return None
     current = session.get(Grant, grant_id, populate_existing=True)
     if current is None:  # the citizen's account was erased meanwhile
-        return "revoked"
+        return GrantStatus.REVOKED
     state = grants.status(current)
-    return state if state in _GONE else "used_up"
+    return state if state in _GONE else GrantStatus.USED_UP
 
 
 def _paper(view: documents.DocumentView) -> SharedPaper:
@@ -305,7 +306,7 @@ def _event(
     who: Accessor,
     grant: Grant,
     action: str,
-    outcome: str,
+    outcome: audit.Outcome,
     document_id: uuid.UUID | None,
     reason: str | None = None,
     details: dict[str, object] | None = None,
@@ -376,7 +377,7 @@ def _commit_accesses(session: Session, accesses: Sequence[_Access]) -> list[Exce
                 access.who,
                 access.grant,
                 access.action,
-                "denied" if reason else "success",
+                audit.Outcome.DENIED if reason else audit.Outcome.SUCCESS,
                 access.document_id,
                 reason=reason,
                 details=None if reason else access.details,
@@ -394,4 +395,6 @@ def refuse(
     reason: str,
     document_id: uuid.UUID | None,
 ) -> None:
-    audit.append_after_refusal(session, _event(who, grant, action, "denied", document_id, reason))
+    audit.append_after_refusal(
+        session, _event(who, grant, action, audit.Outcome.DENIED, document_id, reason)
+    )

@@ -18,7 +18,7 @@ from vault.agencies.models import Agency
 from vault.blobs.backend import Backend
 from vault.kit import text
 from vault.kit.errors import InvalidInput, NotFound
-from vault.sharing.models import Grant, GrantDocument
+from vault.sharing.models import Grant, GrantDocument, GrantStatus
 
 MAX_DAYS = 90
 MAX_USES = 10_000
@@ -40,21 +40,21 @@ class GrantView:
     expires_at: datetime
     max_uses: int | None
     uses: int
-    status: str
+    status: GrantStatus
     revoked_at: datetime | None
     share_url: str | None = None
     token: str | None = None
 
 
-def status(grant: Grant, now: datetime | None = None) -> str:
+def status(grant: Grant, now: datetime | None = None) -> GrantStatus:
     now = now or db.utc_now()
     if grant.revoked_at is not None:
-        return "revoked"
+        return GrantStatus.REVOKED
     if grant.max_uses is not None and grant.uses >= grant.max_uses:
-        return "used_up"
+        return GrantStatus.USED_UP
     if db.aware(grant.expires_at) <= now:
-        return "expired"
-    return "active"
+        return GrantStatus.EXPIRED
+    return GrantStatus.ACTIVE
 
 
 def create(

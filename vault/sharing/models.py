@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     Column,
@@ -14,6 +15,16 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 from vault.db import timestamp_field
+
+
+class GrantStatus(StrEnum):
+    """Where a grant stands, derived from its row whenever it is read: never stored, so that
+    expiry needs no job."""
+
+    ACTIVE = "active"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+    USED_UP = "used_up"
 
 
 class Grant(SQLModel, table=True):

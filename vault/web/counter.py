@@ -15,6 +15,7 @@ from vault.api.documents import form_limits
 from vault.api.downloads import delivery_response
 from vault.catalog import document_types
 from vault.dossiers import agency as dossiers
+from vault.dossiers.models import DossierStatus
 from vault.sharing import access
 from vault.sharing.access import Accessor
 from vault.web import security
@@ -22,7 +23,8 @@ from vault.web.forms import CSRF_CHECKED, Posted, signed_out, uploaded
 from vault.web.pages import local_path, redirect, render
 
 router = APIRouter(prefix="/agency", include_in_schema=False)
-STATUSES = ("submitted", "processing", "needs_supplement", "rejected", "completed", "withdrawn")
+# Every state a dossier sent to the agency can be in.
+STATUSES = tuple(s for s in DossierStatus if s != DossierStatus.DRAFT)
 
 
 def on_duty(request: Request, session: SessionDep) -> Accessor:
