@@ -82,7 +82,10 @@ class Dossier(SQLModel, table=True):
 
 
 class DossierAttachment(SQLModel, table=True):
-    """One required paper of a dossier: from the vault (reused) or uploaded for it."""
+    """One paper a dossier's procedure asks for: the paper attached, from the vault (reused) or
+    uploaded for it, or why there is none. Once the dossier is submitted, `reason` is what was
+    found that day: `attached` for the papers sent, the problem for those that were not. Later
+    views show it, not what the vault holds by then. Deleting the paper deletes its row."""
 
     __tablename__ = "dossier_attachment"
 
@@ -90,11 +93,15 @@ class DossierAttachment(SQLModel, table=True):
         sa_column=Column(ForeignKey("dossier.id", ondelete="CASCADE"), primary_key=True)
     )
     doc_type: str = Field(primary_key=True, max_length=32)
-    document_id: uuid.UUID = Field(
-        sa_column=Column(ForeignKey("document.id", ondelete="CASCADE"), nullable=False, index=True)
+    document_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=Column(ForeignKey("document.id", ondelete="CASCADE"), nullable=True, index=True),
     )
-    version: int
-    reused: bool
+    version: int | None = None
+    reused: bool = False
+    reason: AttachmentReason = Field(
+        default=AttachmentReason.ATTACHED, sa_type=state_type(AttachmentReason, 16)
+    )
 
 
 class DossierEvent(SQLModel, table=True):

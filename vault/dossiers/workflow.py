@@ -14,7 +14,13 @@ from vault.agencies.models import Agency
 from vault.blobs.backend import Backend
 from vault.catalog import procedures
 from vault.documents.models import Document, DocumentVersion
-from vault.dossiers.models import Dossier, DossierAttachment, DossierEvent, DossierStatus
+from vault.dossiers.models import (
+    AttachmentReason,
+    Dossier,
+    DossierAttachment,
+    DossierEvent,
+    DossierStatus,
+)
 from vault.dossiers.rules import Missing
 from vault.kit.errors import Conflict, NotFound
 from vault.sharing import grants
@@ -87,6 +93,12 @@ def reread_locked(session: Session, dossier: Dossier) -> None:
     ).first()
     if found is None:  # the citizen erased their account meanwhile
         raise NotFound("This dossier no longer exists.")
+
+
+def sent(dossier: Dossier) -> bool:
+    """Submitted and not back with the citizen: its papers are those it was sent with, and why
+    the others were not is what was found then."""
+    return dossier.submitted_at is not None and not dossier.status.editable
 
 
 def require_editable(dossier: Dossier) -> None:
@@ -163,7 +175,8 @@ def form_of(session: Session, backend: Backend, dossier: Dossier) -> dict[str, s
 def attached(
     session: Session, dossier: Dossier
 ) -> list[tuple[DossierAttachment, Document, DocumentVersion]]:
-    rows = session.exec(
+    """The papers attached; once the dossier is sent, only those it was sent with."""
+    query = (
         select(DossierAttachment, Document, DocumentVersion)
         .join(Document, col(Document.id) == DossierAttachment.document_id)
         .join(
@@ -172,8 +185,21 @@ def attached(
             & (col(DocumentVersion.version) == DossierAttachment.version),
         )
         .where(DossierAttachment.dossier_id == dossier.id)
-    ).all()
-    return list(rows)
+    )
+    if sent(dossier):
+        query = query.where(DossierAttachment.reason == AttachmentReason.ATTACHED)
+    return list(session.exec(query).all())
+
+
+def kept_reasons(session: Session, dossier: Dossier) -> dict[str, AttachmentReason]:
+    """Why each paper the dossier went without was missing, by type, when last looked for."""
+    rows = session.exec(
+        select(DossierAttachment).where(
+            DossierAttachment.dossier_id == dossier.id,
+            DossierAttachment.reason != AttachmentReason.ATTACHED,
+        )
+    )
+    return {row.doc_type: row.reason for row in rows}
 
 
 def describe(
@@ -187,8 +213,8 @@ def describe(
     attachments = [
         AttachmentView(
             doc_type=row.doc_type,
-            document_id=row.document_id,
-            version=row.version,
+            document_id=document.id,
+            version=version.version,
             reused=row.reused,
             paper=documents.describe(session, backend, document, version),
         )
