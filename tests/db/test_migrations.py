@@ -7,9 +7,20 @@ from fastapi.testclient import TestClient
 from sqlalchemy import inspect, text
 
 from tests.support import files
-from tests.support.api import register, register_agency, share, upload
+from tests.support.api import Account, register, register_agency, share, upload
 from vault import db
+from vault.kit import days
 from vault.settings import Settings
+
+MARRIAGE_FORM = {
+    "ho_ten_ben_kia": "Lê Văn Bình",
+    "so_dinh_danh_ben_kia": "048094009876",
+    "ngay_sinh_ben_kia": "1994-05-02",
+    "noi_cu_tru_ben_kia": "Đà Nẵng",
+    "ket_hon_lan_thu": "Lần đầu",
+    "ngay_sinh": "1995-01-01",
+    "noi_cu_tru": "Đà Nẵng",
+}
 
 
 def _counts(app: FastAPI) -> dict[str, int]:
@@ -79,3 +90,58 @@ def test_dossier_attachment_reasons_down_and_up(
         ("XNTTHN", "none_stored"),
         ("XNCT", "none_stored"),
     }
+
+
+def _grant_states(client: TestClient, citizen: Account) -> dict[str, str]:
+    grants = client.get("/api/v1/grants", headers=citizen.headers).json()
+    return {grant["purpose"]: grant["status"] for grant in grants}
+
+
+def test_grants_ended_with_a_completed_dossier_come_back_up_completed(
+    app: FastAPI, client: TestClient, settings: Settings
+) -> None:
+    """0008 backfills how ended grants ended: with the completed dossier they were made for,
+    or revoked (a dossier's grant the citizen revoked before completion included)."""
+    citizen = register(client)
+    agency = register_agency(client, "UBND-A")
+    paper = upload(client, citizen, ("a.pdf", files.pdf())).json()
+    share(client, citizen, agency.code, paper["id"], purpose="kept")
+    revoked = share(client, citizen, agency.code, paper["id"], purpose="revoked").json()
+    client.delete(f"/api/v1/grants/{revoked['id']}", headers=citizen.headers)
+    upload(client, citizen, ("cccd.pdf", files.pdf()), doc_type="CCCD")
+    upload(client, citizen, ("xn.pdf", files.pdf()), doc_type="XNTTHN", issued_on=str(days.today()))
+    dossiers = []
+    for _ in range(2):
+        body = {"procedure": "1.000894", "agency": agency.code}
+        draft = client.post("/api/v1/dossiers", headers=citizen.headers, json=body).json()
+        path = f"/api/v1/dossiers/{draft['id']}"
+        client.patch(f"{path}/form", headers=citizen.headers, json=MARRIAGE_FORM)
+        dossiers.append(client.post(f"{path}/submit", headers=citizen.headers).json())
+    first, second = dossiers
+    client.delete(f"/api/v1/grants/{second['grant_id']}", headers=citizen.headers)
+    for dossier in dossiers:
+        done = client.post(
+            f"/api/v1/agency/dossiers/{dossier['id']}/status",
+            headers=agency.headers,
+            json={"status": "completed"},
+        )
+        assert done.status_code == 200, done.text
+    purposes = {
+        g["id"]: g["purpose"] for g in client.get("/api/v1/grants", headers=citizen.headers).json()
+    }
+    expected = {
+        "kept": "active",
+        "revoked": "revoked",
+        purposes[first["grant_id"]]: "completed",
+        purposes[second["grant_id"]]: "revoked",
+    }
+    assert _grant_states(client, citizen) == expected
+    app.state.engine.dispose()
+    config = db.alembic_config(settings.resolved_database_url)
+    command.downgrade(config, "0007")
+    assert "ended_as" not in {
+        c["name"] for c in inspect(app.state.engine).get_columns("share_grant")
+    }
+    app.state.engine.dispose()
+    command.upgrade(config, "head")
+    assert _grant_states(client, citizen) == expected

@@ -368,6 +368,49 @@ def test_a_sent_dossier_keeps_why_each_paper_was_or_was_not_sent(
     assert "chưa có trong kho" not in page.text and "cấp quá lâu" not in page.text
 
 
+def test_a_completed_dossier_reads_completed_everywhere(
+    app: FastAPI, client: TestClient, citizen: Account, agency: AgencyAccount
+) -> None:
+    """Completing a dossier ends its grant, but the citizen revoked nothing: neither the
+    dossier, nor its share, nor the agency's refused fetch afterwards reads 'revoked'."""
+    dossier = _submitted(client, citizen, agency)
+    paper = dossier["attachments"][0]["document_id"]
+    fetch = f"/api/v1/agency/dossiers/{dossier['id']}/documents/{paper}/content"
+    assert client.get(fetch, headers=agency.headers).status_code == 200
+    done = client.post(
+        f"/api/v1/agency/dossiers/{dossier['id']}/status",
+        headers=agency.headers,
+        json={"status": "completed"},
+    )
+    assert done.status_code == 200 and done.json()["status"] == "completed"
+    refused = client.get(fetch, headers=agency.headers)
+    assert (refused.status_code, refused.json()["reason"]) == (410, "completed")
+
+    h = citizen.headers
+    assert (
+        client.get(f"/api/v1/dossiers/{dossier['id']}", headers=h).json()["status"] == "completed"
+    )
+    assert [d["status"] for d in client.get("/api/v1/dossiers", headers=h).json()] == ["completed"]
+    grant = client.get(f"/api/v1/grants/{dossier['grant_id']}", headers=h).json()
+    assert grant["status"] == "completed" and grant["revoked_at"]
+    assert [g["status"] for g in client.get("/api/v1/grants", headers=h).json()] == ["completed"]
+    log = client.get("/api/v1/access-log", headers=h).json()
+    assert (log[0]["outcome"], log[0]["reason"]) == ("denied", "completed")
+
+    browser = signed_in(app, citizen)
+    for page in (
+        f"/dossiers/{dossier['id']}",
+        "/dossiers",
+        f"/shares/{dossier['grant_id']}",
+        "/shares",
+    ):
+        html = browser.get(page).text
+        assert "Đã hoàn thành" in html and "Đã thu hồi" not in html, page
+    html = browser.get("/access-log").text
+    assert "hồ sơ được chia sẻ để giải quyết đã hoàn thành" in html
+    assert "bạn đã thu hồi" not in html
+
+
 def test_withdrawal_ends_the_agency_access(
     client: TestClient, citizen: Account, agency: AgencyAccount
 ) -> None:

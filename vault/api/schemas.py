@@ -136,7 +136,9 @@ class GrantPublic(BaseModel):
     max_uses: int | None
     uses: int
     status: GrantStatus
-    revoked_at: Moment | None
+    revoked_at: Moment | None = Field(
+        description="When the grant ended before its time: revoked, or completed with its dossier"
+    )
 
     @classmethod
     def of(cls, view: GrantView) -> Self:

@@ -121,7 +121,8 @@ def move(
     if status.closed:
         dossier.closed_at = dossier.updated_at
         if dossier.grant_id is not None:
-            grants.end(session, dossier.grant_id, actor=actor)
+            completed = status == DossierStatus.COMPLETED
+            grants.end(session, dossier.grant_id, actor=actor, completed=completed)
     session.add(dossier)
     session.add(
         DossierEvent(

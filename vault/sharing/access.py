@@ -34,6 +34,7 @@ _GONE = {
     GrantStatus.REVOKED: "The citizen has revoked this share.",
     GrantStatus.EXPIRED: "This share has expired; ask the citizen for a new one.",
     GrantStatus.USED_UP: "This share has been used as many times as the citizen allowed.",
+    GrantStatus.COMPLETED: "The dossier these papers were shared for is completed.",
 }
 
 

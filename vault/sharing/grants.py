@@ -49,7 +49,7 @@ class GrantView:
 def status(grant: Grant, now: datetime | None = None) -> GrantStatus:
     now = now or db.utc_now()
     if grant.revoked_at is not None:
-        return GrantStatus.REVOKED
+        return grant.ended_as or GrantStatus.REVOKED
     if grant.max_uses is not None and grant.uses >= grant.max_uses:
         return GrantStatus.USED_UP
     if db.aware(grant.expires_at) <= now:
@@ -162,22 +162,30 @@ def revoke(session: Session, *, owner: Citizen, grant_id: uuid.UUID) -> None:
     end(session, grant.id, actor=("citizen", str(owner.id)))
 
 
-def end(session: Session, grant_id: uuid.UUID, *, actor: tuple[str, str]) -> None:
-    """Revoke a grant if it is still open (a closed dossier ends its grant this way)."""
+def end(
+    session: Session,
+    grant_id: uuid.UUID,
+    *,
+    actor: tuple[str, str],
+    completed: bool = False,
+) -> None:
+    """Revoke a grant if it is still open. A closed dossier ends its grant this way; one the
+    agency completed ends it as `completed`, for the citizen revoked nothing."""
+    ending = GrantStatus.COMPLETED if completed else GrantStatus.REVOKED
     grant = session.get(Grant, grant_id)
     if grant is None:
         return
-    revoked = session.execute(
+    ended = session.execute(
         update(Grant)
         .where(col(Grant.id) == grant.id, col(Grant.revoked_at).is_(None))
-        .values(revoked_at=db.utc_now())
+        .values(revoked_at=db.utc_now(), ended_as=ending)
         .execution_options(synchronize_session=False)
     )
-    if revoked.rowcount:  # type: ignore[attr-defined]
+    if ended.rowcount:  # type: ignore[attr-defined]
         audit.append(
             session,
             audit.Event(
-                "grant.revoke",
+                "grant.complete" if completed else "grant.revoke",
                 subject=grant.citizen_id,
                 actor_type=actor[0],
                 actor_id=actor[1],
