@@ -131,28 +131,34 @@ def _profile_key(kek: bytes) -> bytes:
     return crypto.subkey(kek, b"dvlt/v1/profile-key")
 
 
+def count_login(session: Session, *, national_id_number: str, client: str) -> logins.Attempt:
+    """A login attempt, counted (see logins.Attempt); a throttled caller is refused here."""
+    number = national_id_number.strip()
+    return logins.Attempt(session, account=f"citizen:{number}", client=client)
+
+
 def authenticate(
     session: Session,
     *,
+    attempt: logins.Attempt,
     national_id_number: str,
     password: str,
-    client: str,
 ) -> Citizen:
-    """The citizen whose password this is; refused, and counted, otherwise. A throttled
-    caller is refused before the password is looked at, so it learns nothing."""
+    """The citizen whose password this is; refused otherwise. `attempt` is this login,
+    counted by `count_login` before the password is looked at."""
     number = national_id_number.strip()
-    attempt = logins.Attempt(session, account=f"citizen:{number}", client=client)
     citizen = session.exec(select(Citizen).where(Citizen.national_id == number)).first()
     if logins.verify(citizen.password_hash if citizen else None, password):
-        attempt.succeeded()
+        attempt.succeeded(session)
         return citizen  # type: ignore[return-value]
     attempt.failed(
+        session,
         audit.Event(
             "auth.login_failed",
             subject=citizen.id if citizen else None,
             actor_type="anonymous",
             outcome=audit.Outcome.DENIED,
-        )
+        ),
     )
     raise AuthenticationFailed("Wrong personal identification number or password.")
 

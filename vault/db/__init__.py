@@ -18,6 +18,11 @@ from sqlmodel import Field, Session, create_engine
 from vault.db import sqlite_wal
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+# How the owner of a unit of work lets a service end the owner's reading transaction before a
+# long wait (a body streaming in, a batch to join), so that no connection, snapshot or, on
+# SQLite, write lock is held meanwhile; the unit of work goes on in a fresh transaction. The
+# owner passes its session's `commit`: it has written nothing yet, so the read is all it ends.
+EndRead = Callable[[], None]
 _AFTER_COMMIT = "vault.after_commit"
 _AFTER_ROLLBACK = "vault.after_rollback"
 log = logging.getLogger(__name__)
@@ -127,12 +132,6 @@ def after_commit(session: Session, action: Callable[[], None]) -> None:
 
 def after_rollback(session: Session, action: Callable[[], None]) -> None:
     session.info.setdefault(_AFTER_ROLLBACK, []).append(action)
-
-
-def end_read(session: Session) -> None:
-    """Close the reading transaction before a long stream, so no lock or snapshot is held while
-    bytes flow; the unit of work goes on and its writes start a fresh transaction."""
-    session.commit()
 
 
 def purge_deleted(session: Session) -> None:

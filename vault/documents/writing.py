@@ -30,14 +30,16 @@ def upload(
     *,
     owner: Citizen,
     parts: Iterable[uploads.FormPart],
+    end_read: db.EndRead,
     issuer: issued.Issuer | None = None,
     before_recording: Callable[[], None] | None = None,
 ) -> DocumentView:
     """A new paper in the owner's vault: the citizen's own scan, or, with `issuer`, a paper an
-    agency issued and signed, stored only if the signature verifies. `before_recording` runs
-    once the paper is stored and checked, before any row or audit event is written: where a
-    caller takes its own locks (they come before the audit chain's)."""
-    db.end_read(session)
+    agency issued and signed, stored only if the signature verifies. `end_read` is called
+    before the paper streams in. `before_recording` runs once the paper is stored and checked,
+    before any row or audit event is written: where a caller takes its own locks (they come
+    before the audit chain's)."""
+    end_read()
     document = Document(id=uuid.uuid4(), owner_id=owner.id, doc_type="")
     form = DetailsForm(signed=issuer is not None)
     received = _receive(session, backend, owner, document.id, 1, parts, form)
@@ -63,11 +65,13 @@ def add_version(
     owner: Citizen,
     document_id: uuid.UUID,
     parts: Iterable[uploads.FormPart],
+    end_read: db.EndRead,
 ) -> DocumentView:
+    """A newer scan of a paper; `end_read` is called before it streams in."""
     document = get(session, owner=owner, document_id=document_id)
     current = document.current_version
     previous = describe(session, backend, document, version_row(session, document, current))
-    db.end_read(session)
+    end_read()
     form = DetailsForm(doc_type=document.doc_type)
     received = _receive(session, backend, owner, document.id, current + 1, parts, form)
     form.inherit(previous)

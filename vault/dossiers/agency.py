@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from vault import documents
+from vault import db, documents
 from vault.accounts import citizens
 from vault.accounts.models import Citizen
 from vault.blobs.backend import Backend
@@ -131,6 +131,7 @@ def fetch_document(
     who: Accessor,
     dossier_id: uuid.UUID,
     document_id: uuid.UUID,
+    end_read: db.EndRead,
     stamp: bool = False,
 ) -> access.Delivery:
     """Through the dossier's grant: only the papers attached now (one the citizen took out
@@ -150,7 +151,13 @@ def fetch_document(
         access.refuse(session, who, grant, "share.download", "not_attached", document_id)
         raise NotFound("This paper is not attached to the dossier.")
     return access.deliver(
-        session, backend, who=who, grant=grant, document_id=document_id, stamp=stamp
+        session,
+        backend,
+        who=who,
+        grant=grant,
+        document_id=document_id,
+        end_read=end_read,
+        stamp=stamp,
     )
 
 
@@ -161,6 +168,7 @@ def deposit_result(
     who: Accessor,
     dossier_id: uuid.UUID,
     parts: Iterable[uploads.FormPart],
+    end_read: db.EndRead,
 ) -> documents.DocumentView:
     """The paper the agency issues, signed, straight into the citizen's vault as `issued`:
     once per dossier, of the type its procedure issues."""
@@ -180,7 +188,13 @@ def deposit_result(
         _require_result_open(dossier)
 
     paper = documents.upload(
-        session, backend, owner=citizen, parts=parts, issuer=issuer, before_recording=still_open
+        session,
+        backend,
+        owner=citizen,
+        parts=parts,
+        end_read=end_read,
+        issuer=issuer,
+        before_recording=still_open,
     )
     dossier.result_document_id = paper.id
     session.add(dossier)

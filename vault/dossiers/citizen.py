@@ -207,6 +207,7 @@ def attach_upload(
     owner: Citizen,
     dossier_id: uuid.UUID,
     parts: Iterable[uploads.FormPart],
+    end_read: db.EndRead,
 ) -> DossierView:
     """Store a missing paper in the vault — so the next dossier reuses it — and attach it."""
     dossier = owned(session, owner=owner, dossier_id=dossier_id)
@@ -218,7 +219,12 @@ def attach_upload(
         workflow.require_editable(dossier)
 
     paper = documents.upload(
-        session, backend, owner=owner, parts=parts, before_recording=still_editable
+        session,
+        backend,
+        owner=owner,
+        parts=parts,
+        end_read=end_read,
+        before_recording=still_editable,
     )
     requirement = next((r for r in spec.requirements if r.doc_type == paper.doc_type), None)
     if requirement is None:

@@ -105,14 +105,17 @@ def _papers_of(grant: Grant) -> Select[Document, DocumentVersion]:
     )
 
 
-def open_share(session: Session, backend: Backend, *, who: Accessor, token: str) -> SharedView:
+def open_share(
+    session: Session, backend: Backend, *, who: Accessor, token: str, end_read: db.EndRead
+) -> SharedView:
+    """The share's papers, described; `end_read` is called before the opening is recorded."""
     grant = _live_grant(session, who, token, "share.open")
     rows = session.exec(_papers_of(grant)).all()
     papers = [_paper(documents.describe(session, backend, doc, row)) for doc, row in rows]
     citizen = session.get(Citizen, grant.citizen_id)
     assert citizen is not None
     profile = citizens.profile(session, backend.keyring, citizen)
-    _record(session, who, grant, "share.open", None, {"papers": len(papers)})
+    _record(session, end_read, who, grant, "share.open", None, {"papers": len(papers)})
     return SharedView(
         grant_id=grant.id,
         purpose=grants.purpose_of(session, backend, grant),
@@ -132,12 +135,20 @@ def fetch(
     who: Accessor,
     token: str,
     document_id: uuid.UUID,
+    end_read: db.EndRead,
     stamp: bool = False,
     page: int | None = None,
 ) -> Delivery:
     grant = _live_grant(session, who, token, "share.download", document_id)
     return deliver(
-        session, backend, who=who, grant=grant, document_id=document_id, stamp=stamp, page=page
+        session,
+        backend,
+        who=who,
+        grant=grant,
+        document_id=document_id,
+        end_read=end_read,
+        stamp=stamp,
+        page=page,
     )
 
 
@@ -148,12 +159,14 @@ def deliver(
     who: Accessor,
     grant: Grant,
     document_id: uuid.UUID,
+    end_read: db.EndRead,
     stamp: bool = False,
     page: int | None = None,
 ) -> Delivery:
-    """A paper of a live grant of this agency's: one use, audited. `page`: one stamped page
-    image for the counter's screen — part of opening the share, so audited as a preview and
-    not counted, and only the first PREVIEW_PAGES pages."""
+    """A paper of a live grant of this agency's: one use, audited; `end_read` is called before
+    the use is counted. `page`: one stamped page image for the counter's screen — part of
+    opening the share, so audited as a preview and not counted, and only the first
+    PREVIEW_PAGES pages."""
     if page is not None and not 1 <= page <= PREVIEW_PAGES:
         raise InvalidInput(
             f"Pages 1 to {PREVIEW_PAGES} are shown; download the stamped copy for the others.",
@@ -174,7 +187,7 @@ def deliver(
     action = "share.download" if page is None else "share.preview"
     details = {"doc_type": document.doc_type, "version": version.version, "stamped": stamped}
     try:
-        _record(session, who, grant, action, document_id, details, count=page is None)
+        _record(session, end_read, who, grant, action, document_id, details, count=page is None)
     except BaseException:
         if delivery.stream is not None:
             delivery.stream.close()
@@ -339,6 +352,7 @@ class _Access:
 
 def _record(
     session: Session,
+    end_read: db.EndRead,
     who: Accessor,
     grant: Grant,
     action: str,
@@ -351,9 +365,9 @@ def _record(
     short transaction of its own, shared with the other accesses arriving meanwhile (see
     vault.group_commit), so that the grant's row and the audit chain are not locked for the
     rest of the request, nor once per request. The request's own reading transaction ends
-    first: a request waiting for its batch holds no connection."""
+    first (`end_read`): a request waiting for its batch holds no connection."""
     engine = session.get_bind()
-    db.end_read(session)
+    end_read()
     access = _Access(who, grant, action, document_id, details, count)
     group_commit.for_engine(engine, _commit_accesses).submit(engine, access)  # type: ignore[arg-type]
 
