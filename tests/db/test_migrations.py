@@ -11,14 +11,25 @@ from sqlalchemy import inspect, text
 from typer.testing import CliRunner
 
 from tests.support import files
-from tests.support.api import PASSWORD, register, register_agency, share, upload
+from tests.support.api import PASSWORD, Account, register, register_agency, share, upload
 from tests.support.at_rest import raw_database
 from tests.support.env import settings_env
 from vault import db
 from vault.app import create_app
 from vault.cli import app as cli
 from vault.crypto import masterkeys
+from vault.kit import days
 from vault.settings import Settings
+
+MARRIAGE_FORM = {
+    "ho_ten_ben_kia": "Lê Văn Bình",
+    "so_dinh_danh_ben_kia": "048094009876",
+    "ngay_sinh_ben_kia": "1994-05-02",
+    "noi_cu_tru_ben_kia": "Đà Nẵng",
+    "ket_hon_lan_thu": "Lần đầu",
+    "ngay_sinh": "1995-01-01",
+    "noi_cu_tru": "Đà Nẵng",
+}
 
 
 def _counts(app: FastAPI) -> dict[str, int]:
@@ -122,3 +133,100 @@ def test_vault_db_upgrade_reads_the_key_file_and_says_when_it_is_missing(
         login = {"username": person.national_id, "password": PASSWORD}
         assert fresh.post("/api/v1/auth/token", data=login).status_code == 200
     restarted.state.engine.dispose()
+
+
+def _attachments(app: FastAPI) -> list[tuple[str, str]]:
+    with app.state.engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT doc_type, reason FROM dossier_attachment ORDER BY doc_type")
+        )
+        return [(doc_type, reason) for doc_type, reason in rows]
+
+
+def test_dossier_attachment_reasons_down_and_up(
+    app: FastAPI, client: TestClient, settings: Settings
+) -> None:
+    """Before 0007 a dossier had rows for attached papers only: the downgrade drops the rows
+    for papers it went without and keeps the others, which come back up as `attached`."""
+    citizen = register(client)
+    agency = register_agency(client, "UBND-A")
+    upload(client, citizen, ("cccd.pdf", files.pdf()), doc_type="CCCD")
+    body = {"procedure": "1.000894", "agency": agency.code}
+    dossier = client.post("/api/v1/dossiers", headers=citizen.headers, json=body).json()
+    assert _attachments(app) == [
+        ("CCCD", "attached"),
+        ("XNCT", "none_stored"),
+        ("XNTTHN", "none_stored"),
+    ]
+    app.state.engine.dispose()
+    config = db.alembic_config(settings.resolved_database_url)
+    command.downgrade(config, "0006")
+    with app.state.engine.connect() as connection:
+        rows = connection.execute(text("SELECT doc_type FROM dossier_attachment")).all()
+    assert [doc_type for (doc_type,) in rows] == ["CCCD"]
+    app.state.engine.dispose()
+    command.upgrade(config, "head")
+    assert _attachments(app) == [("CCCD", "attached")]
+    columns = {c["name"]: c for c in inspect(app.state.engine).get_columns("dossier_attachment")}
+    assert columns["reason"]["default"] is None and columns["document_id"]["nullable"]
+    view = client.get(f"/api/v1/dossiers/{dossier['id']}", headers=citizen.headers).json()
+    assert [a["doc_type"] for a in view["attachments"]] == ["CCCD"]
+    assert {(m["doc_type"], m["reason"]) for m in view["missing"]} == {
+        ("XNTTHN", "none_stored"),
+        ("XNCT", "none_stored"),
+    }
+
+
+def _grant_states(client: TestClient, citizen: Account) -> dict[str, str]:
+    grants = client.get("/api/v1/grants", headers=citizen.headers).json()
+    return {grant["purpose"]: grant["status"] for grant in grants}
+
+
+def test_grants_ended_with_a_completed_dossier_come_back_up_completed(
+    app: FastAPI, client: TestClient, settings: Settings
+) -> None:
+    """0008 backfills how ended grants ended: with the completed dossier they were made for,
+    or revoked (a dossier's grant the citizen revoked before completion included)."""
+    citizen = register(client)
+    agency = register_agency(client, "UBND-A")
+    paper = upload(client, citizen, ("a.pdf", files.pdf())).json()
+    share(client, citizen, agency.code, paper["id"], purpose="kept")
+    revoked = share(client, citizen, agency.code, paper["id"], purpose="revoked").json()
+    client.delete(f"/api/v1/grants/{revoked['id']}", headers=citizen.headers)
+    upload(client, citizen, ("cccd.pdf", files.pdf()), doc_type="CCCD")
+    upload(client, citizen, ("xn.pdf", files.pdf()), doc_type="XNTTHN", issued_on=str(days.today()))
+    dossiers = []
+    for _ in range(2):
+        body = {"procedure": "1.000894", "agency": agency.code}
+        draft = client.post("/api/v1/dossiers", headers=citizen.headers, json=body).json()
+        path = f"/api/v1/dossiers/{draft['id']}"
+        client.patch(f"{path}/form", headers=citizen.headers, json=MARRIAGE_FORM)
+        dossiers.append(client.post(f"{path}/submit", headers=citizen.headers).json())
+    first, second = dossiers
+    client.delete(f"/api/v1/grants/{second['grant_id']}", headers=citizen.headers)
+    for dossier in dossiers:
+        done = client.post(
+            f"/api/v1/agency/dossiers/{dossier['id']}/status",
+            headers=agency.headers,
+            json={"status": "completed"},
+        )
+        assert done.status_code == 200, done.text
+    purposes = {
+        g["id"]: g["purpose"] for g in client.get("/api/v1/grants", headers=citizen.headers).json()
+    }
+    expected = {
+        "kept": "active",
+        "revoked": "revoked",
+        purposes[first["grant_id"]]: "completed",
+        purposes[second["grant_id"]]: "revoked",
+    }
+    assert _grant_states(client, citizen) == expected
+    app.state.engine.dispose()
+    config = db.alembic_config(settings.resolved_database_url)
+    command.downgrade(config, "0007")
+    assert "ended_as" not in {
+        c["name"] for c in inspect(app.state.engine).get_columns("share_grant")
+    }
+    app.state.engine.dispose()
+    command.upgrade(config, "head")
+    assert _grant_states(client, citizen) == expected

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from tests.support import files
 from tests.support.api import Account, AgencyAccount, register, register_agency, upload
 from tests.support.env import settings_env
+from tests.support.pages import signed_in
 from vault.cli import app as cli
 from vault.crypto import signatures
 from vault.documents.models import Document
@@ -323,6 +324,91 @@ def test_a_paper_the_procedure_no_longer_asks_for_is_not_sent(
     assert dropped not in grant.json()["document_ids"] and grant.json()["document_ids"]
     url = f"/api/v1/agency/dossiers/{draft['id']}/documents/{dropped}/content"
     assert client.get(url, headers=agency.headers).status_code == 404
+
+
+def _outcome(dossier: dict) -> tuple[set[str], set[tuple[str, str]]]:
+    return (
+        {a["doc_type"] for a in dossier["attachments"]},
+        {(m["doc_type"], m["reason"]) for m in dossier["missing"]},
+    )
+
+
+def test_a_sent_dossier_keeps_why_each_paper_was_or_was_not_sent(
+    app: FastAPI,
+    client: TestClient,
+    citizen: Account,
+    agency: AgencyAccount,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Later views show what the dossier was sent with and why the rest was not, as found on
+    the day: not what the vault holds, nor what the rules would say, by then."""
+    residence = {"issued_on": str(TODAY - timedelta(days=400))}
+    residence["expires_on"] = str(TODAY - timedelta(days=35))
+    upload(client, citizen, ("ct07.pdf", files.pdf()), doc_type="XNCT", **residence)
+    draft = _draft(client, citizen, agency, filled=True)
+    path = f"/api/v1/dossiers/{draft['id']}"
+    found = ({"CCCD", "XNTTHN"}, {("XNCT", "expired")})
+    assert _outcome(draft) == _outcome(client.get(path, headers=citizen.headers).json()) == found
+    sent = client.post(f"{path}/submit", headers=citizen.headers)
+    assert sent.status_code == 200, sent.text
+    assert _outcome(sent.json()) == found
+    card = next(a for a in sent.json()["attachments"] if a["doc_type"] == "CCCD")["document_id"]
+    assert client.delete(f"/api/v1/documents/{card}", headers=citizen.headers).status_code == 204
+    # Half a year on, the marital-status paper the dossier was sent with is too old to send.
+    monkeypatch.setattr(days, "today", lambda: TODAY + timedelta(days=200))
+
+    later = client.get(path, headers=citizen.headers).json()
+    assert _outcome(later) == ({"XNTTHN"}, {("XNCT", "expired")})
+    assert later["missing"][0]["required"] is False
+    listed = client.get("/api/v1/dossiers", headers=citizen.headers).json()
+    assert [_outcome(d) for d in listed] == [_outcome(later)]
+    page = signed_in(app, citizen).get(f"/dossiers/{draft['id']}")
+    assert page.status_code == 200
+    assert page.text.count("bản trong kho đã hết hạn") == 1
+    assert "chưa có trong kho" not in page.text and "cấp quá lâu" not in page.text
+
+
+def test_a_completed_dossier_reads_completed_everywhere(
+    app: FastAPI, client: TestClient, citizen: Account, agency: AgencyAccount
+) -> None:
+    """Completing a dossier ends its grant, but the citizen revoked nothing: neither the
+    dossier, nor its share, nor the agency's refused fetch afterwards reads 'revoked'."""
+    dossier = _submitted(client, citizen, agency)
+    paper = dossier["attachments"][0]["document_id"]
+    fetch = f"/api/v1/agency/dossiers/{dossier['id']}/documents/{paper}/content"
+    assert client.get(fetch, headers=agency.headers).status_code == 200
+    done = client.post(
+        f"/api/v1/agency/dossiers/{dossier['id']}/status",
+        headers=agency.headers,
+        json={"status": "completed"},
+    )
+    assert done.status_code == 200 and done.json()["status"] == "completed"
+    refused = client.get(fetch, headers=agency.headers)
+    assert (refused.status_code, refused.json()["reason"]) == (410, "completed")
+
+    h = citizen.headers
+    assert (
+        client.get(f"/api/v1/dossiers/{dossier['id']}", headers=h).json()["status"] == "completed"
+    )
+    assert [d["status"] for d in client.get("/api/v1/dossiers", headers=h).json()] == ["completed"]
+    grant = client.get(f"/api/v1/grants/{dossier['grant_id']}", headers=h).json()
+    assert grant["status"] == "completed" and grant["revoked_at"]
+    assert [g["status"] for g in client.get("/api/v1/grants", headers=h).json()] == ["completed"]
+    log = client.get("/api/v1/access-log", headers=h).json()
+    assert (log[0]["outcome"], log[0]["reason"]) == ("denied", "completed")
+
+    browser = signed_in(app, citizen)
+    for page in (
+        f"/dossiers/{dossier['id']}",
+        "/dossiers",
+        f"/shares/{dossier['grant_id']}",
+        "/shares",
+    ):
+        html = browser.get(page).text
+        assert "Đã hoàn thành" in html and "Đã thu hồi" not in html, page
+    html = browser.get("/access-log").text
+    assert "hồ sơ được chia sẻ để giải quyết đã hoàn thành" in html
+    assert "bạn đã thu hồi" not in html
 
 
 def test_withdrawal_ends_the_agency_access(

@@ -202,7 +202,7 @@ def test_dossiers_reuse_the_vault_and_the_agency_fills_it(
     )
     assert completed.json()["status"] == "completed"
     after = client.get(f"{paper_url}/{card['id']}/content", headers=agency.headers)
-    assert after.status_code == 410 and after.json()["reason"] == "revoked"
+    assert after.status_code == 410 and after.json()["reason"] == "completed"
 
     # The citizen sees the issued paper in the vault, checks its signature, and reuses it.
     mine = client.get(f"/api/v1/documents/{issued['id']}", headers=h).json()

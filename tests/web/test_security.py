@@ -307,3 +307,24 @@ def test_replacing_a_paper_on_its_page_keeps_its_details(
     assert sent.status_code == 303
     now = client.get(f"/api/v1/documents/{paper}", headers=citizen.headers).json()
     assert (now["version"], now["title"], now["expires_on"]) == (2, "Hộ chiếu", "2030-01-01")
+
+
+def test_refused_page_logins_still_count(client: TestClient) -> None:
+    """Each attempt is counted in a unit of work of its own before the password is checked:
+    the refused logins' requests roll back, yet the sixth, with the right password, is
+    throttled, for a citizen as for an officer."""
+    citizen = api.register(client)
+    api.register_agency(client, "UBND-A")
+    _officer(client, "UBND-A", "can-bo-a").close()
+    page = Browser(client.app)  # type: ignore[arg-type]
+    for path, field, name in (
+        ("/login", "national_id", citizen.national_id),
+        ("/agency/login", "username", "can-bo-a"),
+    ):
+        answers = [
+            page.client.post(
+                path, data={field: name, "password": password, "csrf": page.csrf(path)}
+            ).status_code
+            for password in ["wrong password"] * 5 + [PASSWORD]
+        ]
+        assert answers == [401] * 5 + [429], path

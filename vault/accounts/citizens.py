@@ -143,31 +143,39 @@ def _profile_key(kek: bytes) -> bytes:
     return crypto.subkey(kek, b"dvlt/v1/profile-key")
 
 
+def count_login(
+    session: Session, keyring: Keyring, *, national_id_number: str, client: str
+) -> logins.Attempt:
+    """A login attempt, counted (see logins.Attempt); a throttled caller is refused here. The
+    throttle counts by blind index: a hash of the bare number in `login_throttle` would give
+    the number away to anyone who enumerates them."""
+    lookup = keyring.national_id_index(session, national_id_number.strip().encode())
+    return logins.Attempt(session, account=f"citizen:{lookup.hex()}", client=client)
+
+
 def authenticate(
     session: Session,
     keyring: Keyring,
     *,
+    attempt: logins.Attempt,
     national_id_number: str,
     password: str,
-    client: str,
 ) -> Citizen:
-    """The citizen whose password this is; refused, and counted, otherwise. A throttled
-    caller is refused before the password is looked at, so it learns nothing. The throttle
-    counts by blind index: a hash of the bare number in `login_throttle` would give the
-    number away to anyone who enumerates them."""
+    """The citizen whose password this is; refused otherwise. `attempt` is this login,
+    counted by `count_login` before the password is looked at."""
     lookup = keyring.national_id_index(session, national_id_number.strip().encode())
-    attempt = logins.Attempt(session, account=f"citizen:{lookup.hex()}", client=client)
     citizen = session.exec(select(Citizen).where(Citizen.national_id_index == lookup)).first()
     if logins.verify(citizen.password_hash if citizen else None, password):
-        attempt.succeeded()
+        attempt.succeeded(session)
         return citizen  # type: ignore[return-value]
     attempt.failed(
+        session,
         audit.Event(
             "auth.login_failed",
             subject=citizen.id if citizen else None,
             actor_type="anonymous",
-            outcome="denied",
-        )
+            outcome=audit.Outcome.DENIED,
+        ),
     )
     raise AuthenticationFailed("Wrong personal identification number or password.")
 

@@ -51,7 +51,11 @@ def verify(password_hash: str | None, password: str) -> bool:
 class Attempt:
     """One login attempt, counted as a failure before the password is checked and forgiven
     when it succeeds: parallel guesses cannot outrun the throttle, and no write lock is held
-    while Argon2 runs. A throttled caller is refused before anything is looked at."""
+    while Argon2 runs. A throttled caller is refused before anything is looked at.
+
+    The count must hold whatever becomes of the login, a refusal rolling its request back
+    included: it is made in a unit of work of the caller's own, committed before the password
+    is checked. Forgiving and auditing belong to the login's unit of work."""
 
     def __init__(
         self,
@@ -61,7 +65,6 @@ class Attempt:
         client: str,
         policy: ThrottlePolicy = ThrottlePolicy(),
     ) -> None:
-        self._session = session
         limits = {
             _key("account", account): policy.account_failures,
             _key("address", client): policy.address_failures,
@@ -83,15 +86,15 @@ class Attempt:
             if row.failures >= limits[row.key]:
                 row.blocked_until = now + policy.block
             session.add(row)
-        session.commit()
+        session.flush()
 
-    def succeeded(self) -> None:
-        self._session.execute(delete(LoginThrottle).where(col(LoginThrottle.key).in_(self._keys)))
+    def succeeded(self, session: Session) -> None:
+        session.execute(delete(LoginThrottle).where(col(LoginThrottle.key).in_(self._keys)))
 
-    def failed(self, event: audit.Event) -> None:
+    def failed(self, session: Session, event: audit.Event) -> None:
         """Already counted; audited in a transaction of its own once the refusal has rolled
         the request back."""
-        audit.append_after_refusal(self._session, event)
+        audit.append_after_refusal(session, event)
 
 
 def _locked_rows(session: Session, keys: list[str], now: datetime) -> list[LoginThrottle]:

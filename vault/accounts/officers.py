@@ -77,9 +77,16 @@ def disable(session: Session, username: str) -> None:
         session.delete(token)
 
 
-def log_in(session: Session, *, username: str, password: str, client: str, ttl_seconds: int) -> str:
-    """A session token for the officer; refused, counted and audited otherwise."""
-    attempt = logins.Attempt(session, account=f"officer:{username.strip().lower()}", client=client)
+def count_login(session: Session, *, username: str, client: str) -> logins.Attempt:
+    """A login attempt, counted (see logins.Attempt); a throttled caller is refused here."""
+    return logins.Attempt(session, account=f"officer:{username.strip().lower()}", client=client)
+
+
+def log_in(
+    session: Session, *, attempt: logins.Attempt, username: str, password: str, ttl_seconds: int
+) -> str:
+    """A session token for the officer; refused and audited otherwise. `attempt` is this
+    login, counted by `count_login` before the password is looked at."""
     row = session.exec(
         select(Officer, Agency)
         .join(Agency, col(Agency.id) == Officer.agency_id)
@@ -89,12 +96,16 @@ def log_in(session: Session, *, username: str, password: str, client: str, ttl_s
     usable = officer is not None and officer.disabled_at is None and agency.disabled_at is None  # type: ignore[union-attr]
     if not logins.verify(officer.password_hash if usable else None, password):  # type: ignore[union-attr]
         attempt.failed(
+            session,
             audit.Event(
-                "officer.login_failed", subject=None, actor_type="anonymous", outcome="denied"
-            )
+                "officer.login_failed",
+                subject=None,
+                actor_type="anonymous",
+                outcome=audit.Outcome.DENIED,
+            ),
         )
         raise AuthenticationFailed("Wrong username or password.")
-    attempt.succeeded()
+    attempt.succeeded(session)
     token = crypto.new_token()
     session.add(
         AgencyToken(

@@ -63,7 +63,7 @@ def open_share(
     token: str, who: CurrentAgency, session: SessionDep, backend: BackendDep
 ) -> SharedPublic:
     """The grant's purpose and expiry and the metadata of its papers."""
-    view = access.open_share(session, backend, who=who, token=token)
+    view = access.open_share(session, backend, who=who, token=token, end_read=session.commit)
     return SharedPublic(
         grant_id=view.grant_id,
         purpose=view.purpose,
@@ -88,6 +88,12 @@ def fetch_shared_document(
     """The paper, streamed; one use of the grant. `?watermark=1`: a copy stamped across with
     the agency, the purpose and the date."""
     delivery = access.fetch(
-        session, backend, who=who, token=token, document_id=document_id, stamp=watermark
+        session,
+        backend,
+        who=who,
+        token=token,
+        document_id=document_id,
+        end_read=session.commit,
+        stamp=watermark,
     )
     return delivery_response(request, delivery)

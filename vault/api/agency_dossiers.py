@@ -59,7 +59,13 @@ def fetch_dossier_document(
 ) -> Response:
     """A paper of the dossier, through the dossier's grant; counted and audited."""
     delivery = dossiers.fetch_document(
-        session, backend, who=who, dossier_id=dossier_id, document_id=document_id, stamp=watermark
+        session,
+        backend,
+        who=who,
+        dossier_id=dossier_id,
+        document_id=document_id,
+        end_read=session.commit,
+        stamp=watermark,
     )
     return delivery_response(request, delivery)
 
@@ -99,7 +105,12 @@ async def deposit_dossier_result(
     async with streamed_form(request, form_limits(backend)) as parts:
         paper = await anyio.to_thread.run_sync(
             lambda: dossiers.deposit_result(
-                session, backend, who=who, dossier_id=dossier_id, parts=parts
+                session,
+                backend,
+                who=who,
+                dossier_id=dossier_id,
+                parts=parts,
+                end_read=session.commit,
             )
         )
     return DocumentPublic.of(paper)

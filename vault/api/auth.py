@@ -5,8 +5,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
+from vault import db
 from vault.accounts import citizens
-from vault.api.deps import BackendDep, SessionDep, SettingsDep, citizen_bearer
+from vault.api.deps import BackendDep, EngineDep, SessionDep, SettingsDep, citizen_bearer
 from vault.api.schemas import TokenPublic
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -18,15 +19,23 @@ def login_citizen(
     request: Request,
     session: SessionDep,
     backend: BackendDep,
+    engine: EngineDep,
     settings: SettingsDep,
 ) -> TokenPublic:
     """OAuth2 password flow: `username` is the 12-digit personal identification number."""
+    client = request.client.host if request.client else "unknown"
+    # Counted in a unit of work of its own, committed before the password is checked: the
+    # count holds when the login is refused and this request rolls back.
+    with db.unit_of_work(engine) as counting:
+        attempt = citizens.count_login(
+            counting, backend.keyring, national_id_number=form.username, client=client
+        )
     citizen = citizens.authenticate(
         session,
         backend.keyring,
+        attempt=attempt,
         national_id_number=form.username,
         password=form.password,
-        client=request.client.host if request.client else "unknown",
     )
     issued = citizens.issue_token(session, citizen, ttl_seconds=settings.token_ttl_seconds)
     return TokenPublic(access_token=issued.token, expires_in=issued.expires_in)

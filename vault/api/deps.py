@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from fastapi.openapi.models import OAuthFlowClientCredentials
 from fastapi.openapi.models import OAuthFlows as OAuthFlowsModel
 from fastapi.security import OAuth2, OAuth2PasswordBearer
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from vault import agencies, db
@@ -42,6 +43,11 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         await anyio.to_thread.run_sync(work.close, error)
         raise
     await anyio.to_thread.run_sync(work.close)
+
+
+async def get_engine(request: Request) -> Engine:
+    """For a route that needs a unit of work besides the request's own."""
+    return request.app.state.engine  # type: ignore[no-any-return]
 
 
 async def get_backend(request: Request) -> Backend:
@@ -87,6 +93,7 @@ def get_current_agency(
     return Accessor(agency)
 
 
+EngineDep = Annotated[Engine, Depends(get_engine)]
 BackendDep = Annotated[Backend, Depends(get_backend)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 CurrentCitizen = Annotated[Citizen, Depends(get_current_citizen)]

@@ -33,7 +33,9 @@ async def upload_document(
     number, issued_on, expires_on; the file parts are named `file`."""
     async with streamed_form(request, form_limits(backend)) as parts:
         view = await anyio.to_thread.run_sync(
-            lambda: documents.upload(session, backend, owner=citizen, parts=parts)
+            lambda: documents.upload(
+                session, backend, owner=citizen, parts=parts, end_read=session.commit
+            )
         )
     return DocumentPublic.of(view)
 
@@ -92,7 +94,12 @@ async def add_document_version(
     async with streamed_form(request, form_limits(backend)) as parts:
         view = await anyio.to_thread.run_sync(
             lambda: documents.add_version(
-                session, backend, owner=citizen, document_id=document_id, parts=parts
+                session,
+                backend,
+                owner=citizen,
+                document_id=document_id,
+                parts=parts,
+                end_read=session.commit,
             )
         )
     return DocumentPublic.of(view)

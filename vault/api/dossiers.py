@@ -61,7 +61,12 @@ async def attach_paper(
     async with streamed_form(request, form_limits(backend)) as parts:
         view = await anyio.to_thread.run_sync(
             lambda: dossiers.attach_upload(
-                session, backend, owner=citizen, dossier_id=dossier_id, parts=parts
+                session,
+                backend,
+                owner=citizen,
+                dossier_id=dossier_id,
+                parts=parts,
+                end_read=session.commit,
             )
         )
     return DossierPublic.of(view)

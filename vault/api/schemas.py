@@ -12,11 +12,15 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from vault import db
 from vault.accounts.citizens import MAX_ADDRESS, PHONE_PATTERN
+from vault.audit import Outcome
+from vault.catalog.document_types import Trust
 from vault.catalog.procedures import ProcedureSpec
 from vault.documents import DocumentView
+from vault.dossiers.models import AttachmentReason, DossierStatus
 from vault.dossiers.workflow import DossierView
 from vault.kit.text import MAX_NAME
 from vault.sharing.grants import GrantView
+from vault.sharing.models import GrantStatus
 
 # SQLite hands timestamps back without their zone; they were written in UTC.
 Moment = Annotated[datetime, AfterValidator(db.aware)]
@@ -67,7 +71,7 @@ class DocumentPublic(BaseModel):
     version: int
     issued_on: date | None
     expires_on: date | None
-    trust: str
+    trust: Trust
     filename: str
     has_thumbnail: bool
     issuer: AgencyRef | None = Field(description="The issuing agency of an `issued` paper")
@@ -147,8 +151,10 @@ class GrantPublic(BaseModel):
     expires_at: Moment
     max_uses: int | None
     uses: int
-    status: Literal["active", "expired", "revoked", "used_up"]
-    revoked_at: Moment | None
+    status: GrantStatus
+    revoked_at: Moment | None = Field(
+        description="When the grant ended before its time: revoked, or completed with its dossier"
+    )
 
     @classmethod
     def of(cls, view: GrantView) -> Self:
@@ -168,7 +174,7 @@ class AgencyRef(BaseModel):
 class AccessLogEntry(BaseModel):
     time: Moment
     action: Literal["share.open", "share.preview", "share.download"]
-    outcome: Literal["success", "denied"]
+    outcome: Outcome
     reason: str | None
     agency: AgencyRef | None
     officer: str | None
@@ -189,7 +195,7 @@ class SharedPaperPublic(BaseModel):
     version: int
     issued_on: date | None
     expires_on: date | None
-    trust: str
+    trust: Trust
 
 
 class CitizenRef(BaseModel):
@@ -222,7 +228,7 @@ class RequirementPublic(BaseModel):
     doc_type: str
     required: bool
     max_age_days: int | None
-    min_trust: str
+    min_trust: Trust
     note: str | None
 
 
@@ -262,20 +268,25 @@ class AttachmentPublic(BaseModel):
     title: str | None
     content_type: str
     pages: int
-    trust: str
+    trust: Trust
     issued_on: date | None
     expires_on: date | None
 
 
 class MissingPublic(BaseModel):
     doc_type: str
-    reason: Literal["none_stored", "expired", "too_old", "trust_too_low"]
+    reason: Literal[
+        AttachmentReason.NONE_STORED,
+        AttachmentReason.EXPIRED,
+        AttachmentReason.TOO_OLD,
+        AttachmentReason.TRUST_TOO_LOW,
+    ]
     required: bool
     detail: str
 
 
 class HistoryPublic(BaseModel):
-    status: str
+    status: DossierStatus
     at: Moment
     actor_type: str
     note: str | None
@@ -287,7 +298,7 @@ class DossierPublic(BaseModel):
     procedure_name: str
     agency: str
     agency_name: str
-    status: str
+    status: DossierStatus
     attachments: list[AttachmentPublic]
     missing: list[MissingPublic]
     form: dict[str, str | None]
@@ -344,7 +355,12 @@ class AgencyDossierPublic(DossierPublic):
 
 
 class StatusChange(BaseModel):
-    status: Literal["processing", "needs_supplement", "rejected", "completed"]
+    status: Literal[
+        DossierStatus.PROCESSING,
+        DossierStatus.NEEDS_SUPPLEMENT,
+        DossierStatus.REJECTED,
+        DossierStatus.COMPLETED,
+    ]
     note: str | None = Field(default=None, max_length=2000)
 
 

@@ -16,10 +16,12 @@ from vault.audit.log import (
     entry_hash,
     verify,
 )
+from vault.audit.models import Outcome
 
 __all__ = [
     "GENESIS",
     "SYSTEM",
+    "Outcome",
     "Break",
     "Event",
     "Verification",

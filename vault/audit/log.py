@@ -22,7 +22,7 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session, col, select
 
 from vault import db
-from vault.audit.models import AuditEvent
+from vault.audit.models import AuditEvent, Outcome
 
 SYSTEM = "system"
 GENESIS = "0" * 64
@@ -36,7 +36,7 @@ class Event:
     subject: uuid.UUID | None  # the citizen whose chain this joins; None for `system`
     actor_type: str
     actor_id: str | None = None
-    outcome: str = "success"
+    outcome: Outcome = Outcome.SUCCESS
     reason: str | None = None
     document_id: uuid.UUID | None = None
     grant_id: uuid.UUID | None = None

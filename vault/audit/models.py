@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
@@ -12,6 +13,13 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlmodel import Field, SQLModel
+
+from vault.db import state_type
+
+
+class Outcome(StrEnum):
+    SUCCESS = "success"
+    DENIED = "denied"
 
 
 class AuditEvent(SQLModel, table=True):
@@ -32,7 +40,7 @@ class AuditEvent(SQLModel, table=True):
     actor_type: str = Field(max_length=16)
     actor_id: str | None = Field(default=None, max_length=64)
     action: str = Field(max_length=40)
-    outcome: str = Field(max_length=16)
+    outcome: Outcome = Field(sa_type=state_type(Outcome, 16))
     reason: str | None = Field(default=None, max_length=40)
     document_id: uuid.UUID | None = None
     grant_id: uuid.UUID | None = Field(default=None, index=True)

@@ -1,13 +1,31 @@
-"""The catalog of document types a citizen can store, loaded from the package's data file."""
+"""The catalog of document types a citizen can store, loaded from the package's data file,
+and the trust levels a stored paper can have."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import cache
 from importlib import resources
 
 from vault.kit.errors import InvalidInput
+
+
+class Trust(StrEnum):
+    """How far a stored paper can be trusted. Kept here rather than with the papers because
+    procedures name the least trust they accept, and the catalog sits below the papers."""
+
+    SELF_SCAN = "self_scan"
+    CERTIFIED = "certified"
+    ISSUED = "issued"
+
+    @property
+    def rank(self) -> int:
+        return _RANKS.index(self)
+
+
+_RANKS = (Trust.SELF_SCAN, Trust.CERTIFIED, Trust.ISSUED)
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,11 @@ from sqlmodel import Session, col, select
 
 from vault import db
 from vault.catalog import document_types
+from vault.catalog.document_types import Trust
 from vault.catalog.models import Procedure
 from vault.kit.errors import InvalidInput, NotFound
 
 Level = Literal["commune", "province", "central"]
-Trust = Literal["self_scan", "certified", "issued"]
-TRUST_RANK: dict[str, int] = {"self_scan": 0, "certified": 1, "issued": 2}
 _PROFILE_SOURCES = {"full_name", "national_id", "date_of_birth", "phone", "address"}
 _PAPER_SOURCE = re.compile(r"^paper\.([A-Z0-9_]+)\.(number|issued_on|expires_on)$")
 
@@ -32,7 +31,7 @@ class Requirement(BaseModel):
     doc_type: str
     required: bool = True
     max_age_days: int | None = Field(default=None, ge=1, le=36500)  # a century at most
-    min_trust: Trust = "self_scan"
+    min_trust: Trust = Trust.SELF_SCAN
     note: str | None = None
 
     @field_validator("doc_type")

@@ -6,12 +6,13 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import DateTime, Engine, event
+from sqlalchemy import DateTime, Engine, Enum, event
 from sqlmodel import Field, Session, create_engine
 
 from vault.crypto import MasterKeys
@@ -22,6 +23,11 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 # tables a migration rewrote and whose old row images must go (see `upgrade`).
 MASTER_KEYS = "vault.master_keys"
 SCRUB = "vault.scrub"
+# How the owner of a unit of work lets a service end the owner's reading transaction before a
+# long wait (a body streaming in, a batch to join), so that no connection, snapshot or, on
+# SQLite, write lock is held meanwhile; the unit of work goes on in a fresh transaction. The
+# owner passes its session's `commit`: it has written nothing yet, so the read is all it ends.
+EndRead = Callable[[], None]
 _AFTER_COMMIT = "vault.after_commit"
 _AFTER_ROLLBACK = "vault.after_rollback"
 log = logging.getLogger(__name__)
@@ -34,6 +40,19 @@ def utc_now() -> datetime:
 def timestamp_field() -> Any:
     """A timezone-aware timestamp column that defaults to now."""
     return Field(default_factory=utc_now, sa_type=DateTime(timezone=True))
+
+
+def state_type(states: type[StrEnum], length: int) -> Enum:
+    """A StrEnum column stored as the member's value in a plain VARCHAR: the very strings these
+    columns held before they were typed, no database enum type and no CHECK, so a new member
+    needs no migration. Rows read back as members, not bare strings."""
+    return Enum(
+        states,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda members: [member.value for member in members],
+    )
 
 
 def aware(moment: datetime) -> datetime:
@@ -118,12 +137,6 @@ def after_commit(session: Session, action: Callable[[], None]) -> None:
 
 def after_rollback(session: Session, action: Callable[[], None]) -> None:
     session.info.setdefault(_AFTER_ROLLBACK, []).append(action)
-
-
-def end_read(session: Session) -> None:
-    """Close the reading transaction before a long stream, so no lock or snapshot is held while
-    bytes flow; the unit of work goes on and its writes start a fresh transaction."""
-    session.commit()
 
 
 def purge_deleted(session: Session) -> None:

@@ -2,7 +2,7 @@
 agencies issue into the vault."""
 
 from vault.documents.forms import DetailsForm
-from vault.documents.issued import ISSUED, Issuer, SignatureView, signature_of
+from vault.documents.issued import Issuer, SignatureView, signature_of
 from vault.documents.reading import (
     Content,
     DocumentView,
@@ -18,11 +18,9 @@ from vault.documents.reading import (
     version_row,
     view,
 )
-from vault.documents.writing import SELF_SCAN, add_version, delete, shred, upload
+from vault.documents.writing import add_version, delete, shred, upload
 
 __all__ = [
-    "ISSUED",
-    "SELF_SCAN",
     "Content",
     "DetailsForm",
     "DocumentView",

@@ -19,8 +19,6 @@ from vault.documents.forms import DetailsForm
 from vault.documents.reading import content_of, get, version_row
 from vault.kit.errors import InvalidInput, NotFound
 
-ISSUED = "issued"
-
 
 @dataclass(frozen=True)
 class Issuer:

@@ -15,7 +15,8 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from vault.db import timestamp_field
+from vault.catalog.document_types import Trust
+from vault.db import state_type, timestamp_field
 
 
 class Document(SQLModel, table=True):
@@ -49,7 +50,7 @@ class DocumentVersion(SQLModel, table=True):
     size: int = Field(sa_type=BigInteger)
     thumbnail_size: int | None = None
     pages: int
-    trust: str = Field(max_length=16)
+    trust: Trust = Field(sa_type=state_type(Trust, 16))
     issued_on: date | None = None
     expires_on: date | None = Field(default=None, index=True)
     # Title, document number, original file name and SHA-256, sealed under the data key.

@@ -16,6 +16,7 @@ from vault.agencies.models import Agency
 from vault.blobs import objects
 from vault.blobs.backend import Backend
 from vault.catalog import document_types
+from vault.catalog.document_types import Trust
 from vault.documents.models import Document, DocumentVersion
 from vault.documents.sealing import data_key, object_binding, open_metadata
 from vault.keys import ObjectBinding
@@ -36,7 +37,7 @@ class DocumentView:
     version: int
     issued_on: date | None
     expires_on: date | None
-    trust: str
+    trust: Trust
     created_at: datetime
     updated_at: datetime
     filename: str

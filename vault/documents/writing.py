@@ -13,6 +13,7 @@ from vault import audit, crypto, db
 from vault.accounts.models import Citizen
 from vault.blobs import objects
 from vault.blobs.backend import Backend
+from vault.catalog.document_types import Trust
 from vault.documents import issued, uploads
 from vault.documents.forms import DetailsForm
 from vault.documents.models import Document, DocumentVersion
@@ -22,8 +23,6 @@ from vault.keys import wrap_data_key
 from vault.kit import filenames
 from vault.kit.errors import Conflict
 
-SELF_SCAN = "self_scan"
-
 
 def upload(
     session: Session,
@@ -31,14 +30,16 @@ def upload(
     *,
     owner: Citizen,
     parts: Iterable[uploads.FormPart],
+    end_read: db.EndRead,
     issuer: issued.Issuer | None = None,
     before_recording: Callable[[], None] | None = None,
 ) -> DocumentView:
     """A new paper in the owner's vault: the citizen's own scan, or, with `issuer`, a paper an
-    agency issued and signed, stored only if the signature verifies. `before_recording` runs
-    once the paper is stored and checked, before any row or audit event is written: where a
-    caller takes its own locks (they come before the audit chain's)."""
-    db.end_read(session)
+    agency issued and signed, stored only if the signature verifies. `end_read` is called
+    before the paper streams in. `before_recording` runs once the paper is stored and checked,
+    before any row or audit event is written: where a caller takes its own locks (they come
+    before the audit chain's)."""
+    end_read()
     document = Document(id=uuid.uuid4(), owner_id=owner.id, doc_type="")
     form = DetailsForm(signed=issuer is not None)
     received = _receive(session, backend, owner, document.id, 1, parts, form)
@@ -64,11 +65,13 @@ def add_version(
     owner: Citizen,
     document_id: uuid.UUID,
     parts: Iterable[uploads.FormPart],
+    end_read: db.EndRead,
 ) -> DocumentView:
+    """A newer scan of a paper; `end_read` is called before it streams in."""
     document = get(session, owner=owner, document_id=document_id)
     current = document.current_version
     previous = describe(session, backend, document, version_row(session, document, current))
-    db.end_read(session)
+    end_read()
     form = DetailsForm(doc_type=document.doc_type)
     received = _receive(session, backend, owner, document.id, current + 1, parts, form)
     form.inherit(previous)
@@ -135,7 +138,7 @@ def _add_version(
         content_type=received.content_type,
         size=received.content.size,
         pages=received.pages,
-        trust=issued.ISSUED if issuance else SELF_SCAN,
+        trust=Trust.ISSUED if issuance else Trust.SELF_SCAN,
         issued_on=form.dates.get("issued_on"),
         expires_on=form.dates.get("expires_on"),
         sealed_metadata=seal_metadata(received.content.dek, content_binding, metadata),

@@ -10,23 +10,23 @@ from dataclasses import dataclass, replace
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from vault import documents
+from vault import db, documents
 from vault.accounts import citizens
 from vault.accounts.models import Citizen
 from vault.blobs.backend import Backend
 from vault.catalog import procedures
 from vault.documents import uploads
 from vault.dossiers import workflow
-from vault.dossiers.models import Dossier, DossierAttachment
+from vault.dossiers.models import Dossier, DossierAttachment, DossierStatus
 from vault.dossiers.workflow import DossierView
 from vault.kit import text
 from vault.kit.errors import Conflict, Gone, InvalidInput, NotFound
 from vault.sharing import access
 from vault.sharing.access import Accessor
-from vault.sharing.models import Grant
+from vault.sharing.models import Grant, GrantStatus
 
-_NEEDS_NOTE = {workflow.NEEDS_SUPPLEMENT, workflow.REJECTED}
-_RESULT_STATES = {workflow.SUBMITTED, workflow.PROCESSING, workflow.COMPLETED}
+_NEEDS_NOTE = {DossierStatus.NEEDS_SUPPLEMENT, DossierStatus.REJECTED}
+_RESULT_STATES = {DossierStatus.SUBMITTED, DossierStatus.PROCESSING, DossierStatus.COMPLETED}
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,23 @@ class AgencyDossierView:
     dossier: DossierView
     citizen_name: str
     citizen_national_id: str
+
+    @property
+    def moves(self) -> list[DossierStatus]:
+        """The states the agency may move the dossier to now."""
+        return [
+            to for to, sources in workflow.AGENCY_MOVES.items() if self.dossier.status in sources
+        ]
+
+    @property
+    def takes_result(self) -> bool:
+        """Whether the paper the procedure issues can be deposited now."""
+        dossier = self.dossier
+        return (
+            dossier.status in _RESULT_STATES
+            and dossier.procedure.result_doc_type is not None
+            and dossier.result_document_id is None
+        )
 
 
 def _sent_to(who: Accessor) -> SelectOfScalar[Dossier]:
@@ -56,7 +73,7 @@ def _with_citizen(session: Session, backend: Backend, dossier: Dossier) -> Agenc
     assert citizen is not None
     profile = citizens.profile(session, backend.keyring, citizen)
     described = workflow.describe(session, backend, dossier, [])
-    if dossier.status == workflow.WITHDRAWN:
+    if dossier.status == DossierStatus.WITHDRAWN:
         # The citizen took it back: the agency keeps the fact and the history, not the content.
         described = replace(described, form={}, attachments=[])
     return AgencyDossierView(
@@ -69,6 +86,7 @@ def _with_citizen(session: Session, backend: Backend, dossier: Dossier) -> Agenc
 def list_for(
     session: Session, backend: Backend, *, who: Accessor, status: str | None = None
 ) -> list[AgencyDossierView]:
+    """`status`: as the caller gave it; one that names no state matches no dossier."""
     query = _sent_to(who)
     if status is not None:
         query = query.where(Dossier.status == status)
@@ -96,12 +114,13 @@ def set_status(
     if status not in workflow.AGENCY_MOVES:
         moves = ", ".join(workflow.AGENCY_MOVES)
         raise InvalidInput(f"An agency sets one of: {moves}.", field="status")
-    if dossier.status not in workflow.AGENCY_MOVES[status]:
-        raise Conflict(f"A dossier that is {dossier.status} cannot become {status}.")
+    wanted = DossierStatus(status)
+    if dossier.status not in workflow.AGENCY_MOVES[wanted]:
+        raise Conflict(f"A dossier that is {dossier.status} cannot become {wanted}.")
     note = text.one_line(note) or None
-    if status in _NEEDS_NOTE and note is None:
+    if wanted in _NEEDS_NOTE and note is None:
         raise InvalidInput("Say what is needed, or why the dossier is rejected.", field="note")
-    workflow.move(session, backend, dossier, status, actor=who.actor, note=note)
+    workflow.move(session, backend, dossier, wanted, actor=who.actor, note=note)
     return _with_citizen(session, backend, dossier)
 
 
@@ -112,6 +131,7 @@ def fetch_document(
     who: Accessor,
     dossier_id: uuid.UUID,
     document_id: uuid.UUID,
+    end_read: db.EndRead,
     stamp: bool = False,
 ) -> access.Delivery:
     """Through the dossier's grant: only the papers attached now (one the citizen took out
@@ -119,7 +139,7 @@ def fetch_document(
     dossier = owned(session, who, dossier_id)
     grant = session.get(Grant, dossier.grant_id) if dossier.grant_id else None
     if grant is None:
-        raise Gone("This dossier no longer gives access to papers.", reason="revoked")
+        raise Gone("This dossier no longer gives access to papers.", reason=GrantStatus.REVOKED)
     access.live(session, who, grant, "share.download", document_id)
     attached = session.exec(
         select(DossierAttachment.doc_type).where(
@@ -131,7 +151,13 @@ def fetch_document(
         access.refuse(session, who, grant, "share.download", "not_attached", document_id)
         raise NotFound("This paper is not attached to the dossier.")
     return access.deliver(
-        session, backend, who=who, grant=grant, document_id=document_id, stamp=stamp
+        session,
+        backend,
+        who=who,
+        grant=grant,
+        document_id=document_id,
+        end_read=end_read,
+        stamp=stamp,
     )
 
 
@@ -142,6 +168,7 @@ def deposit_result(
     who: Accessor,
     dossier_id: uuid.UUID,
     parts: Iterable[uploads.FormPart],
+    end_read: db.EndRead,
 ) -> documents.DocumentView:
     """The paper the agency issues, signed, straight into the citizen's vault as `issued`:
     once per dossier, of the type its procedure issues."""
@@ -161,7 +188,13 @@ def deposit_result(
         _require_result_open(dossier)
 
     paper = documents.upload(
-        session, backend, owner=citizen, parts=parts, issuer=issuer, before_recording=still_open
+        session,
+        backend,
+        owner=citizen,
+        parts=parts,
+        end_read=end_read,
+        issuer=issuer,
+        before_recording=still_open,
     )
     dossier.result_document_id = paper.id
     session.add(dossier)

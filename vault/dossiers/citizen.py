@@ -17,9 +17,9 @@ from vault.blobs.backend import Backend
 from vault.catalog import procedures
 from vault.catalog.procedures import ProcedureSpec
 from vault.documents import uploads
-from vault.documents.models import Document, DocumentVersion
+from vault.documents.models import Document
 from vault.dossiers import rules, workflow
-from vault.dossiers.models import Dossier, DossierAttachment
+from vault.dossiers.models import AttachmentReason, Dossier, DossierAttachment, DossierStatus
 from vault.dossiers.workflow import DossierView
 from vault.kit import days, text
 from vault.kit.errors import Conflict, InvalidInput, NotFound
@@ -62,16 +62,18 @@ def create(
         citizen_id=owner.id,
         procedure_code=spec.code,
         agency_id=agency.id,
-        status=workflow.DRAFT,
+        status=DossierStatus.DRAFT,
         sealed_form=b"",
     )
     chosen, missing = _auto_attach(session, owner, spec, days.today())
     for doc_type, candidate in chosen.items():
         session.add(_attachment(dossier, doc_type, candidate, reused=True))
+    for lacking in missing:
+        session.add(_lacking(dossier, lacking.doc_type, lacking.reason))
     workflow.save_form(session, backend, dossier, _prefill(session, backend, owner, spec, chosen))
     session.add(dossier)
     session.flush()
-    workflow.move(session, backend, dossier, workflow.DRAFT, actor=("citizen", str(owner.id)))
+    workflow.move(session, backend, dossier, DossierStatus.DRAFT, actor=("citizen", str(owner.id)))
     return workflow.describe(session, backend, dossier, missing)
 
 
@@ -107,6 +109,10 @@ def _attachment(
         version=candidate.version.version,
         reused=reused,
     )
+
+
+def _lacking(dossier: Dossier, doc_type: str, reason: AttachmentReason) -> DossierAttachment:
+    return DossierAttachment(dossier_id=dossier.id, doc_type=doc_type, reason=reason)
 
 
 def _prefill(
@@ -168,18 +174,27 @@ def list_for(session: Session, backend: Backend, *, owner: Citizen) -> list[Doss
 
 
 def _missing(session: Session, dossier: Dossier, today: date) -> list[rules.Missing]:
-    """Requirements without an attachment, or whose attachment no longer qualifies."""
+    """For a dossier sent, the papers it was sent without and why, as found that day. Otherwise
+    the requirements without a paper, for the reason found when it was looked for, and those
+    whose paper no longer qualifies today."""
     spec = procedures.get(session, dossier.procedure_code)
+    kept = workflow.kept_reasons(session, dossier)
+    if workflow.sent(dossier):
+        order = {r.doc_type: i for i, r in enumerate(spec.requirements)}
+        # Only optional papers can be missing from a dossier sent: it is not sent otherwise.
+        return [
+            rules.Missing(doc_type, kept[doc_type], required=False)
+            for doc_type in sorted(kept, key=lambda t: order.get(t, len(order)))
+        ]
     attached = {row.doc_type: version for row, _, version in workflow.attached(session, dossier)}
     missing = []
     for requirement in spec.requirements:
         version = attached.get(requirement.doc_type)
-        if version is None:
-            missing.append(
-                rules.Missing(requirement.doc_type, rules.NONE_STORED, requirement.required)
-            )
-            continue
-        reason = rules.problem(requirement, version, today)
+        reason = (
+            kept.get(requirement.doc_type, AttachmentReason.NONE_STORED)
+            if version is None
+            else rules.problem(requirement, version, today)
+        )
         if reason is not None:
             missing.append(rules.Missing(requirement.doc_type, reason, requirement.required))
     return missing
@@ -192,6 +207,7 @@ def attach_upload(
     owner: Citizen,
     dossier_id: uuid.UUID,
     parts: Iterable[uploads.FormPart],
+    end_read: db.EndRead,
 ) -> DossierView:
     """Store a missing paper in the vault — so the next dossier reuses it — and attach it."""
     dossier = owned(session, owner=owner, dossier_id=dossier_id)
@@ -203,7 +219,12 @@ def attach_upload(
         workflow.require_editable(dossier)
 
     paper = documents.upload(
-        session, backend, owner=owner, parts=parts, before_recording=still_editable
+        session,
+        backend,
+        owner=owner,
+        parts=parts,
+        end_read=end_read,
+        before_recording=still_editable,
     )
     requirement = next((r for r in spec.requirements if r.doc_type == paper.doc_type), None)
     if requirement is None:
@@ -241,6 +262,7 @@ def detach(session: Session, *, owner: Citizen, dossier_id: uuid.UUID, doc_type:
         delete(DossierAttachment).where(
             col(DossierAttachment.dossier_id) == dossier.id,
             col(DossierAttachment.doc_type) == doc_type,
+            col(DossierAttachment.document_id).is_not(None),
         )
     )
     if not removed.rowcount:  # type: ignore[attr-defined]
@@ -300,13 +322,7 @@ def submit(
     ]
     if any(m.required for m in missing) or empty:
         raise Incomplete([m for m in missing if m.required], empty)
-    attached = workflow.attached(session, dossier)
-    # Optional papers that no longer qualify are left out of what the agency receives.
-    usable = {
-        row.document_id: row.version
-        for row, _, version in attached
-        if not _fails(spec, row.doc_type, version)
-    }
+    usable = _keep_reasons(session, dossier, spec, missing)
     actor = ("citizen", str(owner.id))
     if dossier.grant_id is not None:  # a resubmission after a supplement
         grants.end(session, dossier.grant_id, actor=actor)
@@ -325,15 +341,36 @@ def submit(
     )
     dossier.grant_id = grant.id
     dossier.submitted_at = db.utc_now()
-    workflow.move(session, backend, dossier, workflow.SUBMITTED, actor=actor)
+    workflow.move(session, backend, dossier, DossierStatus.SUBMITTED, actor=actor)
     return workflow.describe(session, backend, dossier, missing)
 
 
-def _fails(spec: ProcedureSpec, doc_type: str, version: DocumentVersion) -> bool:
-    """A paper the procedure no longer asks for (its catalog entry was re-imported since the
-    paper was attached) fails too: an agency receives only what the procedure requires."""
-    requirement = next((r for r in spec.requirements if r.doc_type == doc_type), None)
-    return requirement is None or rules.problem(requirement, version, days.today()) is not None
+def _keep_reasons(
+    session: Session, dossier: Dossier, spec: ProcedureSpec, missing: list[rules.Missing]
+) -> dict[uuid.UUID, int]:
+    """What the dossier is sent with, at the versions the rules checked, and why each other
+    paper is not sent, kept with the dossier as found today. Optional papers that no longer
+    qualify stay attached but are not sent; a paper the procedure no longer asks for (its
+    catalog entry was re-imported since) is taken out: an agency receives only what the
+    procedure requires."""
+    reasons = {m.doc_type: m.reason for m in missing}
+    asked = {r.doc_type for r in spec.requirements}
+    sent: dict[uuid.UUID, int] = {}
+    rows = session.exec(
+        select(DossierAttachment).where(DossierAttachment.dossier_id == dossier.id)
+    ).all()
+    for row in rows:
+        if row.doc_type not in asked:
+            session.delete(row)
+            continue
+        row.reason = reasons.pop(row.doc_type, AttachmentReason.ATTACHED)
+        if row.reason == AttachmentReason.ATTACHED and row.document_id and row.version:
+            sent[row.document_id] = row.version
+        session.add(row)
+    for doc_type, reason in reasons.items():
+        session.add(_lacking(dossier, doc_type, reason))
+    session.flush()
+    return sent
 
 
 def withdraw(
@@ -341,7 +378,8 @@ def withdraw(
 ) -> DossierView:
     dossier = owned(session, owner=owner, dossier_id=dossier_id)
     workflow.reread_locked(session, dossier)
-    if dossier.status in workflow.CLOSED:
+    if dossier.status.closed:
         raise Conflict(f"The dossier is already {dossier.status}.")
-    workflow.move(session, backend, dossier, workflow.WITHDRAWN, actor=("citizen", str(owner.id)))
-    return workflow.describe(session, backend, dossier, [])
+    withdrawn = DossierStatus.WITHDRAWN
+    workflow.move(session, backend, dossier, withdrawn, actor=("citizen", str(owner.id)))
+    return workflow.describe(session, backend, dossier, _missing(session, dossier, days.today()))

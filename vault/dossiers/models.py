@@ -1,9 +1,10 @@
-"""Dossiers, their attached papers and their history."""
+"""Dossiers, their attached papers and their history, and the states they go through."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
@@ -16,7 +17,40 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from vault.db import timestamp_field
+from vault.db import state_type, timestamp_field
+
+
+class DossierStatus(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    PROCESSING = "processing"
+    NEEDS_SUPPLEMENT = "needs_supplement"
+    REJECTED = "rejected"
+    COMPLETED = "completed"
+    WITHDRAWN = "withdrawn"
+
+    @property
+    def closed(self) -> bool:
+        return self in _CLOSED
+
+    @property
+    def editable(self) -> bool:
+        """With the citizen: papers and form can change, and the dossier can be (re)submitted."""
+        return self in _EDITABLE
+
+
+_CLOSED = frozenset({DossierStatus.REJECTED, DossierStatus.COMPLETED, DossierStatus.WITHDRAWN})
+_EDITABLE = frozenset({DossierStatus.DRAFT, DossierStatus.NEEDS_SUPPLEMENT})
+
+
+class AttachmentReason(StrEnum):
+    """Why a required paper is attached to a dossier or is not."""
+
+    ATTACHED = "attached"
+    NONE_STORED = "none_stored"
+    EXPIRED = "expired"
+    TOO_OLD = "too_old"
+    TRUST_TOO_LOW = "trust_too_low"
 
 
 class Dossier(SQLModel, table=True):
@@ -28,7 +62,7 @@ class Dossier(SQLModel, table=True):
     )
     procedure_code: str = Field(foreign_key="procedure.code", max_length=32)
     agency_id: uuid.UUID = Field(foreign_key="agency.id", index=True)
-    status: str = Field(max_length=24)
+    status: DossierStatus = Field(sa_type=state_type(DossierStatus, 24))
     # The form, sealed under the citizen's key: it holds names, dates, addresses.
     sealed_form: bytes = Field(sa_type=LargeBinary)
     grant_id: uuid.UUID | None = Field(
@@ -48,7 +82,10 @@ class Dossier(SQLModel, table=True):
 
 
 class DossierAttachment(SQLModel, table=True):
-    """One required paper of a dossier: from the vault (reused) or uploaded for it."""
+    """One paper a dossier's procedure asks for: the paper attached, from the vault (reused) or
+    uploaded for it, or why there is none. Once the dossier is submitted, `reason` is what was
+    found that day: `attached` for the papers sent, the problem for those that were not. Later
+    views show it, not what the vault holds by then. Deleting the paper deletes its row."""
 
     __tablename__ = "dossier_attachment"
 
@@ -56,11 +93,15 @@ class DossierAttachment(SQLModel, table=True):
         sa_column=Column(ForeignKey("dossier.id", ondelete="CASCADE"), primary_key=True)
     )
     doc_type: str = Field(primary_key=True, max_length=32)
-    document_id: uuid.UUID = Field(
-        sa_column=Column(ForeignKey("document.id", ondelete="CASCADE"), nullable=False, index=True)
+    document_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=Column(ForeignKey("document.id", ondelete="CASCADE"), nullable=True, index=True),
     )
-    version: int
-    reused: bool
+    version: int | None = None
+    reused: bool = False
+    reason: AttachmentReason = Field(
+        default=AttachmentReason.ATTACHED, sa_type=state_type(AttachmentReason, 16)
+    )
 
 
 class DossierEvent(SQLModel, table=True):
@@ -74,7 +115,7 @@ class DossierEvent(SQLModel, table=True):
     dossier_id: uuid.UUID = Field(
         sa_column=Column(ForeignKey("dossier.id", ondelete="CASCADE"), nullable=False, index=True)
     )
-    status: str = Field(max_length=24)
+    status: DossierStatus = Field(sa_type=state_type(DossierStatus, 24))
     actor_type: str = Field(max_length=16)
     actor: str | None = Field(default=None, max_length=64)
     sealed_note: bytes | None = Field(default=None, sa_type=LargeBinary)

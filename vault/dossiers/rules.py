@@ -11,21 +11,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from vault.catalog.procedures import TRUST_RANK, Requirement
+from vault.catalog.procedures import Requirement
 from vault.documents.models import Document, DocumentVersion
+from vault.dossiers.models import AttachmentReason
 
-NONE_STORED = "none_stored"
-EXPIRED = "expired"
-TOO_OLD = "too_old"
-TRUST_TOO_LOW = "trust_too_low"
 _EXPLAINED = {
-    NONE_STORED: "No paper of this type is in the vault.",
-    EXPIRED: "The paper in the vault has expired.",
-    TOO_OLD: "The paper in the vault was issued too long ago for this procedure.",
-    TRUST_TOO_LOW: "This procedure needs a certified or issued paper, not a self-made scan.",
+    AttachmentReason.NONE_STORED: "No paper of this type is in the vault.",
+    AttachmentReason.EXPIRED: "The paper in the vault has expired.",
+    AttachmentReason.TOO_OLD: "The paper in the vault was issued too long ago for this procedure.",
+    AttachmentReason.TRUST_TOO_LOW: (
+        "This procedure needs a certified or issued paper, not a self-made scan."
+    ),
 }
 # When no paper qualifies, the reason given is the one of the most promising candidate.
-_CLOSENESS = {TRUST_TOO_LOW: 0, TOO_OLD: 1, EXPIRED: 2}
+_CLOSENESS = {
+    AttachmentReason.TRUST_TOO_LOW: 0,
+    AttachmentReason.TOO_OLD: 1,
+    AttachmentReason.EXPIRED: 2,
+}
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,7 @@ class Candidate:
 @dataclass(frozen=True)
 class Missing:
     doc_type: str
-    reason: str
+    reason: AttachmentReason
     required: bool
 
     @property
@@ -45,15 +48,17 @@ class Missing:
         return _EXPLAINED[self.reason]
 
 
-def problem(requirement: Requirement, version: DocumentVersion, today: date) -> str | None:
+def problem(
+    requirement: Requirement, version: DocumentVersion, today: date
+) -> AttachmentReason | None:
     if version.expires_on is not None and version.expires_on < today:
-        return EXPIRED
+        return AttachmentReason.EXPIRED
     if requirement.max_age_days is not None:
         limit = today - timedelta(days=requirement.max_age_days)
         if version.issued_on is None or version.issued_on < limit:
-            return TOO_OLD
-    if TRUST_RANK[version.trust] < TRUST_RANK[requirement.min_trust]:
-        return TRUST_TOO_LOW
+            return AttachmentReason.TOO_OLD
+    if version.trust.rank < requirement.min_trust.rank:
+        return AttachmentReason.TRUST_TOO_LOW
     return None
 
 
@@ -61,12 +66,12 @@ def choose(
     requirement: Requirement, candidates: list[Candidate], today: date
 ) -> Candidate | Missing:
     if not candidates:
-        return Missing(requirement.doc_type, NONE_STORED, requirement.required)
+        return Missing(requirement.doc_type, AttachmentReason.NONE_STORED, requirement.required)
     verdicts = [
         (candidate, problem(requirement, candidate.version, today)) for candidate in candidates
     ]
     good = [candidate for candidate, reason in verdicts if reason is None]
     if good:
-        return max(good, key=lambda c: (TRUST_RANK[c.version.trust], c.version.created_at))
+        return max(good, key=lambda c: (c.version.trust.rank, c.version.created_at))
     reason = min((reason for _, reason in verdicts if reason), key=_CLOSENESS.__getitem__)
     return Missing(requirement.doc_type, reason, requirement.required)

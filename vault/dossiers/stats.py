@@ -1,5 +1,6 @@
 """Reuse figures, the measure provinces report: of the papers attached to submitted dossiers,
-how many came from the vault and how many had to be uploaded."""
+how many came from the vault and how many had to be uploaded. A paper is counted once it is
+attached; a dossier's row for a paper it went without is not."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlmodel import Session, col
 
 from vault import db
 from vault.catalog.models import Procedure
-from vault.dossiers.models import Dossier, DossierAttachment
+from vault.dossiers.models import AttachmentReason, Dossier, DossierAttachment
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,11 @@ def reuse(session: Session) -> list[Reuse]:
             func.sum(case((reused.is_(False), 1), else_=0)),
         )
         .join(Dossier, col(Dossier.procedure_code) == Procedure.code)
-        .outerjoin(DossierAttachment, col(DossierAttachment.dossier_id) == Dossier.id)
+        .outerjoin(
+            DossierAttachment,
+            (col(DossierAttachment.dossier_id) == Dossier.id)
+            & (col(DossierAttachment.reason) == AttachmentReason.ATTACHED),
+        )
         .where(col(Dossier.submitted_at).is_not(None))
         .group_by(col(Procedure.code), col(Procedure.name))
         .order_by(col(Procedure.code))

@@ -14,26 +14,27 @@ from vault.agencies.models import Agency
 from vault.blobs.backend import Backend
 from vault.catalog import procedures
 from vault.documents.models import Document, DocumentVersion
-from vault.dossiers.models import Dossier, DossierAttachment, DossierEvent
+from vault.dossiers.models import (
+    AttachmentReason,
+    Dossier,
+    DossierAttachment,
+    DossierEvent,
+    DossierStatus,
+)
 from vault.dossiers.rules import Missing
 from vault.kit.errors import Conflict, NotFound
 from vault.sharing import grants
 
-DRAFT, SUBMITTED, PROCESSING = "draft", "submitted", "processing"
-NEEDS_SUPPLEMENT, REJECTED, COMPLETED, WITHDRAWN = (
-    "needs_supplement",
-    "rejected",
-    "completed",
-    "withdrawn",
-)
-CLOSED = {REJECTED, COMPLETED, WITHDRAWN}
-EDITABLE = {DRAFT, NEEDS_SUPPLEMENT}
 # What an agency may move a dossier to, from where. The citizen submits and withdraws.
 AGENCY_MOVES = {
-    PROCESSING: {SUBMITTED},
-    NEEDS_SUPPLEMENT: {SUBMITTED, PROCESSING},
-    REJECTED: {SUBMITTED, PROCESSING, NEEDS_SUPPLEMENT},
-    COMPLETED: {SUBMITTED, PROCESSING},
+    DossierStatus.PROCESSING: {DossierStatus.SUBMITTED},
+    DossierStatus.NEEDS_SUPPLEMENT: {DossierStatus.SUBMITTED, DossierStatus.PROCESSING},
+    DossierStatus.REJECTED: {
+        DossierStatus.SUBMITTED,
+        DossierStatus.PROCESSING,
+        DossierStatus.NEEDS_SUPPLEMENT,
+    },
+    DossierStatus.COMPLETED: {DossierStatus.SUBMITTED, DossierStatus.PROCESSING},
 }
 _FORM_LABEL = b"dvlt/v1/dossier-form"
 _NOTE_LABEL = b"dvlt/v1/dossier-note"
@@ -50,7 +51,7 @@ class AttachmentView:
 
 @dataclass(frozen=True)
 class HistoryEntry:
-    status: str
+    status: DossierStatus
     at: datetime
     actor_type: str
     note: str | None
@@ -62,7 +63,7 @@ class DossierView:
     procedure: procedures.ProcedureSpec
     agency_code: str
     agency_name: str
-    status: str
+    status: DossierStatus
     attachments: list[AttachmentView]
     missing: list[Missing]
     form: dict[str, str | None]
@@ -94,8 +95,14 @@ def reread_locked(session: Session, dossier: Dossier) -> None:
         raise NotFound("This dossier no longer exists.")
 
 
+def sent(dossier: Dossier) -> bool:
+    """Submitted and not back with the citizen: its papers are those it was sent with, and why
+    the others were not is what was found then."""
+    return dossier.submitted_at is not None and not dossier.status.editable
+
+
 def require_editable(dossier: Dossier) -> None:
-    if dossier.status not in EDITABLE:
+    if not dossier.status.editable:
         raise Conflict(f"A dossier that is {dossier.status} cannot be changed.")
 
 
@@ -103,7 +110,7 @@ def move(
     session: Session,
     backend: Backend,
     dossier: Dossier,
-    status: str,
+    status: DossierStatus,
     *,
     actor: tuple[str, str],
     note: str | None = None,
@@ -111,10 +118,11 @@ def move(
     """Record the new state; a closed dossier's grant ends with it."""
     dossier.status = status
     dossier.updated_at = db.utc_now()
-    if status in CLOSED:
+    if status.closed:
         dossier.closed_at = dossier.updated_at
         if dossier.grant_id is not None:
-            grants.end(session, dossier.grant_id, actor=actor)
+            completed = status == DossierStatus.COMPLETED
+            grants.end(session, dossier.grant_id, actor=actor, completed=completed)
     session.add(dossier)
     session.add(
         DossierEvent(
@@ -168,7 +176,8 @@ def form_of(session: Session, backend: Backend, dossier: Dossier) -> dict[str, s
 def attached(
     session: Session, dossier: Dossier
 ) -> list[tuple[DossierAttachment, Document, DocumentVersion]]:
-    rows = session.exec(
+    """The papers attached; once the dossier is sent, only those it was sent with."""
+    query = (
         select(DossierAttachment, Document, DocumentVersion)
         .join(Document, col(Document.id) == DossierAttachment.document_id)
         .join(
@@ -177,8 +186,21 @@ def attached(
             & (col(DocumentVersion.version) == DossierAttachment.version),
         )
         .where(DossierAttachment.dossier_id == dossier.id)
-    ).all()
-    return list(rows)
+    )
+    if sent(dossier):
+        query = query.where(DossierAttachment.reason == AttachmentReason.ATTACHED)
+    return list(session.exec(query).all())
+
+
+def kept_reasons(session: Session, dossier: Dossier) -> dict[str, AttachmentReason]:
+    """Why each paper the dossier went without was missing, by type, when last looked for."""
+    rows = session.exec(
+        select(DossierAttachment).where(
+            DossierAttachment.dossier_id == dossier.id,
+            DossierAttachment.reason != AttachmentReason.ATTACHED,
+        )
+    )
+    return {row.doc_type: row.reason for row in rows}
 
 
 def describe(
@@ -192,8 +214,8 @@ def describe(
     attachments = [
         AttachmentView(
             doc_type=row.doc_type,
-            document_id=row.document_id,
-            version=row.version,
+            document_id=document.id,
+            version=version.version,
             reused=row.reused,
             paper=documents.describe(session, backend, document, version),
         )

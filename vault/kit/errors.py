@@ -67,7 +67,7 @@ class Forbidden(VaultError):
 
 
 class Gone(VaultError):
-    """It existed and is over for good: a revoked, expired or used-up grant."""
+    """It existed and is over for good: a grant revoked, expired, used up or completed."""
 
     def __init__(self, detail: str, *, reason: str) -> None:
         super().__init__(detail)

@@ -22,17 +22,19 @@ from vault.accounts import citizens
 from vault.accounts.models import Citizen
 from vault.agencies.models import Agency
 from vault.blobs.backend import Backend
+from vault.catalog.document_types import Trust
 from vault.db import group_commit
 from vault.documents.models import Document, DocumentVersion
 from vault.kit import days, filenames
 from vault.kit.errors import Forbidden, Gone, InvalidInput, NotFound
 from vault.sharing import grants, watermark
-from vault.sharing.models import Grant, GrantDocument
+from vault.sharing.models import Grant, GrantDocument, GrantStatus
 
 _GONE = {
-    "revoked": "The citizen has revoked this share.",
-    "expired": "This share has expired; ask the citizen for a new one.",
-    "used_up": "This share has been used as many times as the citizen allowed.",
+    GrantStatus.REVOKED: "The citizen has revoked this share.",
+    GrantStatus.EXPIRED: "This share has expired; ask the citizen for a new one.",
+    GrantStatus.USED_UP: "This share has been used as many times as the citizen allowed.",
+    GrantStatus.COMPLETED: "The dossier these papers were shared for is completed.",
 }
 
 
@@ -63,7 +65,7 @@ class SharedPaper:
     version: int
     issued_on: date | None
     expires_on: date | None
-    trust: str
+    trust: Trust
 
 
 @dataclass(frozen=True)
@@ -103,14 +105,17 @@ def _papers_of(grant: Grant) -> Select[Document, DocumentVersion]:
     )
 
 
-def open_share(session: Session, backend: Backend, *, who: Accessor, token: str) -> SharedView:
+def open_share(
+    session: Session, backend: Backend, *, who: Accessor, token: str, end_read: db.EndRead
+) -> SharedView:
+    """The share's papers, described; `end_read` is called before the opening is recorded."""
     grant = _live_grant(session, who, token, "share.open")
     rows = session.exec(_papers_of(grant)).all()
     papers = [_paper(documents.describe(session, backend, doc, row)) for doc, row in rows]
     citizen = session.get(Citizen, grant.citizen_id)
     assert citizen is not None
     profile = citizens.profile(session, backend.keyring, citizen)
-    _record(session, who, grant, "share.open", None, {"papers": len(papers)})
+    _record(session, end_read, who, grant, "share.open", None, {"papers": len(papers)})
     return SharedView(
         grant_id=grant.id,
         purpose=grants.purpose_of(session, backend, grant),
@@ -130,12 +135,20 @@ def fetch(
     who: Accessor,
     token: str,
     document_id: uuid.UUID,
+    end_read: db.EndRead,
     stamp: bool = False,
     page: int | None = None,
 ) -> Delivery:
     grant = _live_grant(session, who, token, "share.download", document_id)
     return deliver(
-        session, backend, who=who, grant=grant, document_id=document_id, stamp=stamp, page=page
+        session,
+        backend,
+        who=who,
+        grant=grant,
+        document_id=document_id,
+        end_read=end_read,
+        stamp=stamp,
+        page=page,
     )
 
 
@@ -146,12 +159,14 @@ def deliver(
     who: Accessor,
     grant: Grant,
     document_id: uuid.UUID,
+    end_read: db.EndRead,
     stamp: bool = False,
     page: int | None = None,
 ) -> Delivery:
-    """A paper of a live grant of this agency's: one use, audited. `page`: one stamped page
-    image for the counter's screen — part of opening the share, so audited as a preview and
-    not counted, and only the first PREVIEW_PAGES pages."""
+    """A paper of a live grant of this agency's: one use, audited; `end_read` is called before
+    the use is counted. `page`: one stamped page image for the counter's screen — part of
+    opening the share, so audited as a preview and not counted, and only the first
+    PREVIEW_PAGES pages."""
     if page is not None and not 1 <= page <= PREVIEW_PAGES:
         raise InvalidInput(
             f"Pages 1 to {PREVIEW_PAGES} are shown; download the stamped copy for the others.",
@@ -172,7 +187,7 @@ def deliver(
     action = "share.download" if page is None else "share.preview"
     details = {"doc_type": document.doc_type, "version": version.version, "stamped": stamped}
     try:
-        _record(session, who, grant, action, document_id, details, count=page is None)
+        _record(session, end_read, who, grant, action, document_id, details, count=page is None)
     except BaseException:
         if delivery.stream is not None:
             delivery.stream.close()
@@ -215,7 +230,7 @@ def record_unauthenticated(session: Session, method: str) -> None:
             "agency.unauthenticated",
             subject=None,
             actor_type="anonymous",
-            outcome="denied",
+            outcome=audit.Outcome.DENIED,
             reason="no_credentials",
             details={"method": method},
         ),
@@ -235,7 +250,7 @@ def _live_grant(
                 subject=None,
                 actor_type=actor_type,
                 actor_id=actor_id,
-                outcome="denied",
+                outcome=audit.Outcome.DENIED,
                 reason="unknown_token",
                 agency_id=who.agency.id,
                 document_id=document_id,
@@ -253,13 +268,13 @@ def live(
 ) -> Grant:
     """The grant if it is still active; a refusal, audited, naming why it is over otherwise."""
     state = grants.status(grant)
-    if state != "active":
+    if state != GrantStatus.ACTIVE:
         refuse(session, who, grant, action, state, document_id)
         raise Gone(_GONE[state], reason=state)
     return grant
 
 
-def _unusable(session: Session, grant_id: uuid.UUID, *, count: bool) -> str | None:
+def _unusable(session: Session, grant_id: uuid.UUID, *, count: bool) -> GrantStatus | None:
     """Checks the grant is still live, and counts one use if `count`, with a single conditional
     UPDATE that locks its row: a revocation or an erasure committed since the request read the
     grant is seen here, for a preview or the share page as for a download. If the grant cannot
@@ -280,9 +295,9 @@ def _unusable(session: Session, grant_id: uuid.UUID, *, count: bool) -> str | No
         return None
     current = session.get(Grant, grant_id, populate_existing=True)
     if current is None:  # the citizen's account was erased meanwhile
-        return "revoked"
+        return GrantStatus.REVOKED
     state = grants.status(current)
-    return state if state in _GONE else "used_up"
+    return state if state in _GONE else GrantStatus.USED_UP
 
 
 def _paper(view: documents.DocumentView) -> SharedPaper:
@@ -305,7 +320,7 @@ def _event(
     who: Accessor,
     grant: Grant,
     action: str,
-    outcome: str,
+    outcome: audit.Outcome,
     document_id: uuid.UUID | None,
     reason: str | None = None,
     details: dict[str, object] | None = None,
@@ -337,6 +352,7 @@ class _Access:
 
 def _record(
     session: Session,
+    end_read: db.EndRead,
     who: Accessor,
     grant: Grant,
     action: str,
@@ -349,9 +365,9 @@ def _record(
     short transaction of its own, shared with the other accesses arriving meanwhile (see
     vault.group_commit), so that the grant's row and the audit chain are not locked for the
     rest of the request, nor once per request. The request's own reading transaction ends
-    first: a request waiting for its batch holds no connection."""
+    first (`end_read`): a request waiting for its batch holds no connection."""
     engine = session.get_bind()
-    db.end_read(session)
+    end_read()
     access = _Access(who, grant, action, document_id, details, count)
     group_commit.for_engine(engine, _commit_accesses).submit(engine, access)  # type: ignore[arg-type]
 
@@ -376,7 +392,7 @@ def _commit_accesses(session: Session, accesses: Sequence[_Access]) -> list[Exce
                 access.who,
                 access.grant,
                 access.action,
-                "denied" if reason else "success",
+                audit.Outcome.DENIED if reason else audit.Outcome.SUCCESS,
                 access.document_id,
                 reason=reason,
                 details=None if reason else access.details,
@@ -394,4 +410,6 @@ def refuse(
     reason: str,
     document_id: uuid.UUID | None,
 ) -> None:
-    audit.append_after_refusal(session, _event(who, grant, action, "denied", document_id, reason))
+    audit.append_after_refusal(
+        session, _event(who, grant, action, audit.Outcome.DENIED, document_id, reason)
+    )

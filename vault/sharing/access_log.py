@@ -23,7 +23,7 @@ ACTIONS = ("share.open", "share.preview", "share.download")
 class AccessRecord:
     time: datetime
     action: str
-    outcome: str
+    outcome: audit.Outcome
     reason: str | None
     agency_code: str | None
     agency_name: str | None

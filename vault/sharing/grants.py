@@ -18,7 +18,7 @@ from vault.agencies.models import Agency
 from vault.blobs.backend import Backend
 from vault.kit import text
 from vault.kit.errors import InvalidInput, NotFound
-from vault.sharing.models import Grant, GrantDocument
+from vault.sharing.models import Grant, GrantDocument, GrantStatus
 
 MAX_DAYS = 90
 MAX_USES = 10_000
@@ -40,21 +40,21 @@ class GrantView:
     expires_at: datetime
     max_uses: int | None
     uses: int
-    status: str
+    status: GrantStatus
     revoked_at: datetime | None
     share_url: str | None = None
     token: str | None = None
 
 
-def status(grant: Grant, now: datetime | None = None) -> str:
+def status(grant: Grant, now: datetime | None = None) -> GrantStatus:
     now = now or db.utc_now()
     if grant.revoked_at is not None:
-        return "revoked"
+        return grant.ended_as or GrantStatus.REVOKED
     if grant.max_uses is not None and grant.uses >= grant.max_uses:
-        return "used_up"
+        return GrantStatus.USED_UP
     if db.aware(grant.expires_at) <= now:
-        return "expired"
-    return "active"
+        return GrantStatus.EXPIRED
+    return GrantStatus.ACTIVE
 
 
 def create(
@@ -162,22 +162,30 @@ def revoke(session: Session, *, owner: Citizen, grant_id: uuid.UUID) -> None:
     end(session, grant.id, actor=("citizen", str(owner.id)))
 
 
-def end(session: Session, grant_id: uuid.UUID, *, actor: tuple[str, str]) -> None:
-    """Revoke a grant if it is still open (a closed dossier ends its grant this way)."""
+def end(
+    session: Session,
+    grant_id: uuid.UUID,
+    *,
+    actor: tuple[str, str],
+    completed: bool = False,
+) -> None:
+    """Revoke a grant if it is still open. A closed dossier ends its grant this way; one the
+    agency completed ends it as `completed`, for the citizen revoked nothing."""
+    ending = GrantStatus.COMPLETED if completed else GrantStatus.REVOKED
     grant = session.get(Grant, grant_id)
     if grant is None:
         return
-    revoked = session.execute(
+    ended = session.execute(
         update(Grant)
         .where(col(Grant.id) == grant.id, col(Grant.revoked_at).is_(None))
-        .values(revoked_at=db.utc_now())
+        .values(revoked_at=db.utc_now(), ended_as=ending)
         .execution_options(synchronize_session=False)
     )
-    if revoked.rowcount:  # type: ignore[attr-defined]
+    if ended.rowcount:  # type: ignore[attr-defined]
         audit.append(
             session,
             audit.Event(
-                "grant.revoke",
+                "grant.complete" if completed else "grant.revoke",
                 subject=grant.citizen_id,
                 actor_type=actor[0],
                 actor_id=actor[1],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     Column,
@@ -13,7 +14,19 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from vault.db import timestamp_field
+from vault.db import state_type, timestamp_field
+
+
+class GrantStatus(StrEnum):
+    """Where a grant stands, derived from its row whenever it is read, so that expiry needs no
+    job; only how an ended grant ended is stored."""
+
+    ACTIVE = "active"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+    USED_UP = "used_up"
+    # Ended with the dossier it was made for, when the agency completed it.
+    COMPLETED = "completed"
 
 
 class Grant(SQLModel, table=True):
@@ -38,7 +51,9 @@ class Grant(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=DateTime(timezone=True))
     max_uses: int | None = None
     uses: int = 0
+    # When the grant was ended before its time, and how: revoked, or completed with its dossier.
     revoked_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    ended_as: GrantStatus | None = Field(default=None, sa_type=state_type(GrantStatus, 16))
     created_at: datetime = timestamp_field()
 
 

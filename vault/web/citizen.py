@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from vault import agencies, documents
+from vault import agencies, db, documents
 from vault.accounts import citizens
 from vault.accounts.models import Citizen
-from vault.api.deps import BackendDep, SessionDep, SettingsDep
+from vault.api.deps import BackendDep, EngineDep, SessionDep, SettingsDep
 from vault.api.documents import form_limits
 from vault.api.downloads import paper_response, protective_headers
 from vault.catalog import document_types, procedures
@@ -88,15 +88,24 @@ def login(
     request: Request,
     form: Posted,
     session: SessionDep,
+    engine: EngineDep,
     backend: BackendDep,
     settings: SettingsDep,
 ) -> Response:
+    number = str(form.get("national_id", ""))
+    client = request.client.host if request.client else "unknown"
+    # Counted in a unit of work of its own, committed before the password is checked: the
+    # count holds when the login is refused and this request rolls back.
+    with db.unit_of_work(engine) as counting:
+        attempt = citizens.count_login(
+            counting, backend.keyring, national_id_number=number, client=client
+        )
     citizen = citizens.authenticate(
         session,
         backend.keyring,
-        national_id_number=str(form.get("national_id", "")),
+        attempt=attempt,
+        national_id_number=number,
         password=str(form.get("password", "")),
-        client=request.client.host if request.client else "unknown",
     )
     ttl = settings.web_session_ttl_seconds
     issued = citizens.issue_token(session, citizen, ttl_seconds=ttl)
@@ -141,7 +150,9 @@ async def add_paper(request: Request, me: Me, session: SessionDep, backend: Back
     paper = await uploaded(
         request,
         form_limits(backend),
-        lambda parts: documents.upload(session, backend, owner=me, parts=parts),
+        lambda parts: documents.upload(
+            session, backend, owner=me, parts=parts, end_read=session.commit
+        ),
     )
     return redirect(f"/papers/{paper.id}?added=1")
 
@@ -199,7 +210,7 @@ async def replace_paper(
         request,
         form_limits(backend),
         lambda parts: documents.add_version(
-            session, backend, owner=me, document_id=paper_id, parts=parts
+            session, backend, owner=me, document_id=paper_id, parts=parts, end_read=session.commit
         ),
     )
     return redirect(f"/papers/{paper_id}?replaced=1")
@@ -373,7 +384,7 @@ async def attach(
         request,
         form_limits(backend),
         lambda parts: dossiers.attach_upload(
-            session, backend, owner=me, dossier_id=dossier_id, parts=parts
+            session, backend, owner=me, dossier_id=dossier_id, parts=parts, end_read=session.commit
         ),
     )
     return redirect(f"/dossiers/{dossier_id}#papers")

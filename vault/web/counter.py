@@ -9,12 +9,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse
 
+from vault import db
 from vault.accounts import officers
-from vault.api.deps import BackendDep, SessionDep, SettingsDep
+from vault.api.deps import BackendDep, EngineDep, SessionDep, SettingsDep
 from vault.api.documents import form_limits
 from vault.api.downloads import delivery_response
 from vault.catalog import document_types
 from vault.dossiers import agency as dossiers
+from vault.dossiers.models import DossierStatus
 from vault.sharing import access
 from vault.sharing.access import Accessor
 from vault.web import security
@@ -22,7 +24,8 @@ from vault.web.forms import CSRF_CHECKED, Posted, signed_out, uploaded
 from vault.web.pages import local_path, redirect, render
 
 router = APIRouter(prefix="/agency", include_in_schema=False)
-STATUSES = ("submitted", "processing", "needs_supplement", "rejected", "completed", "withdrawn")
+# Every state a dossier sent to the agency can be in.
+STATUSES = tuple(s for s in DossierStatus if s != DossierStatus.DRAFT)
 
 
 def on_duty(request: Request, session: SessionDep) -> Accessor:
@@ -43,13 +46,21 @@ def login_page(request: Request, next: str = "/agency") -> Response:
 
 
 @router.post("/login")
-def login(request: Request, form: Posted, session: SessionDep, settings: SettingsDep) -> Response:
+def login(
+    request: Request, form: Posted, session: SessionDep, engine: EngineDep, settings: SettingsDep
+) -> Response:
+    username = str(form.get("username", ""))
+    client = request.client.host if request.client else "unknown"
+    # Counted in a unit of work of its own, committed before the password is checked: the
+    # count holds when the login is refused and this request rolls back.
+    with db.unit_of_work(engine) as counting:
+        attempt = officers.count_login(counting, username=username, client=client)
     ttl = settings.web_session_ttl_seconds
     token = officers.log_in(
         session,
-        username=str(form.get("username", "")),
+        attempt=attempt,
+        username=username,
         password=str(form.get("password", "")),
-        client=request.client.host if request.client else "unknown",
         ttl_seconds=ttl,
     )
     response = redirect(local_path(str(form.get("next") or ""), under="/agency"))
@@ -82,7 +93,7 @@ def open_code(form: Posted, who: Officer) -> Response:
 def share_page(
     request: Request, token: str, who: Officer, session: SessionDep, backend: BackendDep
 ) -> Response:
-    view = access.open_share(session, backend, who=who, token=token)
+    view = access.open_share(session, backend, who=who, token=token, end_read=session.commit)
     return render(
         request,
         "agency/share.html",
@@ -107,7 +118,14 @@ def share_paper(
 ) -> Response:
     """The original; `stamped=1` the stamped copy; `page=N` one stamped page, shown inline."""
     delivery = access.fetch(
-        session, backend, who=who, token=token, document_id=paper_id, stamp=stamped, page=page
+        session,
+        backend,
+        who=who,
+        token=token,
+        document_id=paper_id,
+        end_read=session.commit,
+        stamp=stamped,
+        page=page,
     )
     # A stamped photo is shown in the page; a PDF is saved, to open in a real PDF reader.
     return delivery_response(request, delivery, inline=delivery.stamped_type.startswith("image/"))
@@ -150,7 +168,12 @@ def dossier_paper(
     backend: BackendDep,
 ) -> Response:
     delivery = dossiers.fetch_document(
-        session, backend, who=who, dossier_id=dossier_id, document_id=paper_id
+        session,
+        backend,
+        who=who,
+        dossier_id=dossier_id,
+        document_id=paper_id,
+        end_read=session.commit,
     )
     return delivery_response(request, delivery)
 
@@ -186,7 +209,7 @@ async def deposit_result(
         request,
         form_limits(backend),
         lambda parts: dossiers.deposit_result(
-            session, backend, who=who, dossier_id=dossier_id, parts=parts
+            session, backend, who=who, dossier_id=dossier_id, parts=parts, end_read=session.commit
         ),
     )
     return redirect(f"/agency/dossiers/{dossier_id}?deposited=1")

@@ -11,8 +11,11 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from vault.audit import Outcome
 from vault.catalog import document_types
+from vault.catalog.document_types import Trust
 from vault.kit import days
+from vault.sharing.models import GrantStatus
 from vault.web import security
 from vault.web.i18n import DEFAULT, LANGUAGES, Messages
 
@@ -87,3 +90,5 @@ def days_left(expires_on: date | None) -> int | None:
 templates.env.filters["size"] = size
 templates.env.globals["days_left"] = days_left
 templates.env.globals["EXPIRY_WARNING_DAYS"] = EXPIRY_WARNING_DAYS
+# The states pages compare against, so that a template never spells one out.
+templates.env.globals.update(GrantStatus=GrantStatus, Outcome=Outcome, Trust=Trust)
