@@ -66,7 +66,13 @@ def _rewrap(settings: Settings) -> None:
     engine = db.make_engine(settings.resolved_database_url)
     with db.unit_of_work(engine) as session:
         checks.record(session, ring.master)
-        count = ring.rewrap(session)
+    count = 0
+    while True:
+        with db.unit_of_work(engine) as session:
+            step = ring.rewrap_batch(session)
+        count += step.updated
+        if not step.found:
+            break
     typer.echo(f"rewrapped {count} citizen keys under version {ring.master.current_version}")
 
 

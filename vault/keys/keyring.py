@@ -48,6 +48,15 @@ class ObjectBinding:
         )
 
 
+@dataclass(frozen=True)
+class Rewrapped:
+    """One batch of a rewrap: rows still under an older version, and how many this run moved
+    (fewer when another run got there first)."""
+
+    found: int
+    updated: int
+
+
 class Keyring:
     """Master keys from the key file, reloaded when the file changes (a rotation by the CLI),
     plus a short-lived in-memory cache of unwrapped citizen keys (never of data keys) and the
@@ -203,39 +212,39 @@ class Keyring:
                 return None
             return entry[1]
 
-    def rewrap(self, session: Session, *, batch: int = 500) -> int:
-        """Rewrap the index key and the citizen keys under the current master version; the
-        number of citizen keys rewrapped. Resumable and idempotent: each row is updated only
-        if nobody rewrapped it in between (compare-and-set)."""
+    def rewrap_batch(self, session: Session, *, batch: int = 500) -> Rewrapped:
+        """Rewrap the index key and one batch of citizen keys under the current master
+        version, and flush. The caller commits each batch and calls again until nothing is
+        found: a rotation over a million citizens then holds no long transaction, and one
+        that was interrupted resumes where it stopped. Each row is updated only if nobody
+        rewrapped it in between (compare-and-set), so two runs at once lose nothing."""
         master = self.master
         target = master.current_version
         self._rewrap_index_keys(session, master, target)
-        done = 0
-        while True:
-            rows = session.exec(
-                select(CitizenKey).where(CitizenKey.master_version < target).limit(batch)
-            ).all()
-            if not rows:
-                return done
-            for row in rows:
-                kek = self._unwrap(row)
-                aad = crypto.citizen_key_aad(
-                    citizen_id=row.citizen_id, kek_version=row.kek_version, master_version=target
+        rows = session.exec(
+            select(CitizenKey).where(CitizenKey.master_version < target).limit(batch)
+        ).all()
+        updated = 0
+        for row in rows:
+            kek = self._unwrap(row)
+            aad = crypto.citizen_key_aad(
+                citizen_id=row.citizen_id, kek_version=row.kek_version, master_version=target
+            )
+            result = session.execute(
+                update(CitizenKey)
+                .where(
+                    col(CitizenKey.citizen_id) == row.citizen_id,
+                    col(CitizenKey.master_version) == row.master_version,
                 )
-                result = session.execute(
-                    update(CitizenKey)
-                    .where(
-                        col(CitizenKey.citizen_id) == row.citizen_id,
-                        col(CitizenKey.master_version) == row.master_version,
-                    )
-                    .values(
-                        wrapped_kek=master.wrap(target, kek, aad=aad),
-                        master_version=target,
-                        rewrapped_at=utc_now(),
-                    )
+                .values(
+                    wrapped_kek=master.wrap(target, kek, aad=aad),
+                    master_version=target,
+                    rewrapped_at=utc_now(),
                 )
-                done += result.rowcount  # type: ignore[attr-defined]
-            session.commit()
+            )
+            updated += result.rowcount  # type: ignore[attr-defined]
+        session.flush()
+        return Rewrapped(found=len(rows), updated=updated)
 
     def _rewrap_index_keys(self, session: Session, master: MasterKeys, target: int) -> None:
         rows = session.exec(select(IndexKey).where(IndexKey.master_version < target)).all()
