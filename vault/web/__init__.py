@@ -6,7 +6,7 @@ from importlib import resources
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from vault.web import citizen, counter, errors
+from vault.web import citizen, counter, dossiers, errors, papers, shares
 
 
 def install(app: FastAPI) -> None:
@@ -14,4 +14,7 @@ def install(app: FastAPI) -> None:
     app.mount("/static", static, name="static")
     app.include_router(counter.router)
     app.include_router(citizen.router)
+    app.include_router(papers.router)
+    app.include_router(shares.router)
+    app.include_router(dossiers.router)
     errors.install(app)
