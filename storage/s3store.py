@@ -6,20 +6,19 @@ put (single or multipart), ranged get, delete, list.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from typing import Any
 
 import certifi
-import minio.api
 import urllib3
 from minio import Minio
 from minio.error import MinioException, S3Error
-from minio.helpers import ThreadPool
 from urllib3.util import Retry, Timeout
 
 from storage.base import (
@@ -27,70 +26,108 @@ from storage.base import (
     BlobNotFound,
     BlobReader,
     BlobWriter,
-    BlockQueue,
     StoreUnavailable,
     check_key,
 )
 
-_pools = threading.local()
-
-
-class _RememberedPool(ThreadPool):
-    """The SDK's part-upload pool, remembered by the thread that made it. When the stream it
-    reads fails, `put_object` aborts the upload but never stops this pool, and its workers
-    wait on their queue for ever: three threads lost per refused upload, which anyone with
-    an account could repeat until the server runs out."""
-
-    def __init__(self, num_threads: int) -> None:
-        super().__init__(num_threads)
-        _pools.current = self
-
-
-minio.api.ThreadPool = _RememberedPool  # type: ignore[attr-defined]
-
-
-def _stop_abandoned_pool() -> None:
-    pool: ThreadPool | None = getattr(_pools, "current", None)
-    _pools.current = None
-    if pool is not None:
-        # Sends each worker its stop and waits for them; the parts' own failures do not
-        # matter, the upload is gone anyway.
-        with contextlib.suppress(Exception):
-            pool.result()
-
 
 class _Aborted(Exception):
-    """Raised inside the SDK's read so that it abandons the upload."""
+    """Raised inside the SDK's read so that it aborts the multipart upload."""
 
 
 class _Pipe:
-    """Carries chunks from the caller's thread to the SDK's upload thread, a few at a time,
-    so the upload runs while the caller still produces data and memory stays bounded."""
+    """Carries the caller's bytes to the SDK's upload thread, which sends one part at a time.
+    Holding up to a part lets the caller fill the next part while the SDK sends the previous
+    one, in bounded memory.
 
-    def __init__(self, depth: int) -> None:
-        self._blocks = BlockQueue(depth)
-        self.error: BaseException | None = None
+    Neither side waits for ever on the other. The caller waits at most `timeout` at once for
+    the upload thread, then gives up; the upload thread waits for the caller for as long as the
+    caller takes to produce (a citizen's upload may be slow), but stops as soon as the caller
+    gives up, and removes what it stored if giving up came too late to stop the upload.
+    """
+
+    def __init__(self, capacity: int, timeout: float) -> None:
+        self._capacity = capacity
+        self._timeout = timeout
+        self._changed = threading.Condition()
+        self._blocks: deque[bytes | memoryview] = deque()
+        self._held = 0
+        self._ended = False
+        self._abandoned = False
+        self._done = False
+        self._failure: BaseException | None = None
 
     def write(self, data: bytes, /) -> int:
-        if self.error is not None:
-            raise StoreUnavailable("object store upload failed") from self.error
-        if data:
-            self._blocks.put(bytes(data))
+        block = bytes(data)
+        with self._changed:
+            self._wait(lambda: self._held == 0 or self._held + len(block) <= self._capacity)
+            if block:
+                self._blocks.append(block)
+                self._held += len(block)
+                self._changed.notify_all()
         return len(data)
 
-    def close(self, error: BaseException | None = None) -> None:
-        self._blocks.put(error if error is not None else b"")
+    def finish(self) -> None:
+        """Ends the stream and returns once the blob is stored."""
+        with self._changed:
+            self._ended = True
+            self._changed.notify_all()
+            self._wait(lambda: self._done)
 
-    def fail(self, error: BaseException) -> None:
-        """The upload thread died: keep draining so the caller never blocks on a full queue."""
-        self.error = error
-        self._blocks.drain()
+    def abandon(self) -> None:
+        with self._changed:
+            self._abandoned = True
+            self._changed.notify_all()
+
+    def _wait(self, ready: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + self._timeout
+        while True:
+            if self._failure is not None:
+                with _translated():
+                    raise self._failure
+            if ready():
+                return
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise StoreUnavailable(f"object store upload stalled for {self._timeout:g} s")
+            self._changed.wait(remaining)
 
     def read(self, size: int = -1, /) -> bytes:
-        try:
-            return self._blocks.read(size)
-        except BaseException as error:
-            raise _Aborted from error
+        """The SDK's side: `size` bytes, fewer only at the end of the stream."""
+        wanted = size if size >= 0 else 1 << 62
+        taken: list[bytes | memoryview] = []
+        with self._changed:
+            while wanted > 0:
+                if self._abandoned:
+                    raise _Aborted
+                if self._blocks:
+                    block = self._blocks.popleft()
+                    if len(block) > wanted:
+                        rest = memoryview(block)[wanted:]
+                        self._blocks.appendleft(rest)
+                        block = memoryview(block)[:wanted]
+                    self._held -= len(block)
+                    taken.append(block)
+                    wanted -= len(block)
+                    self._changed.notify_all()
+                elif self._ended:
+                    break
+                else:
+                    self._changed.wait()
+        return b"".join(taken)
+
+    def stored(self) -> bool:
+        """The upload thread's success. False if the caller gave up meanwhile: the blob it was
+        told had failed must not stay."""
+        with self._changed:
+            self._done = True
+            self._changed.notify_all()
+            return not self._abandoned
+
+    def failed(self, error: BaseException) -> None:
+        with self._changed:
+            self._failure = error
+            self._changed.notify_all()
 
 
 class _Response:
@@ -105,6 +142,14 @@ class _Response:
 
 
 class S3Store:
+    """A dead or frozen store must fail a request with StoreUnavailable within `timeout`, not
+    hold it (and a shutdown waiting on it) for ever. Connecting gets a fifth of it and is tried
+    three times, as a refused connection fails at once; the server's next bytes get a third and
+    are not waited for again, as a frozen server stays frozen, and a failed upload's abort must
+    fit in what is left. An upload's caller never waits longer than `timeout` at once for the
+    upload thread, so the store must take a part within it.
+    """
+
     def __init__(
         self,
         *,
@@ -115,15 +160,24 @@ class S3Store:
         secure: bool = False,
         region: str | None = None,
         part_size: int = 5 << 20,
-        parallel_parts: int = 3,
-        timeout: float = 30.0,
+        timeout: float = 10.0,
     ) -> None:
         http = urllib3.PoolManager(
-            timeout=Timeout(connect=5.0, read=timeout),
+            timeout=Timeout(connect=timeout / 5, read=timeout / 3),
             maxsize=64,
             cert_reqs="CERT_REQUIRED",
             ca_certs=os.environ.get("SSL_CERT_FILE") or certifi.where(),
-            retries=Retry(total=3, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]),
+            retries=Retry(
+                total=2,
+                connect=2,
+                read=0,
+                status=1,
+                other=0,
+                backoff_factor=timeout / 50,
+                status_forcelist=[500, 502, 503, 504],
+                raise_on_status=False,
+                respect_retry_after_header=False,  # its sleep would have no bound
+            ),
         )
         self.client = Minio(
             endpoint,
@@ -135,7 +189,7 @@ class S3Store:
         )
         self.bucket = bucket
         self._part_size = part_size
-        self._parallel_parts = parallel_parts
+        self._timeout = timeout
 
     def ensure_bucket(self) -> None:
         with _translated():
@@ -149,36 +203,36 @@ class S3Store:
     @contextmanager
     def writer(self, key: str) -> Iterator[BlobWriter]:
         check_key(key)
-        pipe = _Pipe(depth=4)
-
-        def upload() -> None:
-            _pools.current = None
-            try:
-                self.client.put_object(
-                    self.bucket,
-                    key,
-                    pipe,  # type: ignore[arg-type]
-                    length=-1,
-                    part_size=self._part_size,
-                    num_parallel_uploads=self._parallel_parts,
-                )
-            except BaseException as error:
-                _stop_abandoned_pool()
-                pipe.fail(error)
-
-        thread = threading.Thread(target=upload, name="s3-upload", daemon=True)
-        thread.start()
+        pipe = _Pipe(self._part_size, self._timeout)
+        threading.Thread(
+            target=self._upload, args=(key, pipe), name="s3-upload", daemon=True
+        ).start()
         try:
             yield pipe
-        except BaseException as error:
-            pipe.close(error)
-            thread.join()
+            pipe.finish()
+        except BaseException:
+            pipe.abandon()
             raise
-        pipe.close()
-        thread.join()
-        if pipe.error is not None:
-            with _translated():
-                raise pipe.error
+
+    def _upload(self, key: str, pipe: _Pipe) -> None:
+        """One part at a time: with parallel parts the SDK runs a thread pool, which it leaves
+        running when the stream it reads fails, and it only reports a failed part once it has
+        read the whole stream. On a failure put_object aborts the multipart upload itself."""
+        try:
+            self.client.put_object(
+                self.bucket,
+                key,
+                pipe,  # type: ignore[arg-type]
+                length=-1,
+                part_size=self._part_size,
+                num_parallel_uploads=1,
+            )
+        except BaseException as error:
+            pipe.failed(error)
+            return
+        if not pipe.stored():
+            with suppress(MinioException, urllib3.exceptions.HTTPError, OSError):
+                self.client.remove_object(self.bucket, key)
 
     @contextmanager
     def reader(self, key: str, offset: int = 0, length: int | None = None) -> Iterator[BlobReader]:
@@ -204,7 +258,9 @@ class S3Store:
 
     def abort_incomplete(self, before: datetime) -> int:
         """Multipart uploads begun before `before` and never completed: their parts stay
-        stored (and billed) until aborted. The SDK has no public call for these two S3 APIs."""
+        stored (and billed) until aborted. minio-py made ListMultipartUploads and
+        AbortMultipartUpload private, holding that its uploads never leave any behind
+        (https://github.com/minio/minio-py/pull/967); a killed process does."""
         aborted, key_marker, upload_marker = 0, None, None
         with _translated():
             while True:

