@@ -6,11 +6,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from vault import api, db, web
-from vault.api import problems, redaction
+from vault.api import health, problems, redaction
 from vault.bootstrap import build_backend, keep_files_private
 from vault.dossiers.stats import ReuseCollector
 from vault.kit import rate
@@ -39,17 +39,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = db.make_engine(settings.resolved_database_url)
     app.state.backend = build_backend(settings)
+    app.state.readiness = health.checks(app.state.engine, app.state.backend.store, settings)
     # Refused agency requests are audited one by one up to this rate per client address.
     app.state.anonymous_budget = rate.Budget(settings.anonymous_per_minute, 60)
     redaction.install()
     api.add_error_handlers(app)
     app.include_router(api.router)
     problems.declare(app)
+    app.include_router(health.router)
     web.install(app)
-
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> JSONResponse:
-        return JSONResponse({"status": "ok"})
 
     metrics = CollectorRegistry()
     metrics.register(ReuseCollector(app.state.engine))

@@ -29,7 +29,7 @@ _WRAPPED: tuple[type[Exception], ...] = (
 
 def _is_page(request: Request) -> bool:
     path = request.url.path
-    return not (path.startswith("/api/") or path in ("/metrics", "/healthz"))
+    return not (path.startswith("/api/") or path in ("/metrics", "/healthz", "/readyz"))
 
 
 def _explain(request: Request, error: Exception) -> tuple[int, str, dict[str, Any]]:

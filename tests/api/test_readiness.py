@@ -1,0 +1,146 @@
+"""/readyz names the part that is down (database, store, keys) and answers within its deadline
+even when a part hangs; /healthz stays 200 while the process serves."""
+
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from tests.conftest import Stack
+from tests.support.seaweed import S3Server
+from vault.api.health import DEADLINE
+from vault.app import create_app
+from vault.settings import Settings
+
+# The deadline plus room for a loaded 2-core machine; far below any store or database timeout.
+PROMPT = DEADLINE + 3
+
+
+def _dead_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def _frozen_listener() -> Iterator[int]:
+    """A server that takes connections and never answers, as a hung store or database does."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        yield int(listener.getsockname()[1])
+
+
+@contextmanager
+def _serving(settings: Settings) -> Iterator[TestClient]:
+    app = create_app(settings)
+    try:
+        with TestClient(app) as client:
+            yield client
+    finally:
+        app.state.engine.dispose()
+
+
+def _ready(client: TestClient) -> tuple[int, dict, float]:
+    started = time.monotonic()
+    response = client.get("/readyz")
+    return response.status_code, response.json(), time.monotonic() - started
+
+
+def test_ready_when_every_part_answers(client: TestClient) -> None:
+    status, body, _ = _ready(client)
+    assert status == 200, body
+    assert body == {
+        "status": "ready",
+        "checks": {"database": "up", "store": "up", "keys": "up"},
+    }
+    assert client.get("/healthz").json() == {"status": "ok"}
+    paths = client.get("/openapi.json").json()["paths"]
+    assert "/readyz" not in paths and "/healthz" not in paths
+
+
+def _assert_down(client: TestClient, part: str, state: str = "down") -> float:
+    status, body, took = _ready(client)
+    assert status == 503, body
+    assert body["type"] == "/problems/not-ready"
+    assert body["down"] == [part]
+    assert body["checks"][part] == state
+    assert f"{part} is {state}" in body["detail"]
+    assert client.get("/healthz").status_code == 200
+    return took
+
+
+@pytest.mark.parametrize("stack", [Stack("sqlite", "s3")], indirect=True, ids=str)
+def test_an_unreachable_store_is_named(app: FastAPI, settings: Settings) -> None:
+    broken = settings.model_copy(update={"s3_endpoint": f"127.0.0.1:{_dead_port()}"})
+    with _serving(broken) as client:
+        assert _assert_down(client, "store") < PROMPT
+
+
+@pytest.mark.parametrize("stack", [Stack("sqlite", "s3")], indirect=True, ids=str)
+def test_a_hung_store_is_named_within_the_deadline_and_held_by_one_thread(
+    app: FastAPI, settings: Settings
+) -> None:
+    with _frozen_listener() as port:
+        hung = settings.model_copy(update={"s3_endpoint": f"127.0.0.1:{port}"})
+        with _serving(hung) as client:
+            for _ in range(3):
+                assert _assert_down(client, "store", "no answer") < PROMPT
+            probes = [t for t in threading.enumerate() if t.name == "readyz-store"]
+            assert len(probes) == 1
+
+
+@pytest.mark.parametrize("stack", [Stack("sqlite", "s3")], indirect=True, ids=str)
+def test_a_frozen_store_is_named_and_ready_again_once_it_thaws(
+    client: TestClient, s3_server: S3Server
+) -> None:
+    assert _ready(client)[0] == 200
+    os.killpg(s3_server.pid, signal.SIGSTOP)
+    try:
+        assert _assert_down(client, "store", "no answer") < PROMPT
+    finally:
+        os.killpg(s3_server.pid, signal.SIGCONT)
+    deadline = time.monotonic() + 60
+    while (status := _ready(client)[0]) != 200 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert status == 200
+
+
+@pytest.mark.parametrize("stack", [Stack("sqlite", "file")], indirect=True, ids=str)
+def test_an_unreachable_database_is_named(app: FastAPI, settings: Settings) -> None:
+    broken = settings.model_copy(
+        update={"database_url": f"postgresql+psycopg://vault@127.0.0.1:{_dead_port()}/vault"}
+    )
+    with _serving(broken) as client:
+        assert _assert_down(client, "database") < PROMPT
+
+
+@pytest.mark.parametrize("stack", [Stack("sqlite", "file")], indirect=True, ids=str)
+def test_a_hung_database_is_named_within_the_deadline(app: FastAPI, settings: Settings) -> None:
+    with _frozen_listener() as port:
+        hung = settings.model_copy(
+            update={"database_url": f"postgresql+psycopg://vault@127.0.0.1:{port}/vault"}
+        )
+        with _serving(hung) as client:
+            assert _assert_down(client, "database", "no answer") < PROMPT
+
+
+@pytest.mark.parametrize("stack", [Stack("sqlite", "file")], indirect=True, ids=str)
+def test_an_unreadable_master_key_file_is_named_until_it_is_back(
+    client: TestClient, settings: Settings
+) -> None:
+    key_file = settings.resolved_master_key_file
+    kept = key_file.read_bytes()
+    key_file.unlink()
+    assert _assert_down(client, "keys") < PROMPT
+    key_file.write_bytes(b"v1 not-base64!\n")
+    assert _assert_down(client, "keys") < PROMPT
+    key_file.write_bytes(kept)
+    assert _ready(client)[0] == 200
