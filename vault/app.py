@@ -11,6 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from vault import api, db, web
 from vault.api import health, problems, redaction
+from vault.api.bodies import BodyLimit
 from vault.bootstrap import build_backend, keep_files_private
 from vault.dossiers.stats import ReuseCollector
 from vault.kit import rate
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.declare(app)
     app.include_router(health.router)
     web.install(app)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
 
     metrics = CollectorRegistry()
     metrics.register(ReuseCollector(app.state.engine))

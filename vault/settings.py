@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     s3_region: str | None = None
     master_key_file: Path | None = None
     max_upload_bytes: int = Field(default=GIB, ge=1)
+    # Every other request body (JSON, urlencoded forms) is read whole into memory.
+    max_body_bytes: int = Field(default=1 << 20, ge=4 << 10)
     max_pages: int = Field(default=20, ge=1, le=200)
     max_image_bytes: int = Field(default=64 << 20, ge=1 << 20)
     max_image_pixels: int = Field(default=64_000_000, ge=1_000_000)

@@ -98,6 +98,8 @@ async def _vault_error(_request: Request, error: Exception) -> JSONResponse:
 
 async def _validation_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
+    if any(issue.get("type") == "json_invalid" for issue in error.errors()):
+        return _invalid_json()
     # Only where and what: never echo the input back (it may be a password).
     issues = [
         {
@@ -117,9 +119,24 @@ def http_error_headers(request: Request, error: HTTPException) -> dict[str, str]
     return headers
 
 
+def _invalid_json() -> JSONResponse:
+    return problem(400, "The request body is not valid JSON.", kind="invalid-json")
+
+
+def _sent_json(request: Request) -> bool:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return kind == "application/json" or kind.endswith("+json")
+
+
 async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HTTPException)
-    kind = {401: "authentication-failed", 404: "not-found"}.get(error.status_code)
+    if error.status_code == status.HTTP_400_BAD_REQUEST and _sent_json(request):
+        # FastAPI's answer to a body its JSON reader gave up on other than by a decoding
+        # error (nesting too deep for the parser, say).
+        return _invalid_json()
+    kind = {401: "authentication-failed", 404: "not-found", 413: "body-too-large"}.get(
+        error.status_code
+    )
     headers = http_error_headers(request, error)
     return problem(error.status_code, str(error.detail), kind=kind, headers=headers)
 
