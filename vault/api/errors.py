@@ -9,9 +9,12 @@ from typing import Any
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from storage import BlobNotFound, StoreUnavailable
+from vault import db
 from vault.api import methods
 from vault.api.redaction import redact
 from vault.crypto import IntegrityError, MasterKeyError
@@ -151,6 +154,29 @@ async def _store_unavailable(_request: Request, _error: Exception) -> JSONRespon
     )
 
 
+async def _database_error(request: Request, error: Exception) -> JSONResponse:
+    if not db.unavailable(error):
+        raise error  # a bug, not an outage: the 500 handler answers and the traceback is logged
+    log.error(
+        "database unavailable on %s %s: %s",
+        request.method,
+        redact(request.url.path),
+        _database_failure(error),
+    )
+    return problem(
+        503,
+        "The database is not reachable right now. Try again shortly.",
+        kind="database-unavailable",
+        headers={"Retry-After": "5"},
+    )
+
+
+def _database_failure(error: BaseException) -> str:
+    """The kind of failure only: the driver's message may quote the statement."""
+    cause = getattr(error, "orig", None)
+    return type(error).__name__ + (f" ({type(cause).__name__})" if cause is not None else "")
+
+
 async def _integrity_error(request: Request, error: Exception) -> JSONResponse:
     """A paper that does not authenticate, or whose object has gone from the store."""
     what = "missing from the store" if isinstance(error, BlobNotFound) else "failed its check"
@@ -192,6 +218,8 @@ def add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(StoreUnavailable, _store_unavailable)
+    app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(PoolTimeout, _database_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(BlobNotFound, _integrity_error)
     app.add_exception_handler(MasterKeyError, _key_error)

@@ -12,7 +12,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import DateTime, Engine, Enum, event
+from sqlalchemy import DateTime, Engine, Enum, event, exc
 from sqlmodel import Field, Session, create_engine
 
 from vault.crypto import MasterKeys
@@ -61,6 +61,9 @@ def aware(moment: datetime) -> datetime:
 
 
 def make_engine(url: str, **options: Any) -> Engine:
+    # A statement's parameters are national IDs, names and password hashes: an error's text,
+    # and so a logged traceback, names the statement only.
+    options.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, **options
@@ -68,7 +71,21 @@ def make_engine(url: str, **options: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
+    # pool_pre_ping: a pooled connection whose server process has gone (a restart, a
+    # failover, pg_terminate_backend) is replaced when taken, instead of failing a request.
     return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=20, **options)
+
+
+def unavailable(error: BaseException) -> bool:
+    """Whether `error` says the database cannot be reached or dropped the connection, or that
+    no connection could be had in time: the request may succeed if sent again shortly."""
+    if isinstance(error, exc.DBAPIError):
+        return error.connection_invalidated or isinstance(error, exc.OperationalError)
+    return isinstance(error, exc.TimeoutError)
+
+
+def _lost_connection(error: BaseException) -> bool:
+    return isinstance(error, exc.DBAPIError) and error.connection_invalidated
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -108,9 +125,16 @@ class UnitOfWork:
             if error is None:
                 try:
                     self.session.commit()
-                except BaseException:
+                except BaseException as failure:
                     self.session.rollback()
-                    _run(self.session, _AFTER_ROLLBACK)
+                    if _lost_connection(failure):
+                        # The server may have committed before the connection went: deleting
+                        # the blobs of rows that did land would lose papers. Left over, they
+                        # are unreadable and `vault storage gc` sweeps the unreferenced ones.
+                        log.warning("the connection was lost during a commit; no clean-up")
+                        _discard(self.session)
+                    else:
+                        _run(self.session, _AFTER_ROLLBACK)
                     raise
                 _run(self.session, _AFTER_COMMIT)
             else:
@@ -146,6 +170,11 @@ def purge_deleted(session: Session) -> None:
     engine = session.get_bind()
     if engine.dialect.name == "sqlite":
         after_commit(session, lambda: sqlite_wal.truncate_soon(engine))
+
+
+def _discard(session: Session) -> None:
+    session.info.pop(_AFTER_COMMIT, None)
+    session.info.pop(_AFTER_ROLLBACK, None)
 
 
 def _run(session: Session, name: str) -> None:

@@ -7,9 +7,12 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from storage import BlobNotFound, StoreUnavailable
+from vault import db
 from vault.api.errors import STATUS_CODES, http_error_headers, slug
 from vault.crypto import IntegrityError
 from vault.kit import errors
@@ -21,6 +24,8 @@ _WRAPPED: tuple[type[Exception], ...] = (
     RequestValidationError,
     HTTPException,
     StoreUnavailable,
+    DBAPIError,
+    PoolTimeout,
     IntegrityError,
     BlobNotFound,
     Exception,
@@ -30,6 +35,11 @@ _WRAPPED: tuple[type[Exception], ...] = (
 def _is_page(request: Request) -> bool:
     path = request.url.path
     return not (path.startswith("/api/") or path in ("/metrics", "/healthz", "/readyz"))
+
+
+def _is_bug(error: Exception) -> bool:
+    """A database error that is no outage goes on to the 500 handler, which logs it."""
+    return isinstance(error, (DBAPIError, PoolTimeout)) and not db.unavailable(error)
 
 
 def _explain(request: Request, error: Exception) -> tuple[int, str, dict[str, Any]]:
@@ -47,6 +57,8 @@ def _explain(request: Request, error: Exception) -> tuple[int, str, dict[str, An
         return 422, "error.invalid-input", {}
     if isinstance(error, StoreUnavailable):
         return 503, "error.store-unavailable", {}
+    if db.unavailable(error):
+        return 503, "error.database-unavailable", {}
     if isinstance(error, (IntegrityError, BlobNotFound)):
         return 500, "error.integrity-failure", {}
     return 500, "error.internal", {}
@@ -55,7 +67,7 @@ def _explain(request: Request, error: Exception) -> tuple[int, str, dict[str, An
 def install(app: FastAPI) -> None:
     def wrap(original: Any) -> Any:
         async def handler(request: Request, error: Exception) -> Any:
-            if not _is_page(request):
+            if not _is_page(request) or _is_bug(error):
                 return await original(request, error)
             status, key, extra = _explain(request, error)
             page = render(request, "error.html", code=status, key=key, status=status, **extra)
