@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,16 +16,18 @@ from vault.api import health, problems, redaction
 from vault.api.bodies import BodyLimit
 from vault.bootstrap import build_backend, keep_files_private
 from vault.dossiers.stats import ReuseCollector
-from vault.kit import rate
+from vault.kit import lifeline, rate
 from vault.settings import Settings
 
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # A server worker whose supervisor was killed stops as if told to: it finishes what it
+    # serves within the grace period instead of serving on, unsupervised, for ever.
+    lifeline.follow_supervisor(lambda: os.kill(os.getpid(), signal.SIGTERM))
     app.state.backend.sandbox.warm()
     yield
-    # Its workers would otherwise outlive a server worker process: each holds the
-    # forkserver's liveness pipe open, and they wait on their queue for ever.
+    # Lets a paper being decoded finish; the workers end with this process anyway.
     app.state.backend.sandbox.close()
     app.state.engine.dispose()
 

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     anonymous_per_minute: int = Field(default=60, ge=1)
     # Unless set, `vault serve` derives it from its --host and --port (public_url_for).
     public_url: str = "http://localhost:8000"
+    # How long SIGTERM waits for requests in flight before cancelling them.
+    shutdown_grace_seconds: int = Field(default=15, ge=1, le=600)
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:

@@ -12,6 +12,10 @@ from vault import bootstrap
 from vault.cli.common import load_settings, operator_errors
 from vault.settings import public_url_for
 
+# uvicorn's default of 5 s is less than a worker can take to import the app on a loaded host;
+# the supervisor then kills the starting worker and starts another, over and over.
+WORKER_HEALTHCHECK_SECONDS = 30
+
 
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -36,4 +40,8 @@ def serve(
         workers=workers,
         proxy_headers=True,
         server_header=False,
+        # Past the grace period, requests still running (a stuck store call, a client that
+        # sends for ever) are cancelled rather than waited for.
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )

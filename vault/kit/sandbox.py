@@ -22,6 +22,7 @@ from multiprocessing.connection import Connection
 from typing import Any, BinaryIO, TypeVar, cast
 
 from vault.crypto import SizedReader
+from vault.kit import lifeline
 from vault.kit.errors import CorruptFile, ImageBomb
 
 T = TypeVar("T")
@@ -31,8 +32,12 @@ _MAX_READ = 4 << 20
 _PRELOAD = ["vault.documents.intake.images", "vault.documents.intake.pdfs", "pypdfium2"]
 
 
-def _limit_memory(limit: int) -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+def _start_worker(memory_limit: int) -> None:
+    """Runs first in each worker. The death signal is set before the liveness pipe is let go,
+    so the forkserver cannot end in between and leave this worker behind."""
+    lifeline.die_with_parent()
+    lifeline.leave_forkserver()
+    resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
 
 
 class Sandbox:
@@ -109,7 +114,7 @@ class Sandbox:
                 self._pool = ProcessPoolExecutor(
                     self._workers,
                     mp_context=context,
-                    initializer=_limit_memory,
+                    initializer=_start_worker,
                     initargs=(self._memory_limit,),
                 )
             return self._pool
@@ -125,11 +130,21 @@ class Sandbox:
             process.kill()
         pool.shutdown(wait=False, cancel_futures=True)
 
-    def close(self) -> None:
+    def close(self, grace: float = 5.0) -> None:
+        """A file still being decoded gets `grace` seconds, then its worker is killed: a decoder
+        stuck in a loop would otherwise hold up the server's shutdown for as long as it loops."""
         with self._lock:
             pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        if pool is None:
+            return
+        processes = list(getattr(pool, "_processes", {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + grace
+        for process in processes:
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                process.kill()
+                process.join()
 
 
 def _serve(
