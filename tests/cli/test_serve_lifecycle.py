@@ -6,6 +6,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx2
@@ -16,7 +17,7 @@ from tests.conftest import Stack
 from tests.support import files
 from tests.support.api import PASSWORD, new_national_id
 from tests.support.env import settings_env
-from tests.support.seaweed import S3Server
+from tests.support.outages import frozen
 from tests.support.server import RunningServer, vault_server
 from tests.support.transfer import multipart
 from vault.settings import Settings
@@ -168,12 +169,11 @@ def test_sigterm_ends_the_vault_within_its_grace_despite_a_never_ending_upload(
 @pytest.mark.servers
 @pytest.mark.parametrize("stack", [Stack("sqlite", "s3")], indirect=True, ids=str)
 def test_sigterm_ends_the_vault_within_its_grace_despite_a_frozen_store(
-    served: RunningServer, settings: Settings, s3_server: S3Server
+    served: RunningServer, settings: Settings
 ) -> None:
-    try:
+    assert settings.s3_endpoint
+    with ExitStack() as outage:
         took = _sigterm_while(
-            served, settings, _upload, lambda: os.killpg(s3_server.pid, signal.SIGSTOP)
+            served, settings, _upload, lambda: outage.enter_context(frozen(settings.s3_endpoint))
         )
-    finally:
-        os.killpg(s3_server.pid, signal.SIGCONT)
     print(f"SIGTERM with an upload stuck on a frozen store: exited after {took:.2f} s")
