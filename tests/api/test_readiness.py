@@ -8,13 +8,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+import sqlalchemy
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import make_url
 
-from tests.conftest import Stack
-from tests.support.outages import frozen
+from tests.conftest import POSTGRES_URL, Stack
+from tests.support.outages import frozen, relayed
 from vault.api.health import DEADLINE
 from vault.app import create_app
+from vault.crypto import masterkeys
 from vault.settings import Settings
 
 # The deadline plus room for a loaded 2-core machine; far below any store or database timeout.
@@ -44,6 +47,13 @@ def _serving(settings: Settings) -> Iterator[TestClient]:
             yield client
     finally:
         app.state.engine.dispose()
+
+
+def _wait_ready(client: TestClient) -> None:
+    deadline = time.monotonic() + 60
+    while (status := _ready(client)[0]) != 200 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert status == 200
 
 
 def _ready(client: TestClient) -> tuple[int, dict, float]:
@@ -104,29 +114,47 @@ def test_a_frozen_store_is_named_and_ready_again_once_it_thaws(
     assert settings.s3_endpoint
     with frozen(settings.s3_endpoint):
         assert _assert_down(client, "store", "no answer", "down") < PROMPT
-    deadline = time.monotonic() + 60
-    while (status := _ready(client)[0]) != 200 and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert status == 200
+    _wait_ready(client)
 
 
-@pytest.mark.parametrize("stack", [Stack("sqlite", "file")], indirect=True, ids=str)
-def test_an_unreachable_database_is_named(app: FastAPI, settings: Settings) -> None:
-    broken = settings.model_copy(
-        update={"database_url": f"postgresql+psycopg://vault@127.0.0.1:{_dead_port()}/vault"}
-    )
-    with _serving(broken) as client:
+@pytest.mark.parametrize("stack", [Stack("postgresql", "file")], indirect=True, ids=str)
+def test_a_database_refusing_connections_is_named_until_it_takes_them_again(
+    client: TestClient, settings: Settings
+) -> None:
+    assert _ready(client)[0] == 200
+    name = make_url(str(settings.database_url)).database
+    admin = sqlalchemy.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
+            connection.exec_driver_sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (name,),
+            )
         assert _assert_down(client, "database") < PROMPT
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
+        admin.dispose()
+    _wait_ready(client)
 
 
-@pytest.mark.parametrize("stack", [Stack("sqlite", "file")], indirect=True, ids=str)
-def test_a_hung_database_is_named_within_the_deadline(app: FastAPI, settings: Settings) -> None:
-    with _frozen_listener() as port:
-        hung = settings.model_copy(
-            update={"database_url": f"postgresql+psycopg://vault@127.0.0.1:{port}/vault"}
-        )
-        with _serving(hung) as client:
-            assert _assert_down(client, "database", "no answer", "down") < PROMPT
+@pytest.mark.parametrize("stack", [Stack("postgresql", "file")], indirect=True, ids=str)
+def test_a_hung_database_is_named_within_the_deadline_and_ready_again_once_it_answers(
+    app: FastAPI, settings: Settings
+) -> None:
+    url = make_url(str(settings.database_url))
+    with relayed(f"{url.host}:{url.port or 5432}") as relay:
+        port = int(relay.endpoint.rsplit(":", 1)[1])
+        via = url.set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
+        with _serving(settings.model_copy(update={"database_url": via})) as client:
+            assert _ready(client)[0] == 200
+            relay.freeze()
+            try:
+                assert _assert_down(client, "database", "no answer", "down") < PROMPT
+            finally:
+                relay.thaw()
+            _wait_ready(client)
 
 
 @pytest.mark.parametrize("stack", [Stack("sqlite", "file")], indirect=True, ids=str)
@@ -138,6 +166,9 @@ def test_an_unreadable_master_key_file_is_named_until_it_is_back(
     key_file.unlink()
     assert _assert_down(client, "keys") < PROMPT
     key_file.write_bytes(b"v1 not-base64!\n")
+    assert _assert_down(client, "keys") < PROMPT
+    key_file.unlink()
+    masterkeys.create(key_file)  # another key under the same version
     assert _assert_down(client, "keys") < PROMPT
     key_file.write_bytes(kept)
     assert _ready(client)[0] == 200

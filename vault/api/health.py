@@ -19,8 +19,7 @@ from sqlalchemy import Engine
 
 from storage import BlobStore
 from vault.api.errors import problem
-from vault.crypto import masterkeys
-from vault.settings import Settings
+from vault.keys import Keyring
 
 log = logging.getLogger("vault.health")
 router = APIRouter(include_in_schema=False)
@@ -96,17 +95,12 @@ def _state(future: Future[None]) -> str:
     return "down" if future.exception() is not None else "up"
 
 
-def checks(engine: Engine, store: BlobStore, settings: Settings) -> Readiness:
+def checks(engine: Engine, store: BlobStore, keyring: Keyring) -> Readiness:
     def database() -> None:
         with engine.connect() as connection:
             connection.exec_driver_sql("SELECT 1")
 
-    def keys() -> None:
-        masterkeys.load(
-            settings.resolved_master_key_file, require_private=settings.env == "production"
-        )
-
-    return Readiness({"database": database, "store": store.check, "keys": keys})
+    return Readiness({"database": database, "store": store.check, "keys": keyring.check})
 
 
 @router.get("/healthz")
