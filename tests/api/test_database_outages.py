@@ -5,6 +5,7 @@ and the next request served again."""
 import hashlib
 import random
 import secrets
+import socket
 import threading
 import time
 from collections import Counter
@@ -228,3 +229,39 @@ def test_backends_terminated_under_load(server: RunningServer, settings: Setting
                 assert content.status_code == 200, content.text
                 assert hashlib.sha256(content.content).hexdigest() == sha256
         assert _login(client).headers
+
+
+@pytest.mark.parametrize("stack", [Stack("sqlite", "file")], indirect=True, ids=str)
+def test_an_outage_is_503_on_pages_too_and_a_database_bug_stays_a_500(app: FastAPI) -> None:
+    """Real errors from real drivers: a PostgreSQL that refuses connections is an outage; an
+    SQL mistake, which SQLite reports as an OperationalError too, is a bug."""
+    gone = sqlalchemy.create_engine(f"postgresql+psycopg://vault@127.0.0.1:{_dead_port()}/vault")
+
+    def outage() -> None:
+        with gone.connect():
+            pass
+
+    def mistake() -> None:
+        with app.state.engine.connect() as connection:
+            connection.execute(text("SELECT FROM WHERE"))
+
+    for path, route in (("outage", outage), ("mistake", mistake)):
+        app.add_api_route(f"/api/v1/{path}", route)
+        app.add_api_route(f"/{path}", route)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        api, page = client.get("/api/v1/outage"), client.get("/outage")
+        assert api.status_code == page.status_code == 503
+        assert api.json()["type"] == "/problems/database-unavailable"
+        assert api.headers["retry-after"]
+        assert page.headers["content-type"].startswith("text/html")
+        api, page = client.get("/api/v1/mistake"), client.get("/mistake")
+        assert api.status_code == page.status_code == 500
+        assert api.json()["type"] == "/problems/internal"
+        assert page.headers["content-type"].startswith("text/html")
+    gone.dispose()
+
+
+def _dead_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -76,12 +76,23 @@ def make_engine(url: str, **options: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=20, **options)
 
 
+# SQLite reports a syntax error or a missing table as an OperationalError too: those are bugs.
+_SQLITE_OUTAGES = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_IOERR", "SQLITE_CANTOPEN", "SQLITE_FULL")
+
+
 def unavailable(error: BaseException) -> bool:
     """Whether `error` says the database cannot be reached or dropped the connection, or that
     no connection could be had in time: the request may succeed if sent again shortly."""
-    if isinstance(error, exc.DBAPIError):
-        return error.connection_invalidated or isinstance(error, exc.OperationalError)
-    return isinstance(error, exc.TimeoutError)
+    if isinstance(error, exc.TimeoutError):
+        return True
+    if not isinstance(error, exc.DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    if not isinstance(error, exc.OperationalError):
+        return False
+    name = getattr(error.orig, "sqlite_errorname", None)
+    return name is None or any(name == o or name.startswith(f"{o}_") for o in _SQLITE_OUTAGES)
 
 
 def _lost_connection(error: BaseException) -> bool:

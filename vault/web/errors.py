@@ -37,11 +37,6 @@ def _is_page(request: Request) -> bool:
     return not (path.startswith("/api/") or path in ("/metrics", "/healthz", "/readyz"))
 
 
-def _is_bug(error: Exception) -> bool:
-    """A database error that is no outage goes on to the 500 handler, which logs it."""
-    return isinstance(error, (DBAPIError, PoolTimeout)) and not db.unavailable(error)
-
-
 def _explain(request: Request, error: Exception) -> tuple[int, str, dict[str, Any]]:
     text = messages(request)
     if isinstance(error, errors.VaultError):
@@ -65,10 +60,12 @@ def _explain(request: Request, error: Exception) -> tuple[int, str, dict[str, An
 
 
 def install(app: FastAPI) -> None:
-    def wrap(original: Any) -> Any:
+    def wrap(kind: type[Exception], original: Any) -> Any:
         async def handler(request: Request, error: Exception) -> Any:
-            if not _is_page(request) or _is_bug(error):
+            if not _is_page(request):
                 return await original(request, error)
+            if kind in (DBAPIError, PoolTimeout) and not db.unavailable(error):
+                raise error  # a bug: the handler of last resort renders it and it is logged
             status, key, extra = _explain(request, error)
             page = render(request, "error.html", code=status, key=key, status=status, **extra)
             if isinstance(error, HTTPException):
@@ -80,7 +77,7 @@ def install(app: FastAPI) -> None:
     for kind in _WRAPPED:
         original = app.exception_handlers.get(kind)
         if original is not None:
-            app.add_exception_handler(kind, wrap(original))
+            app.add_exception_handler(kind, wrap(kind, original))
 
     async def login_required(_request: Request, error: Exception) -> Any:
         assert isinstance(error, security.LoginRequired)
