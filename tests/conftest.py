@@ -12,12 +12,14 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
 from tests.support.seaweed import S3Server, seaweedfs
 from vault import bootstrap, db
+from vault.accounts import logins
 from vault.app import create_app
 from vault.crypto import masterkeys
 from vault.settings import Settings
@@ -83,6 +85,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = [item for item in items if not _needs_servers(item)]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashes() -> Iterator[None]:
+    """Argon2id at the production cost takes ~0.15 s of CPU a hash, and the tests hash
+    thousands of passwords: in this process they use the same code with the smallest cost
+    (tests/accounts checks the production parameters; server processes keep them)."""
+    patch = pytest.MonkeyPatch()
+    patch.setattr(logins, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    yield
+    patch.undo()
 
 
 @pytest.fixture(scope="session")

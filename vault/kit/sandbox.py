@@ -138,8 +138,12 @@ class Sandbox:
         if pool is None:
             return
         processes = list(getattr(pool, "_processes", {}).values())
+        pending = getattr(pool, "_pending_work_items", None)
+        busy = pending is None or any(item.fn is not int for item in list(pending.values()))
         pool.shutdown(wait=False, cancel_futures=True)
-        deadline = time.monotonic() + grace
+        # Idle workers (or ones still starting, with only `warm`'s no-ops queued) hold nothing:
+        # waiting for them to notice the shutdown would hold up every stop by up to a second.
+        deadline = time.monotonic() + (grace if busy else 0.0)
         for process in processes:
             process.join(max(0.0, deadline - time.monotonic()))
             if process.is_alive():
