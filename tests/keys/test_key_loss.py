@@ -197,7 +197,7 @@ def test_a_key_file_swapped_under_a_running_server_wraps_nothing(
 
     body = {"national_id": new_national_id(), "full_name": "Trần Thị Bình", "password": PASSWORD}
     refused = client.post("/api/v1/citizens", json=body)
-    assert refused.status_code == 500
+    assert refused.status_code == 503 and refused.headers["Retry-After"] == "60"
     assert refused.json()["type"].endswith("key-unavailable")
     with Session(app.state.engine) as session:
         assert session.exec(select(func.count()).select_from(CitizenKey)).one() == 1

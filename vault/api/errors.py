@@ -190,8 +190,15 @@ async def _integrity_error(request: Request, error: Exception) -> JSONResponse:
 
 
 async def _key_error(_request: Request, error: Exception) -> JSONResponse:
+    """The key file is missing, unreadable or not the one the data was wrapped under: the
+    vault cannot serve until an operator puts it back, which /readyz names."""
     log.error("master key problem: %s", error)
-    return problem(500, "The vault's keys are not available.", kind="key-unavailable")
+    return problem(
+        503,
+        "The vault's keys are not available right now; nothing was changed.",
+        kind="key-unavailable",
+        headers={"Retry-After": "60"},
+    )
 
 
 async def _bad_text(request: Request, error: Exception) -> JSONResponse:

@@ -64,7 +64,11 @@ _DOCUMENT = {
 }
 RESPONSES: dict[int | str, dict[str, Any]] = {
     "4XX": {"description": "Refused; see `type` and `detail`", **_DOCUMENT},
-    "5XX": {"description": "The vault or its store failed; nothing was changed", **_DOCUMENT},
+    "5XX": {
+        "description": "The vault, its database, its store or its keys failed or are unreachable; "
+        "a 503 says when to try again (Retry-After)",
+        **_DOCUMENT,
+    },
 }
 
 
