@@ -16,6 +16,7 @@ from vault import db
 from vault.blobs.backend import Backend, Limits
 from vault.catalog import procedures
 from vault.crypto import MasterKeyError, MasterKeys, masterkeys
+from vault.documents import intake
 from vault.keys import Keyring, checks
 from vault.kit import sandbox
 from vault.settings import Settings
@@ -41,7 +42,7 @@ def build_backend(settings: Settings) -> Backend:
     return Backend(
         store=build_store(settings),
         keyring=keyring(settings),
-        sandbox=sandbox.shared(),
+        sandbox=sandbox.shared(preload=intake.SANDBOX_PRELOAD),
         limits=Limits(
             max_upload_bytes=settings.max_upload_bytes,
             max_pages=settings.max_pages,

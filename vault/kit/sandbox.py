@@ -14,7 +14,7 @@ import multiprocessing
 import resource
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
@@ -29,7 +29,6 @@ T = TypeVar("T")
 _TOO_LONG = "This file took too long to process; it may be damaged."
 # The most one read over the pipe asks for: neither side trusts the other's sizes.
 _MAX_READ = 4 << 20
-_PRELOAD = ["vault.documents.intake.images", "vault.documents.intake.pdfs", "pypdfium2"]
 
 
 def _start_worker(memory_limit: int) -> None:
@@ -41,8 +40,19 @@ def _start_worker(memory_limit: int) -> None:
 
 
 class Sandbox:
-    def __init__(self, *, workers: int = 2, memory_limit: int = 3 << 30, timeout: float = 120.0):
+    """`preload` names the modules the workers' forkserver imports once, so that each worker
+    starts with its parsers loaded; the caller knows which ones it will run."""
+
+    def __init__(
+        self,
+        *,
+        workers: int = 2,
+        memory_limit: int = 3 << 30,
+        timeout: float = 120.0,
+        preload: Sequence[str] = (),
+    ):
         self._workers = workers
+        self._preload = list(preload)
         self._memory_limit = memory_limit
         self._timeout = timeout
         self._lock = threading.Lock()
@@ -110,7 +120,7 @@ class Sandbox:
         with self._lock:
             if self._pool is None:
                 context = multiprocessing.get_context("forkserver")
-                context.set_forkserver_preload(_PRELOAD)
+                context.set_forkserver_preload(self._preload)
                 self._pool = ProcessPoolExecutor(
                     self._workers,
                     mp_context=context,
@@ -214,9 +224,10 @@ def _on_pipe(
 _shared: Sandbox | None = None
 
 
-def shared() -> Sandbox:
-    """One pool per server process, shared by every app built in it."""
+def shared(*, preload: Sequence[str] = ()) -> Sandbox:
+    """One pool per server process, shared by every app built in it (the first one's
+    `preload` holds for all)."""
     global _shared
     if _shared is None:
-        _shared = Sandbox()
+        _shared = Sandbox(preload=preload)
     return _shared
