@@ -97,6 +97,18 @@ def test_a_page_form_over_the_limit_is_a_413_page(limited: TestClient) -> None:
     assert response.headers["content-type"].startswith("text/html")
 
 
+@pytest.mark.parametrize("path", ["/api/v1/citizens", "/api/v1/auth/token", "/signup"])
+def test_a_body_that_only_claims_to_be_an_upload_keeps_the_limit(
+    limited: TestClient, path: str
+) -> None:
+    """Only the upload parser lifts the limit: a route that reads its body whole keeps it
+    whatever Content-Type the client sends."""
+    body = b"--x\r\n" + b"a" * (2 * LIMIT) + b"\r\n--x--\r\n"
+    headers = {"Content-Type": "multipart/form-data; boundary=x"}
+    response = limited.post(path, content=body, headers=headers)
+    assert response.status_code == 413, response.text
+
+
 def test_uploads_keep_their_own_larger_limit(limited: TestClient) -> None:
     citizen = register(limited)
     length, pieces = files.big_pdf_stream(2 << 20)

@@ -1,9 +1,11 @@
-"""A limit on every request body but a multipart upload: JSON and urlencoded forms are read
+"""A limit on every request body but a streamed upload: JSON and urlencoded forms are read
 whole into memory, so without one, a client could make the server hold any amount.
 
-Multipart bodies (papers) are streamed and limited by their own, much larger, rule
-(vault.api.forms). The limit is checked as the body is read: a declared Content-Length over it
-is refused before any of the body is read, and a chunked body is cut off where it passes it.
+The upload parser (vault.api.forms) lifts the limit for its own request, which it holds to its
+own, much larger, rule while it streams. Any other route keeps it, whatever Content-Type the
+client claims: a JSON route sent "multipart/form-data" would otherwise read the body whole. The
+limit is checked as the body is read: a declared Content-Length over it is refused before any
+of the body is read, and a chunked body is cut off where it passes it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,14 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"A request body is limited to {limit:,} bytes.")
 
 
+_LIMIT = "vault.body_limit"
+
+
+def lift(scope: Scope) -> None:
+    """For a route that streams its body under a limit of its own."""
+    scope[_LIMIT] = None
+
+
 class BodyLimit:
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
@@ -30,23 +40,20 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
-        if headers.get("content-type", "").lower().startswith("multipart/form-data"):
-            await self.app(scope, receive, send)
-            return
-        declared = headers.get("content-length", "")
-        over = declared.isdigit() and int(declared) > self.limit
+        scope[_LIMIT] = self.limit
+        declared = Headers(scope=scope).get("content-length", "")
         received = 0
 
         async def limited() -> Message:
             nonlocal received
-            if over:
-                raise BodyTooLarge(self.limit)
+            limit: int | None = scope[_LIMIT]
+            if limit is not None and declared.isdigit() and int(declared) > limit:
+                raise BodyTooLarge(limit)
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise BodyTooLarge(self.limit)
+                if limit is not None and received > limit:
+                    raise BodyTooLarge(limit)
             return message
 
         await self.app(scope, limited, send)

@@ -21,6 +21,7 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect
 
+from vault.api import bodies
 from vault.documents.uploads import FormField, FormPart
 from vault.kit.errors import FileTooLarge, InvalidInput, UnsupportedFile
 
@@ -45,6 +46,7 @@ class FormLimits:
 async def streamed_form(request: Request, limits: FormLimits) -> AsyncIterator[Iterator[FormPart]]:
     """The parts of the request's form, to be iterated in a worker thread."""
     boundary = _boundary(request.headers.get("content-type", ""))
+    bodies.lift(request.scope)
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limits.max_body:
         raise FileTooLarge(f"An upload is limited to {limits.max_file_bytes / (1 << 20):,.0f} MiB.")
