@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
 from tests.support.seaweed import S3Server, seaweedfs
+from tests.support.sinks import SmtpSink, WebhookReceiver
 from vault import bootstrap, db
 from vault.accounts import logins
 from vault.app import create_app
@@ -183,11 +184,28 @@ def settings(stack: Stack, tmp_path: Path, request: pytest.FixtureRequest) -> It
         _env_file=None,  # type: ignore[call-arg]
         data_dir=tmp_path / "data",
         master_key_file=tmp_path / "master.key",
+        # The tests that need the server's own queue turn it on; the others run jobs by hand.
+        serve_runs_jobs=False,
+        job_retry_seconds=0.2,
         **options,
     )
     yield settings
     if stack.database == "postgresql":
         _empty_postgres(str(options["database_url"]))
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[SmtpSink]:
+    """A real SMTP server in this process, keeping what it receives."""
+    with SmtpSink() as sink:
+        yield sink
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    """A real HTTP receiver for the notices' webhook, in this process."""
+    with WebhookReceiver() as receiver:
+        yield receiver
 
 
 @pytest.fixture

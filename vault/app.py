@@ -16,6 +16,10 @@ from vault.api import health, problems, redaction
 from vault.api.bodies import BodyLimit
 from vault.bootstrap import build_backend, keep_files_private
 from vault.dossiers.stats import ReuseCollector
+from vault.jobs import embedded, runner
+from vault.jobs.metrics import JobsCollector
+from vault.jobs.retries import Tally
+from vault.jobs.work import Work
 from vault.kit import lifeline, rate
 from vault.settings import Settings
 
@@ -26,10 +30,26 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # serves within the grace period instead of serving on, unsupervised, for ever.
     lifeline.follow_supervisor(lambda: os.kill(os.getpid(), signal.SIGTERM))
     app.state.backend.sandbox.warm()
+    jobs = _start_jobs(app)
     yield
+    if jobs is not None:
+        embedded.stop(jobs)
     # Lets a paper being decoded finish; the workers end with this process anyway.
     app.state.backend.sandbox.close()
     app.state.engine.dispose()
+
+
+def _start_jobs(app: FastAPI) -> embedded.InProcess | None:
+    """On the embedded default the server runs the job queue itself: nothing else to start."""
+    settings: Settings = app.state.settings
+    if runner.on_postgres(settings) or not settings.serve_runs_jobs:
+        return None
+    backend = app.state.backend
+    work = Work.from_settings(
+        settings, engine=app.state.engine, keyring=backend.keyring, store=backend.store
+    )
+    huey = embedded.build(work, runner.sqlite_file(settings), Tally(), periodic=True)
+    return embedded.start(huey, workers=2)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -57,10 +77,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     metrics = CollectorRegistry()
     metrics.register(ReuseCollector(app.state.engine))
+    metrics.register(JobsCollector(app.state.engine, settings))
 
     @app.get("/metrics", include_in_schema=False)
     def read_metrics() -> Response:
-        """Prometheus exposition: the reuse figures, as GET /api/v1/stats gives them."""
+        """Prometheus exposition: the reuse figures (as GET /api/v1/stats gives them), the job
+        queue and the notices' deliveries."""
         return Response(generate_latest(metrics), media_type=CONTENT_TYPE_LATEST)
 
     return app

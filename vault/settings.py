@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 GIB = 1 << 30
@@ -39,6 +39,24 @@ class Settings(BaseSettings):
     public_url: str = "http://localhost:8000"
     # How long SIGTERM waits for requests in flight before cancelling them.
     shutdown_grace_seconds: int = Field(default=15, ge=1, le=600)
+    # Notices: email (smtp[s]://user:pass@host:port?starttls=1) and the operator's gateway.
+    smtp_url: SecretStr | None = None
+    mail_from: str = "Kho giấy tờ <no-reply@localhost>"
+    notify_webhook_url: str | None = None
+    notify_webhook_secret: SecretStr | None = None
+    # The job queue: the first retry's delay (doubling after), and how often a worker says it
+    # is alive; a job of a worker silent for three beats is run again.
+    job_retry_seconds: float = Field(default=30.0, gt=0, le=3600)
+    worker_heartbeat_seconds: float = Field(default=10.0, gt=0, le=600)
+    # On SQLite `vault serve` runs the queue itself; false leaves it to a `vault worker`.
+    # On PostgreSQL jobs always run in `vault worker` processes.
+    serve_runs_jobs: bool = True
+
+    @field_validator("smtp_url", "notify_webhook_url", "notify_webhook_secret", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """A compose file passes an unset variable as an empty string."""
+        return None if value == "" else value
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
@@ -60,6 +78,21 @@ class Settings(BaseSettings):
                 problems.append("production needs VAULT_MASTER_KEY_FILE (no key is generated)")
             if self.database_url is None or self.database_url.startswith("sqlite"):
                 problems.append("production needs a PostgreSQL VAULT_DATABASE_URL")
+        if self.notify_webhook_url is not None:
+            secret = self.notify_webhook_secret
+            if secret is None or len(secret.get_secret_value()) < 16:
+                problems.append(
+                    "VAULT_NOTIFY_WEBHOOK_URL needs VAULT_NOTIFY_WEBHOOK_SECRET of 16 characters "
+                    "or more: the gateway checks every message's signature with it"
+                )
+            if not self.notify_webhook_url.startswith(("http://", "https://")):
+                problems.append("VAULT_NOTIFY_WEBHOOK_URL is an http:// or https:// URL")
+        if self.smtp_url is not None and not self.smtp_url.get_secret_value().startswith(
+            ("smtp://", "smtps://")
+        ):
+            problems.append(
+                "VAULT_SMTP_URL is smtp://[user:pass@]host[:port][?starttls=1] or smtps://"
+            )
         if self.max_image_bytes > self.max_upload_bytes:
             self.max_image_bytes = self.max_upload_bytes
         if problems:

@@ -1,13 +1,15 @@
 """Every domain's tables, imported together so that SQLModel's metadata is whole: what the
 migrations and the tests compare the schema against."""
 
-from vault.accounts.models import AccessToken, Citizen, LoginThrottle, Officer
+from vault.accounts.models import AccessToken, Citizen, KnownDevice, LoginThrottle, Officer
 from vault.agencies.models import Agency, AgencyToken
 from vault.audit.models import AuditEvent
 from vault.catalog.models import Procedure
 from vault.documents.models import Document, DocumentVersion
 from vault.dossiers.models import Dossier, DossierAttachment, DossierEvent
 from vault.keys.models import CitizenKey, IndexKey, MasterKeyCheck
+from vault.notices.models import Contact, Delivery, NoticePreference, Notification
+from vault.queue.models import PeriodicRun
 from vault.sharing.models import Grant, GrantDocument
 
 __all__ = [
@@ -17,6 +19,8 @@ __all__ = [
     "AuditEvent",
     "Citizen",
     "CitizenKey",
+    "Contact",
+    "Delivery",
     "MasterKeyCheck",
     "Document",
     "DocumentVersion",
@@ -26,7 +30,11 @@ __all__ = [
     "Grant",
     "GrantDocument",
     "IndexKey",
+    "KnownDevice",
     "LoginThrottle",
+    "NoticePreference",
+    "Notification",
     "Officer",
+    "PeriodicRun",
     "Procedure",
 ]

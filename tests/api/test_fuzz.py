@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -40,7 +41,10 @@ from tests.support.api import (
     share,
     upload,
 )
+from vault import db
 from vault.crypto import signatures
+from vault.notices import contacts, inbox, texts
+from vault.notices.models import Contact
 from vault.settings import Settings
 
 pytestmark = pytest.mark.servers  # a minute or two of fuzzing: the full tier, not the edit loop
@@ -132,6 +136,8 @@ def _seed(client: TestClient) -> World:
     ).json()["access_token"]
     leaving = register(client, full_name="Trần Thị Bình")
     upload(client, leaving, ("cccd.pdf", PAPER), doc_type="CCCD")
+    notice = _notice(client, citizen, submitted["id"])
+    helper, spare_helper = (_helper(client, citizen) for _ in range(2))
     agency_dossier = {"dossier_id": [submitted["id"]]}
     return World(
         tokens={"citizen": _bearer(citizen), "agency": _bearer(agency)},
@@ -148,6 +154,8 @@ def _seed(client: TestClient) -> World:
             "dossier_id": [draft["id"]],
             "doc_type": DOC_TYPES,
             "code": [MARRIAGE],
+            "notice_id": [notice],
+            "helper_id": [helper],
         },
         # Operations that end what they act on get objects of their own.
         ids_by_operation={
@@ -160,6 +168,9 @@ def _seed(client: TestClient) -> World:
             ),
             "POST /api/v1/agency/dossiers/{dossier_id}/status": agency_dossier,
             "POST /api/v1/agency/dossiers/{dossier_id}/result": {"dossier_id": [awaiting["id"]]},
+            "DELETE /api/v1/citizens/me/notifications/helpers/{helper_id}": {
+                "helper_id": [spare_helper]
+            },
         },
         fields={
             "file": [[PAPER]],
@@ -173,8 +184,39 @@ def _seed(client: TestClient) -> World:
             "grant_type": ["client_credentials"],
             "client_id": [agency.client_id],
             "client_secret": [agency.client_secret],
+            "code": [_code(client, helper)],
+            "phone": ["0905123456"],
+            "expiry_days_before": [[30, 7], [90, 30, 7, 1]],
         },
     )
+
+
+def _notice(client: TestClient, citizen: Account, dossier: str) -> str:
+    state = client.app.state  # type: ignore[attr-defined]
+    news = texts.dossier_status(1, uuid.UUID(dossier), "submitted", "Kết hôn", "UBND", None)
+    with db.unit_of_work(state.engine) as session:
+        row = inbox.announce(session, state.backend.keyring, uuid.UUID(citizen.id), news)
+        assert row is not None
+        return str(row.id)
+
+
+def _helper(client: TestClient, citizen: Account) -> str:
+    added = client.post(
+        "/api/v1/citizens/me/notifications/helpers",
+        headers=citizen.headers,
+        json={"phone": "0905123456", "name": "Minh"},
+    )
+    assert added.status_code == 201, added.text
+    return str(added.json()["id"])
+
+
+def _code(client: TestClient, helper: str) -> str:
+    """The code sent to the helper, so that verifying it is fuzzed past its 422."""
+    state = client.app.state  # type: ignore[attr-defined]
+    with db.unit_of_work(state.engine, writes=False) as session:
+        contact = session.get(Contact, uuid.UUID(helper))
+        assert contact is not None
+        return contacts.opened(session, state.backend.keyring, contact).code or ""
 
 
 def _bearer(account: Account | AgencyAccount) -> str:
@@ -233,7 +275,8 @@ def vault_schema(
         assert context.operation is not None
         content = context.operation.definition.raw.get("requestBody", {}).get("content", {})
         if "multipart/form-data" not in content or not isinstance(body, dict):
-            return _sometimes_real(body, world.fields)
+            # A paper's bytes only go in a form's file part; a JSON body cannot carry them.
+            return _sometimes_real(body, {k: v for k, v in world.fields.items() if k != "file"})
         # A part the form does not name is refused by design: a real paper comes alone.
         named = content["multipart/form-data"]["schema"]["properties"]
         paper = {

@@ -35,7 +35,10 @@ def test_rotate_status_and_retire(app: FastAPI, client: TestClient, settings: Se
     assert "v1 (current): present, wraps 1 citizen keys and 1 index keys" in status.output
     rotated = runner.invoke(cli, ["keys", "rotate"], env=env)
     assert rotated.exit_code == 0, rotated.output
-    assert "rewrapped 1 citizen keys under version 2" in rotated.output
+    assert "enqueued the rewrap" in rotated.output
+    status = runner.invoke(cli, ["keys", "status"], env=env)
+    assert "v1: present, wraps 1 citizen keys and 1 index keys" in status.output
+    assert runner.invoke(cli, ["worker", "--burst"], env=env).exit_code == 0
     status = runner.invoke(cli, ["keys", "status"], env=env)
     assert "v1: present, wraps 0 citizen keys\n" in status.output
     assert "v2 (current): present, wraps 1 citizen keys and 1 index keys" in status.output
@@ -66,6 +69,7 @@ def test_a_citizen_joining_just_after_a_rotation_is_wrapped_under_the_new_versio
     register(client)
     env = settings_env(settings)
     assert runner.invoke(cli, ["keys", "rotate"], env=env).exit_code == 0
+    assert runner.invoke(cli, ["worker", "--burst"], env=env).exit_code == 0
     assert runner.invoke(cli, ["keys", "retire", "--version", "1"], env=env).exit_code == 0
     joined = register(client)
     status = runner.invoke(cli, ["keys", "status"], env=env)

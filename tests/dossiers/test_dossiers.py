@@ -486,6 +486,11 @@ def test_results_are_signed_pdfs(client: TestClient, citizen: Account) -> None:
     )
     assert again.status_code == 409
     assert len(client.get("/api/v1/documents", headers=citizen.headers).json()) == papers
+    told = client.get("/api/v1/notifications", headers=citizen.headers).json()
+    assert [(n["kind"], n["link"]) for n in told if n["kind"] == "result_deposited"] == [
+        ("result_deposited", f"/papers/{deposited.json()['id']}")
+    ]
+    assert "Giấy chứng nhận kết hôn đã có trong kho giấy tờ của bạn" in told[0]["body"]
     check = client.get(
         f"/api/v1/documents/{deposited.json()['id']}/signature", headers=citizen.headers
     ).json()

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError as RowConflict
 from sqlmodel import Session, col, select
 
 from vault import audit, crypto, db
-from vault.accounts import logins, national_id
+from vault.accounts import devices, logins, national_id
 from vault.accounts.models import AccessToken, Citizen
 from vault.keys import Keyring, national_ids
 from vault.kit import text
@@ -160,14 +160,18 @@ def authenticate(
     attempt: logins.Attempt,
     national_id_number: str,
     password: str,
+    user_agent: str = "",
 ) -> Citizen:
     """The citizen whose password this is; refused otherwise. `attempt` is this login,
-    counted by `count_login` before the password is looked at."""
+    counted by `count_login` before the password is looked at. A first login from a device
+    (`user_agent`) is announced to the citizen."""
     lookup = keyring.national_id_index(session, national_id_number.strip().encode())
     citizen = session.exec(select(Citizen).where(Citizen.national_id_index == lookup)).first()
     if logins.verify(citizen.password_hash if citizen else None, password):
+        assert citizen is not None
         attempt.succeeded(session)
-        return citizen  # type: ignore[return-value]
+        devices.note_login(session, keyring, citizen, user_agent)
+        return citizen
     attempt.failed(
         session,
         audit.Event(

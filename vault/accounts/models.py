@@ -64,3 +64,17 @@ class Officer(SQLModel, table=True):
     password_hash: str = Field(max_length=255)
     created_at: datetime = timestamp_field()
     disabled_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class KnownDevice(SQLModel, table=True):
+    """A device (a browser, an app) a citizen has logged in from: a login from one not seen
+    before is announced to them."""
+
+    __tablename__ = "known_device"
+
+    citizen_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("citizen.id", ondelete="CASCADE"), primary_key=True)
+    )
+    # SHA-256 of the citizen's id and the client's User-Agent.
+    device_key: str = Field(primary_key=True, max_length=64)
+    first_seen_at: datetime = timestamp_field()

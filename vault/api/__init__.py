@@ -11,6 +11,7 @@ from vault.api import (
     documents,
     dossiers,
     grants,
+    notifications,
     problems,
     procedures,
     stats,
@@ -29,6 +30,7 @@ for module in (
     dossiers,
     agency_dossiers,
     stats,
+    notifications,
 ):
     router.include_router(module.router)
 

@@ -36,6 +36,7 @@ def login_citizen(
         attempt=attempt,
         national_id_number=form.username,
         password=form.password,
+        user_agent=request.headers.get("user-agent", ""),
     )
     issued = citizens.issue_token(session, citizen, ttl_seconds=settings.token_ttl_seconds)
     return TokenPublic(access_token=issued.token, expires_in=issued.expires_in)

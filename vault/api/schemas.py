@@ -8,7 +8,8 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from vault import db
 from vault.accounts.citizens import MAX_ADDRESS, PHONE_PATTERN
@@ -19,6 +20,9 @@ from vault.documents import DocumentView
 from vault.dossiers.models import AttachmentReason, DossierStatus
 from vault.dossiers.workflow import DossierView
 from vault.kit.text import MAX_NAME
+from vault.notices import contacts
+from vault.notices.inbox import NoticeView
+from vault.notices.models import Medium, NoticeKind
 from vault.sharing.grants import GrantView
 from vault.sharing.models import GrantStatus
 
@@ -393,3 +397,117 @@ class SignaturePublic(BaseModel):
     )
     valid: bool = Field(description="checked now against the stored bytes")
     key_is_current: bool
+
+
+class NoticePublic(BaseModel):
+    id: uuid.UUID
+    kind: NoticeKind
+    title: str
+    body: str
+    link: str | None = Field(description="A path in the vault's pages the notice is about")
+    created_at: Moment
+    read_at: Moment | None
+
+    @classmethod
+    def of(cls, view: NoticeView) -> Self:
+        return cls(**_fields(view, cls, exclude=set()))
+
+
+class ChannelsPublic(BaseModel):
+    email: bool = Field(description="To the citizen's email, once it is confirmed")
+    webhook: bool = Field(description="Through the operator's gateway (SMS, Zalo)")
+
+
+class HelperPublic(BaseModel):
+    id: uuid.UUID
+    kind: Medium
+    address: str
+    name: str | None
+    verified: bool = Field(description="Reminders go to a helper only once confirmed")
+
+    @classmethod
+    def of(cls, helper: contacts.Helper) -> Self:
+        return cls(kind=helper.medium, **_fields(helper, cls, exclude={"kind"}))
+
+
+class NotificationSettingsPublic(BaseModel):
+    email: str | None
+    email_verified: bool
+    channels: ChannelsPublic
+    expiry_days_before: list[int] = Field(description="Days before a paper expires, largest first")
+    helpers: list[HelperPublic]
+
+    @classmethod
+    def of(cls, chosen: contacts.Settings) -> Self:
+        return cls(
+            email=chosen.email,
+            email_verified=chosen.email_verified,
+            channels=ChannelsPublic(email=chosen.email_on, webhook=chosen.webhook_on),
+            expiry_days_before=chosen.expiry_days_before,
+            helpers=[HelperPublic.of(h) for h in chosen.helpers],
+        )
+
+
+class ChannelsUpdate(BaseModel):
+    """Only the channels named change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Defaults by factory are left out of the schema: a channel not named is kept, not false.
+    email: bool = Field(default_factory=lambda: False)
+    webhook: bool = Field(default_factory=lambda: False)
+
+
+class NotificationSettingsUpdate(BaseModel):
+    """Only the fields sent change (`model_fields_set`): a field left out is kept."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: str | None = Field(
+        default_factory=lambda: None,
+        description="A new address is sent a code to confirm it (see verify-email); null "
+        "removes the address. Giving the waiting address again sends a new code.",
+        examples=["lan.nguyen@example.vn"],
+    )
+    channels: ChannelsUpdate = Field(default_factory=ChannelsUpdate)
+    expiry_days_before: list[int] = Field(
+        default_factory=list,
+        description=f"Up to {contacts.MAX_REMINDERS} numbers of days, each from 1 to 365",
+        examples=[[30, 7]],
+    )
+
+
+class CodeSubmit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(description="The 6 digits sent to the address", examples=["042917"])
+
+
+class HelperCreate(BaseModel):
+    """A helper (a child, a neighbour) who receives the reminders too: exactly one of
+    `email` and `phone`. They are sent a code, which they read out to the citizen."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"oneOf": [{"required": ["email"]}, {"required": ["phone"]}]},
+    )
+
+    email: str | SkipJsonSchema[None] = Field(
+        default_factory=lambda: None, examples=["con.trai@example.vn"]
+    )
+    phone: str | SkipJsonSchema[None] = Field(default_factory=lambda: None, examples=["0905123456"])
+    name: str | None = Field(default=None, max_length=MAX_NAME, examples=["Con trai Minh"])
+
+    @model_validator(mode="after")
+    def _one_address(self) -> Self:
+        if (self.email is None) == (self.phone is None):
+            raise ValueError("Give exactly one of email and phone.")
+        return self
+
+    @property
+    def medium(self) -> Medium:
+        return Medium.EMAIL if self.email is not None else Medium.PHONE
+
+    @property
+    def address(self) -> str:
+        return self.email if self.email is not None else self.phone or ""

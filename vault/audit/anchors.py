@@ -14,6 +14,7 @@ import hmac
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, func
@@ -51,6 +52,12 @@ def take(engine: Engine, master: MasterKeys) -> dict[str, Any]:
         "heads": dict(sorted(heads.items())),
     }
     return {**body, "mac": _mac(master, body)}
+
+
+def append(path: Path, anchor: dict[str, Any]) -> None:
+    """One line at the end of the anchor file."""
+    with path.open("a", encoding="utf-8") as out:
+        out.write(json.dumps(anchor, ensure_ascii=False) + "\n")
 
 
 def check(engine: Engine, master: MasterKeys, lines: Iterable[str]) -> Outcome:

@@ -1,6 +1,6 @@
 """The operator's commands, one module per command group: `vault serve`, `vault keys …`,
 `vault db …`, `vault storage …`, `vault agency …`, `vault officer …`, `vault procedures …`,
-`vault audit …`.
+`vault audit …`, `vault worker`, `vault jobs …`.
 
 Commands are thin callers of the domain services; each owns its unit of work."""
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 
 from vault import bootstrap
-from vault.cli import agency, audit, db, keys, officer, procedures, serve, storage
+from vault.cli import agency, audit, db, jobs, keys, officer, procedures, serve, storage
 
 app = typer.Typer(help="Citizen document vault.", no_args_is_help=True, add_completion=False)
 app.callback()(bootstrap.keep_files_private)
@@ -21,3 +21,5 @@ app.add_typer(procedures.app, name="procedures")
 app.add_typer(officer.app, name="officer")
 app.add_typer(storage.app, name="storage")
 app.add_typer(db.app, name="db")
+app.command()(jobs.worker)
+app.add_typer(jobs.app, name="jobs")

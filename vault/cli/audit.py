@@ -66,6 +66,6 @@ def audit_anchor(
         typer.echo(line)
         return
     target = file or settings.data_dir / "audit-anchors.jsonl"
-    with operator_errors(), target.open("a", encoding="utf-8") as out:
-        out.write(line + "\n")
+    with operator_errors():
+        anchor_log.append(target, anchor)
     typer.echo(f"anchored {len(anchor['heads'])} chains in {target}")

@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
-from vault import bootstrap, db
+from vault import bootstrap, db, queue
 from vault.cli.common import fail, keyring, load_settings, operator_errors
 from vault.crypto import masterkeys
-from vault.keys import Keyring, checks
+from vault.keys import Keyring, checks, rotation
 from vault.settings import Settings
 
 app = typer.Typer(help="Master keys: rotation and status.", no_args_is_help=True)
@@ -44,14 +44,18 @@ def keys_init(
 
 @app.command("rotate")
 def keys_rotate() -> None:
-    """Add a master key version and rewrap every citizen key and the index key under it. No
-    object is touched."""
+    """Add a master key version, and enqueue the job that rewraps every citizen key and the
+    index key under it (`vault serve` on the embedded default, or `vault worker`, runs it;
+    `vault keys rewrap` does it now). No object is touched."""
     with operator_errors():
         settings = load_settings()
         bootstrap.require_master_keys(settings)
         version = masterkeys.add_version(settings.resolved_master_key_file)
         typer.echo(f"added master key version {version}")
-        _rewrap(settings)
+        engine = db.make_engine(settings.resolved_database_url)
+        with db.unit_of_work(engine) as session:
+            queue.enqueue(session, queue.Task.KEYS_REWRAP)
+        typer.echo("enqueued the rewrap of every key under it; `vault keys status` shows progress")
 
 
 @app.command("rewrap")
@@ -63,16 +67,7 @@ def keys_rewrap() -> None:
 
 def _rewrap(settings: Settings) -> None:
     ring = keyring(settings)
-    engine = db.make_engine(settings.resolved_database_url)
-    with db.unit_of_work(engine) as session:
-        checks.record(session, ring.master)
-    count = 0
-    while True:
-        with db.unit_of_work(engine) as session:
-            step = ring.rewrap_batch(session)
-        count += step.updated
-        if not step.found:
-            break
+    count = rotation.rewrap_all(db.make_engine(settings.resolved_database_url), ring)
     typer.echo(f"rewrapped {count} citizen keys under version {ring.master.current_version}")
 
 

@@ -15,12 +15,14 @@ from vault.accounts import citizens
 from vault.accounts.models import Citizen
 from vault.blobs.backend import Backend
 from vault.catalog import procedures
+from vault.catalog.document_types import document_type
 from vault.documents import uploads
 from vault.dossiers import workflow
 from vault.dossiers.models import Dossier, DossierAttachment, DossierStatus
 from vault.dossiers.workflow import DossierView
 from vault.kit import text
 from vault.kit.errors import Conflict, Gone, InvalidInput, NotFound
+from vault.notices import inbox, texts
 from vault.sharing import access
 from vault.sharing.access import Accessor
 from vault.sharing.models import Grant, GrantStatus
@@ -198,6 +200,14 @@ def deposit_result(
     )
     dossier.result_document_id = paper.id
     session.add(dossier)
+    notice = texts.result_deposited(
+        dossier.id,
+        paper.id,
+        spec.name,
+        who.agency.name,
+        document_type(spec.result_doc_type).name_vi,
+    )
+    inbox.announce(session, backend.keyring, citizen.id, notice)
     return paper
 
 

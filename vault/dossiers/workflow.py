@@ -23,6 +23,7 @@ from vault.dossiers.models import (
 )
 from vault.dossiers.rules import Missing
 from vault.kit.errors import Conflict, NotFound
+from vault.notices import inbox, texts
 from vault.sharing import grants
 
 # What an agency may move a dossier to, from where. The citizen submits and withdraws.
@@ -124,15 +125,14 @@ def move(
             completed = status == DossierStatus.COMPLETED
             grants.end(session, dossier.grant_id, actor=actor, completed=completed)
     session.add(dossier)
-    session.add(
-        DossierEvent(
-            dossier_id=dossier.id,
-            status=status,
-            actor_type=actor[0],
-            actor=actor[1],
-            sealed_note=seal(session, backend, dossier, _NOTE_LABEL, note) if note else None,
-        )
+    event = DossierEvent(
+        dossier_id=dossier.id,
+        status=status,
+        actor_type=actor[0],
+        actor=actor[1],
+        sealed_note=seal(session, backend, dossier, _NOTE_LABEL, note) if note else None,
     )
+    session.add(event)
     audit.append(
         session,
         audit.Event(
@@ -146,6 +146,17 @@ def move(
         ),
     )
     session.flush()
+    if status in AGENCY_MOVES:
+        assert event.id is not None
+        notice = texts.dossier_status(
+            event.id,
+            dossier.id,
+            status,
+            procedures.get(session, dossier.procedure_code).name,
+            agency_of(session, dossier).name,
+            note,
+        )
+        inbox.announce(session, backend.keyring, dossier.citizen_id, notice)
 
 
 def seal(

@@ -6,7 +6,7 @@ from importlib import resources
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from vault.web import citizen, counter, dossiers, errors, papers, shares
+from vault.web import citizen, counter, dossiers, errors, notifications, papers, shares
 
 
 def install(app: FastAPI) -> None:
@@ -17,4 +17,5 @@ def install(app: FastAPI) -> None:
     app.include_router(papers.router)
     app.include_router(shares.router)
     app.include_router(dossiers.router)
+    app.include_router(notifications.router)
     errors.install(app)

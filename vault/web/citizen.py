@@ -13,6 +13,7 @@ from vault.accounts import citizens
 from vault.accounts.models import Citizen
 from vault.api.deps import BackendDep, EngineDep, SessionDep, SettingsDep
 from vault.catalog import document_types
+from vault.notices import inbox
 from vault.web import security
 from vault.web.forms import CSRF_CHECKED, Posted, day, signed_out
 from vault.web.i18n import LANGUAGES
@@ -53,7 +54,14 @@ def home(request: Request, session: SessionDep, backend: BackendDep) -> Response
     for paper in papers:
         groups.setdefault(paper.doc_type, []).append(paper)
     profile = citizens.profile(session, backend.keyring, citizen)
-    return render(request, "citizen/home.html", groups=groups, types=types, name=profile.full_name)
+    return render(
+        request,
+        "citizen/home.html",
+        groups=groups,
+        types=types,
+        name=profile.full_name,
+        unread=inbox.unread_count(session, citizen.id),
+    )
 
 
 @router.get("/signup", response_class=HTMLResponse)
@@ -102,6 +110,7 @@ def login(
         attempt=attempt,
         national_id_number=number,
         password=str(form.get("password", "")),
+        user_agent=request.headers.get("user-agent", ""),
     )
     ttl = settings.web_session_ttl_seconds
     issued = citizens.issue_token(session, citizen, ttl_seconds=ttl)

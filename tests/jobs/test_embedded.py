@@ -1,0 +1,50 @@
+"""The embedded queue (huey, in the SQLite file): a job lost with a killed process is made good."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from tests.conftest import Stack
+from tests.support import jobs
+from tests.support.sinks import WebhookReceiver
+from vault import db
+from vault.jobs import embedded
+from vault.jobs.retries import Tally
+from vault.jobs.runner import sqlite_file
+from vault.jobs.work import Work
+from vault.notices.models import DeliveryState
+from vault.settings import Settings
+
+pytestmark = [
+    pytest.mark.parametrize("stack", [Stack("sqlite", "file")], indirect=True, ids=str),
+    pytest.mark.servers,
+]
+
+
+def test_a_delivery_lost_with_a_killed_process_is_sent_once_afterwards(
+    app: FastAPI, client: TestClient, settings: Settings, receiver: WebhookReceiver, tmp_path: Path
+) -> None:
+    wired = jobs.wired(settings, receiver)
+    receiver.hold_next(30.0)
+    (delivery,) = jobs.announce(app, client, 1)
+    jobs.kill_inside_a_job(jobs.worker(wired, tmp_path / "worker.log"), receiver)
+    assert jobs.states(app) == [DeliveryState.PENDING]
+
+    work = Work.from_settings(wired, engine=app.state.engine)
+    huey = embedded.build(work, sqlite_file(wired), Tally(), periodic=False)
+    # huey took the job off its table to run it: it is gone (the worker's minute ticks may wait)
+    assert [task.name for task in huey.pending() if task.name == "deliver"] == []
+    assert embedded.recover(huey, work) == 0  # held a moment ago: it may still be running
+    later = db.utc_now() + embedded.LOST_AFTER + timedelta(seconds=1)
+    assert embedded.recover(huey, work, at=later) == 1
+    assert embedded.recover(huey, work, at=later) == 0  # queued: not twice
+    embedded.burst(huey)
+    assert jobs.states(app) == [DeliveryState.SENT]
+    assert [r.json()["event_id"] for r in receiver.delivered] == [str(delivery)]
+    assert uuid.UUID(receiver.delivered[0].json()["event_id"]) == delivery

@@ -1,0 +1,150 @@
+"""The one place that picks the queue by database: what `vault worker`, `vault jobs …` and
+`vault serve` call."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import procrastinate
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+
+from vault import db, queue
+from vault.jobs import embedded, postgres, schedule
+from vault.jobs.retries import Tally
+from vault.jobs.work import Work
+from vault.settings import Settings
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    task: str
+    state: str
+    attempts: int | None
+    scheduled_at: datetime | None
+    args: dict[str, Any]
+
+
+def on_postgres(settings: Settings) -> bool:
+    return make_url(settings.resolved_database_url).get_backend_name() == "postgresql"
+
+
+def sqlite_file(settings: Settings) -> Path:
+    database = make_url(settings.resolved_database_url).database
+    assert database, "the embedded queue needs a database file"
+    return Path(database)
+
+
+def work(settings: Settings, *, concurrency: int, burst: bool) -> Tally:
+    """`vault worker`: until SIGTERM (after the jobs in hand), or with `burst` until empty."""
+    doer = Work.from_settings(settings)
+    if on_postgres(settings):
+        return postgres.run(
+            doer,
+            settings.resolved_database_url,
+            concurrency=concurrency,
+            heartbeat=settings.worker_heartbeat_seconds,
+            burst=burst,
+        )
+    tally = Tally()
+    huey = embedded.build(doer, sqlite_file(settings), tally, periodic=not burst)
+    if burst:
+        embedded.burst(huey)
+    else:
+        huey.create_consumer(
+            workers=concurrency, worker_type="thread", graceful_signal="TERM", max_delay=1.0
+        ).run()
+    return tally
+
+
+def run_due(settings: Settings, at: datetime) -> tuple[list[tuple[queue.Task, str]], Tally]:
+    """Enqueue the periodic work due at `at` that has not run for its slot, then run the
+    queue to empty: "tomorrow morning", made to happen now."""
+    engine = db.make_engine(settings.resolved_database_url)
+    with db.unit_of_work(engine) as session:
+        enqueued = schedule.enqueue_due(session, at)
+    return enqueued, work(settings, concurrency=1, burst=True)
+
+
+def jobs(settings: Settings, *, failed: bool) -> list[Job]:
+    if on_postgres(settings):
+        return _postgres_jobs(db.make_engine(settings.resolved_database_url), failed=failed)
+    huey = embedded.build(None, sqlite_file(settings), Tally(), periodic=False)
+    out = [
+        Job(job_id, task.name, "failed", None, None, dict(task.kwargs))
+        for job_id, task in embedded.failed_jobs(huey).items()
+    ]
+    if not failed:
+        out += [Job(t.id, t.name, "todo", None, None, dict(t.kwargs)) for t in huey.pending()]
+        out += [
+            Job(t.id, t.name, "scheduled", None, t.eta, dict(t.kwargs)) for t in huey.scheduled()
+        ]
+    return out
+
+
+def retry(settings: Settings, job_id: str) -> bool:
+    if not on_postgres(settings):
+        huey = embedded.build(None, sqlite_file(settings), Tally(), periodic=False)
+        return embedded.retry(huey, job_id)
+    if not job_id.isdigit():
+        return False
+
+    async def again() -> bool:
+        app = procrastinate.App(
+            connector=procrastinate.PsycopgConnector(
+                conninfo=postgres.conninfo(settings.resolved_database_url)
+            )
+        )
+        async with app.open_async():
+            status = await app.job_manager.get_job_status_async(int(job_id))
+            if status is not procrastinate.jobs.Status.FAILED:
+                return False
+            await app.job_manager.retry_job_by_id_async(int(job_id), db.utc_now())
+            return True
+
+    try:
+        return asyncio.run(again())
+    except procrastinate.exceptions.ProcrastinateException:
+        return False
+
+
+def _postgres_jobs(engine: Engine, *, failed: bool) -> list[Job]:
+    states = "('failed')" if failed else "('todo', 'doing', 'failed')"
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT id, task_name, status, attempts, scheduled_at, args "
+                f"FROM procrastinate_jobs WHERE status IN {states} ORDER BY id"
+            )
+        ).all()
+    return [
+        Job(str(r.id), r.task_name, r.status, r.attempts, r.scheduled_at, _args(r.args))
+        for r in rows
+    ]
+
+
+def _args(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else json.loads(value or "{}")
+
+
+def counts(engine: Engine, settings: Settings) -> dict[str, int]:
+    """Jobs by state, for /metrics."""
+    if on_postgres(settings):
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT status, count(*) FROM procrastinate_jobs GROUP BY status")
+            ).all()
+        return {str(status): int(count) for status, count in rows}
+    with engine.connect() as connection:
+        todo = connection.execute(text("SELECT count(*) FROM task")).scalar_one()
+        later = connection.execute(text("SELECT count(*) FROM schedule")).scalar_one()
+        failed = connection.execute(
+            text("SELECT count(*) FROM kv WHERE key LIKE 'failed:%'")
+        ).scalar_one()
+    return {"todo": int(todo) + int(later), "failed": int(failed)}

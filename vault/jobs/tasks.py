@@ -1,0 +1,134 @@
+"""The task functions. Each is safe to run again (a retry, a worker killed mid-way, two
+`run-due` on the same day): deliveries are marked once sent, notices carry a dedup key."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from vault import db, queue
+from vault.accounts import citizens
+from vault.accounts.models import Citizen
+from vault.audit import anchors
+from vault.documents import expiry, sweep
+from vault.jobs.work import Work
+from vault.keys import rotation
+from vault.notices import inbox, outbox
+from vault.notices.channels import ChannelError
+from vault.notices.models import Channel, DeliveryState
+from vault.sharing import digest
+
+log = logging.getLogger(__name__)
+BATCH = 200
+
+
+class NotSetUp(Exception):
+    """The vault has no such channel: the delivery is skipped, not retried."""
+
+
+def deliver(work: Work, delivery: str) -> None:
+    delivery_id = uuid.UUID(delivery)
+    with db.unit_of_work(work.engine) as session:
+        out = outbox.claim(session, work.keyring, delivery_id)
+        phone = out.phone if out else None
+        if out is not None and out.own_phone and out.channel is Channel.WEBHOOK:
+            citizen = session.get(Citizen, out.citizen_id)
+            phone = citizens.profile(session, work.keyring, citizen).phone if citizen else None
+    if out is None:
+        return
+    try:
+        _send(work, out, phone)
+    except NotSetUp as missing:
+        _record(work, delivery_id, DeliveryState.SKIPPED, str(missing))
+    except ChannelError as error:
+        if error.permanent:
+            _record(work, delivery_id, DeliveryState.FAILED, "refused by the receiving side")
+            return
+        _record(work, delivery_id, DeliveryState.PENDING, "not reached; will retry")
+        raise
+    else:
+        _record(work, delivery_id, DeliveryState.SENT)
+
+
+def _send(work: Work, out: outbox.Outgoing, phone: str | None) -> None:
+    link = f"{work.public_url}{out.link}" if out.link else None
+    if out.channel is Channel.EMAIL:
+        if work.mailer is None:
+            raise NotSetUp("no SMTP server is set up (VAULT_SMTP_URL)")
+        assert out.email is not None
+        work.mailer.send(
+            to=out.email, subject=out.title, body=out.body, message_id=str(out.event_id), link=link
+        )
+        return
+    if work.webhook is None:
+        raise NotSetUp("no gateway is set up (VAULT_NOTIFY_WEBHOOK_URL)")
+    work.webhook.post(
+        {
+            "event_id": str(out.event_id),
+            "kind": out.kind,
+            "phone": phone,
+            "email": out.email,
+            "language": "vi",
+            "title": out.title,
+            "body": out.body,
+            "link": link,
+            "created_at": out.created_at.isoformat(),
+        }
+    )
+
+
+def _record(
+    work: Work, delivery_id: uuid.UUID, state: DeliveryState, error: str | None = None
+) -> None:
+    with db.unit_of_work(work.engine) as session:
+        outbox.record(session, delivery_id, state, error)
+
+
+def expiry_reminders(work: Work, day: str) -> None:
+    with db.unit_of_work(work.engine, writes=False) as session:
+        notices = expiry.due(session, date.fromisoformat(day))
+    _announce(work, notices)
+
+
+def shares_digest(work: Work, day: str) -> None:
+    with db.unit_of_work(work.engine, writes=False) as session:
+        notices = digest.due(session, date.fromisoformat(day))
+    _announce(work, notices)
+
+
+def _announce(work: Work, notices: list[tuple[uuid.UUID, inbox.Notice]]) -> None:
+    """In batches, each its own transaction: one for a whole city's papers would hold the
+    database (on SQLite, its only write lock) for as long as it takes."""
+    for start in range(0, len(notices), BATCH):
+        with db.unit_of_work(work.engine) as session:
+            for citizen_id, notice in notices[start : start + BATCH]:
+                if session.get(Citizen, citizen_id) is not None:
+                    inbox.announce(session, work.keyring, citizen_id, notice)
+
+
+def audit_anchor(work: Work) -> None:
+    anchors.append(work.anchor_file, anchors.take(work.engine, work.keyring.master))
+
+
+def storage_gc(work: Work) -> None:
+    report = sweep.sweep(work.engine, work.store, grace=work.gc_grace)
+    log.info("storage gc: scanned %d blobs, deleted %d", report.scanned, report.deleted)
+
+
+def keys_rewrap(work: Work) -> None:
+    work.keyring.reload()
+    count = rotation.rewrap_all(work.engine, work.keyring)
+    log.info("rewrapped %d citizen keys", count)
+
+
+TASKS: dict[queue.Task, Callable[..., Any]] = {
+    queue.Task.DELIVER: deliver,
+    queue.Task.EXPIRY_REMINDERS: expiry_reminders,
+    queue.Task.SHARES_DIGEST: shares_digest,
+    queue.Task.AUDIT_ANCHOR: audit_anchor,
+    queue.Task.STORAGE_GC: storage_gc,
+    queue.Task.KEYS_REWRAP: keys_rewrap,
+}

@@ -1,0 +1,58 @@
+"""What a task needs, built once per worker process from the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from storage import BlobStore
+from vault import bootstrap, db
+from vault.keys import Keyring
+from vault.notices.channels import Mailer, Webhook
+from vault.settings import Settings
+
+
+@dataclass(frozen=True)
+class Work:
+    engine: Engine
+    keyring: Keyring
+    store: BlobStore
+    mailer: Mailer | None
+    webhook: Webhook | None
+    public_url: str
+    anchor_file: Path
+    gc_grace: timedelta
+    retry_seconds: float
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        engine: Engine | None = None,
+        keyring: Keyring | None = None,
+        store: BlobStore | None = None,
+    ) -> Work:
+        """Fails closed, like `vault serve`: no key, no work."""
+        mailer = None
+        if settings.smtp_url is not None:
+            mailer = Mailer.from_url(settings.smtp_url.get_secret_value(), settings.mail_from)
+        webhook = None
+        if settings.notify_webhook_url is not None:
+            assert settings.notify_webhook_secret is not None
+            secret = settings.notify_webhook_secret.get_secret_value().encode()
+            webhook = Webhook(settings.notify_webhook_url, secret)
+        return cls(
+            engine=engine or db.make_engine(settings.resolved_database_url),
+            keyring=keyring or bootstrap.keyring(settings),
+            store=store or bootstrap.build_store(settings),
+            mailer=mailer,
+            webhook=webhook,
+            public_url=settings.public_url.rstrip("/"),
+            anchor_file=settings.data_dir / "audit-anchors.jsonl",
+            gc_grace=timedelta(minutes=60),
+            retry_seconds=settings.job_retry_seconds,
+        )

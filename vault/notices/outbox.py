@@ -1,0 +1,126 @@
+"""What a delivery job sends, and what became of it. Nothing is sent inside a transaction: the
+job reads what to send, sends, then records the outcome; a worker killed in between sends
+again, under the same event id and Message-ID, which receivers use to drop the repeat."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import or_
+from sqlmodel import Session, col, select
+
+from vault import db
+from vault.keys import Keyring
+from vault.notices import contacts, inbox, texts
+from vault.notices.models import (
+    Channel,
+    Contact,
+    ContactRole,
+    Delivery,
+    DeliveryState,
+    Medium,
+    Notification,
+    Purpose,
+)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    event_id: uuid.UUID
+    citizen_id: uuid.UUID
+    channel: Channel
+    kind: str
+    title: str
+    body: str
+    link: str | None
+    created_at: datetime
+    email: str | None
+    phone: str | None
+    # The citizen's own phone on file is in their profile, which the caller opens.
+    own_phone: bool
+
+
+def claim(session: Session, keyring: Keyring, delivery_id: uuid.UUID) -> Outgoing | None:
+    """What to send, the delivery marked as taken in hand; None once it is done with (sent,
+    refused for good, or its address gone)."""
+    delivery = session.get(Delivery, delivery_id, with_for_update=True)
+    if delivery is None or delivery.state is not DeliveryState.PENDING:
+        return None
+    delivery.claimed_at = db.utc_now()
+    session.add(delivery)
+    session.flush()
+    contact = session.get(Contact, delivery.contact_id) if delivery.contact_id else None
+    address = contacts.opened(session, keyring, contact) if contact else None
+    if delivery.purpose is Purpose.VERIFY:
+        if address is None or address.code is None:
+            return None
+        title, body, link, kind = (
+            texts.CODE_TITLE,
+            texts.verification_code(address.code),
+            None,
+            "verify",
+        )
+    else:
+        notice = session.get(Notification, delivery.notification_id)
+        if notice is None:
+            return None
+        title, link, kind = notice.title, notice.link, notice.kind.value
+        body = inbox.body_of(session, keyring, notice)
+    email = phone = None
+    if address is not None:
+        email = address.address if address.medium is Medium.EMAIL else None
+        phone = address.address if address.medium is Medium.PHONE else None
+    elif delivery.channel is Channel.WEBHOOK:
+        email = _own_verified_email(session, keyring, delivery.citizen_id)
+    return Outgoing(
+        event_id=delivery.id,
+        citizen_id=delivery.citizen_id,
+        channel=delivery.channel,
+        kind=kind,
+        title=title,
+        body=body,
+        link=link,
+        created_at=db.aware(delivery.created_at),
+        email=email,
+        phone=phone,
+        own_phone=contact is None,
+    )
+
+
+def record(
+    session: Session, delivery_id: uuid.UUID, state: DeliveryState, error: str | None = None
+) -> None:
+    delivery = session.get(Delivery, delivery_id, with_for_update=True)
+    if delivery is None or delivery.state is not DeliveryState.PENDING:
+        return
+    delivery.attempts += 1
+    delivery.last_error = error
+    delivery.state = state
+    if state is DeliveryState.SENT:
+        delivery.sent_at = db.utc_now()
+    session.add(delivery)
+    session.flush()
+
+
+def lost(session: Session, before: datetime) -> list[uuid.UUID]:
+    """Pending deliveries made before `before` that no job has held since."""
+    return list(
+        session.exec(
+            select(Delivery.id).where(
+                Delivery.state == DeliveryState.PENDING,
+                col(Delivery.created_at) < before,
+                or_(col(Delivery.claimed_at).is_(None), col(Delivery.claimed_at) < before),
+            )
+        ).all()
+    )
+
+
+def _own_verified_email(session: Session, keyring: Keyring, citizen_id: uuid.UUID) -> str | None:
+    own = session.exec(
+        select(Contact).where(Contact.citizen_id == citizen_id, Contact.role == ContactRole.SELF)
+    ).first()
+    if own is None or own.verified_at is None:
+        return None
+    return contacts.opened(session, keyring, own).address

@@ -1,0 +1,155 @@
+"""The Vietnamese text of every notice. A notice names the kind of paper, the procedure and
+the agency, and links back into the vault; never a paper's number, its content or the national
+ID, so that an email read over a shoulder or an SMS on a shared phone gives nothing away."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping
+from datetime import date, datetime
+
+from vault.kit import days
+from vault.notices.inbox import Notice
+from vault.notices.models import NoticeKind
+
+VIETNAM = days.VIETNAM
+# Six digits or more in an officer's note could be a paper's or a person's number.
+_NUMBER = re.compile(r"\d[\d .-]{4,}\d")
+MAX_NOTE = 300
+
+_DOSSIER_TITLES = {
+    "submitted": "Hồ sơ đã được gửi",
+    "processing": "Hồ sơ đang được xử lý",
+    "needs_supplement": "Hồ sơ cần bổ sung",
+    "rejected": "Hồ sơ bị từ chối",
+    "completed": "Hồ sơ đã hoàn thành",
+}
+_DOSSIER_SENTENCES = {
+    "submitted": "đã được gửi tới {agency}.",
+    "processing": "đang được {agency} xử lý.",
+    "needs_supplement": "cần bổ sung theo yêu cầu của {agency}",
+    "rejected": "đã bị {agency} từ chối",
+    "completed": "đã được {agency} giải quyết xong.",
+}
+CODE_TITLE = "Mã xác nhận"
+
+
+def day(value: date) -> str:
+    return value.strftime("%d/%m/%Y")
+
+
+def paper_expiring(
+    paper_id: uuid.UUID,
+    version: int,
+    type_name: str,
+    expires_on: date,
+    days_left: int,
+    milestone: int,
+) -> Notice:
+    return Notice(
+        kind=NoticeKind.PAPER_EXPIRING,
+        title="Giấy tờ sắp hết hạn",
+        body=(
+            f"{type_name} của bạn sẽ hết hạn vào ngày {day(expires_on)} "
+            f"(còn {days_left} ngày). Hãy làm thủ tục cấp đổi trước khi hết hạn để hồ sơ "
+            "trực tuyến không bị trả lại."
+        ),
+        link=f"/papers/{paper_id}",
+        dedup_key=f"expiring:{paper_id}:{version}:{milestone}",
+    )
+
+
+def paper_expired(paper_id: uuid.UUID, version: int, type_name: str, expires_on: date) -> Notice:
+    return Notice(
+        kind=NoticeKind.PAPER_EXPIRED,
+        title="Giấy tờ đã hết hạn",
+        body=(
+            f"{type_name} của bạn đã hết hạn từ ngày {day(expires_on)}. Giấy tờ hết hạn không "
+            "dùng được cho hồ sơ trực tuyến; khi có giấy mới, hãy tải lên để thay thế."
+        ),
+        link=f"/papers/{paper_id}",
+        dedup_key=f"expired:{paper_id}:{version}",
+    )
+
+
+def dossier_status(
+    event_id: int | uuid.UUID,
+    dossier_id: uuid.UUID,
+    status: str,
+    procedure: str,
+    agency: str,
+    note: str | None,
+) -> Notice:
+    sentence = _DOSSIER_SENTENCES[status].format(agency=agency)
+    body = f"Hồ sơ “{procedure}” {sentence}"
+    if status in ("needs_supplement", "rejected"):
+        said = masked(note.strip()) if note else ""
+        body += f": {said}" if said else "."
+        if said and not said.endswith((".", "!", "?", "…")):
+            body += "."
+    if status == "needs_supplement":
+        body += " Hãy bổ sung giấy tờ và gửi lại hồ sơ."
+    return Notice(
+        kind=NoticeKind.DOSSIER_STATUS,
+        title=_DOSSIER_TITLES[status],
+        body=body,
+        link=f"/dossiers/{dossier_id}",
+        dedup_key=f"dossier:{dossier_id}:{event_id}",
+    )
+
+
+def result_deposited(
+    dossier_id: uuid.UUID, paper_id: uuid.UUID, procedure: str, agency: str, type_name: str
+) -> Notice:
+    return Notice(
+        kind=NoticeKind.RESULT_DEPOSITED,
+        title="Đã có kết quả hồ sơ",
+        body=(
+            f"{agency} đã trả kết quả hồ sơ “{procedure}”: {type_name} đã có trong kho giấy tờ "
+            "của bạn."
+        ),
+        link=f"/papers/{paper_id}",
+        dedup_key=f"result:{dossier_id}",
+    )
+
+
+def shares_digest(on: date, opened: Mapping[str, int]) -> Notice:
+    total = sum(opened.values())
+    parts = "; ".join(f"{agency}: {count} lần" for agency, count in sorted(opened.items()))
+    return Notice(
+        kind=NoticeKind.SHARES_DIGEST,
+        title="Cơ quan đã xem giấy tờ của bạn",
+        body=(
+            f"Ngày {day(on)}, giấy tờ bạn chia sẻ đã được mở {total} lần. {parts}. "
+            "Nếu bạn không còn muốn chia sẻ, hãy thu hồi quyền xem."
+        ),
+        link="/share",
+        dedup_key=f"digest:{on.isoformat()}",
+    )
+
+
+def new_login(device_key: str, at: datetime, device: str) -> Notice:
+    local = at.astimezone(VIETNAM)
+    return Notice(
+        kind=NoticeKind.NEW_LOGIN,
+        title="Đăng nhập từ thiết bị mới",
+        body=(
+            f"Tài khoản của bạn vừa được đăng nhập lúc {local:%H:%M} ngày {day(local.date())} "
+            f"từ một thiết bị mới ({device}). Nếu không phải bạn, hãy đổi mật khẩu ngay."
+        ),
+        link="/profile",
+        dedup_key=f"login:{device_key}",
+    )
+
+
+def verification_code(code: str) -> str:
+    return (
+        f"Mã xác nhận của bạn là {code}. Mã có hiệu lực trong 30 phút. "
+        "Nếu bạn không yêu cầu, hãy bỏ qua tin này."
+    )
+
+
+def masked(note: str) -> str:
+    short = note if len(note) <= MAX_NOTE else note[: MAX_NOTE - 1] + "…"
+    return _NUMBER.sub("***", short)
