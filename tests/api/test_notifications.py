@@ -324,3 +324,20 @@ def test_a_helper_has_exactly_one_valid_address(client: TestClient, citizen: Acc
         assert refused.status_code == 422, (case, refused.text)
         assert refused.headers["content-type"] == "application/problem+json"
         assert settings(client, citizen)["helpers"] == [], case
+
+
+def test_codes_to_new_addresses_are_limited_to_five_an_hour(
+    client: TestClient, citizen: Account
+) -> None:
+    """Else a citizen, or whoever holds their session, could make the vault write to strangers
+    over and over."""
+    for n in range(5):
+        assert put(client, citizen, email=f"a{n}@example.vn").status_code == 200
+    refused = put(client, citizen, email="a5@example.vn")
+    assert refused.status_code == 429, refused.text
+    assert 0 < int(refused.headers["retry-after"]) <= 3600
+    helper = client.post(
+        f"{SETTINGS}/helpers", headers=citizen.headers, json={"phone": "0905123456"}
+    )
+    assert helper.status_code == 429
+    assert settings(client, citizen)["email"] == "a4@example.vn"

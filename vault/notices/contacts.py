@@ -35,6 +35,8 @@ ADDRESS_LABEL = b"dvlt/v1/notice-address"
 CODE_LABEL = b"dvlt/v1/notice-code"
 CODE_TTL = timedelta(minutes=30)
 CODE_ATTEMPTS = 5
+CODES_PER_WINDOW = 5
+CODE_WINDOW = timedelta(hours=1)
 MAX_HELPERS = 5
 MAX_REMINDERS = 5
 EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.)+[A-Za-z]{2,63}$")
@@ -201,6 +203,7 @@ def _new_contact(
     *,
     name: str | None = None,
 ) -> Contact:
+    _count_code(session, citizen_id)
     contact = Contact(citizen_id=citizen_id, role=role, medium=medium, sealed_address=b"")
     stored = address if name is None else f"{address}\n{name}"
     contact.sealed_address = sealing.seal(
@@ -214,6 +217,23 @@ def _new_contact(
     channel = Channel.EMAIL if medium is Medium.EMAIL else Channel.WEBHOOK
     inbox.send(session, citizen_id, channel, Purpose.VERIFY, contact=contact.id)
     return contact
+
+
+def _count_code(session: Session, citizen_id: uuid.UUID) -> None:
+    chosen = inbox.preference(session, citizen_id)
+    now = db.utc_now()
+    started = chosen.codes_window_started_at
+    if started is None or db.aware(started) + CODE_WINDOW <= now:
+        chosen.codes_window_started_at, chosen.codes_in_window = now, 0
+        started = now
+    if chosen.codes_in_window >= CODES_PER_WINDOW:
+        wait = int((db.aware(started) + CODE_WINDOW - now).total_seconds()) + 1
+        raise TooManyAttempts(
+            f"{CODES_PER_WINDOW} codes were sent within the hour; try again later.",
+            retry_after=wait,
+        )
+    chosen.codes_in_window += 1
+    session.add(chosen)
 
 
 def _confirm(session: Session, keyring: Keyring, contact: Contact, code: str) -> None:

@@ -99,6 +99,10 @@ class NoticePreference(SQLModel, table=True):
     webhook_on: bool = False
     # Days before a paper's expiry on which to remind, largest first: "30,7".
     expiry_days_before: str = Field(default="30,7", max_length=64)
+    # Codes sent to addresses not yet confirmed, in the window that started then: a citizen
+    # (or a stolen session) cannot make the vault write to strangers over and over.
+    codes_window_started_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    codes_in_window: int = 0
 
 
 class Contact(SQLModel, table=True):

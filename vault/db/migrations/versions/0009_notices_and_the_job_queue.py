@@ -85,6 +85,8 @@ def upgrade() -> None:
         sa.Column(
             "expiry_days_before", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False
         ),
+        sa.Column("codes_window_started_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("codes_in_window", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["citizen_id"], ["citizen.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("citizen_id"),
     )
