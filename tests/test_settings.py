@@ -76,3 +76,31 @@ def test_settings_come_from_the_environment(
 )
 def test_serve_derives_the_public_url_from_where_it_listens(host: str, url: str) -> None:
     assert public_url_for(host, 8123) == url
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"smtp_url": "ftp://u:pw-1234@mail.example"}, "VAULT_SMTP_URL"),
+        ({"smtp_url": "smtp://u:pw-1234@mail.example:99999"}, "port"),
+        ({"smtp_url": "smtp://mail.example", "mail_from": "nobody"}, "VAULT_MAIL_FROM"),
+        ({"notify_webhook_url": "https://gw.example/hook"}, "VAULT_NOTIFY_WEBHOOK_SECRET"),
+        ({"notify_webhook_url": "https://gw.example/hook", "notify_webhook_secret": "short"}, "16"),
+        ({"notify_webhook_url": "gw.example", "notify_webhook_secret": "x" * 16}, "http"),
+    ],
+)
+def test_notice_channels_are_checked_at_start(values: dict[str, object], message: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        make(**values)
+    said = "; ".join(error["msg"] for error in refused.value.errors())
+    assert message in said and "pw-1234" not in said
+
+
+def test_blank_channel_settings_are_unset() -> None:
+    """docker-compose passes an unset variable as an empty string."""
+    settings = make(smtp_url="", notify_webhook_url="", notify_webhook_secret="")
+    assert (settings.smtp_url, settings.notify_webhook_url, settings.notify_webhook_secret) == (
+        None,
+        None,
+        None,
+    )

@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from vault.notices.channels import Mailer
+
 GIB = 1 << 30
 
 
@@ -87,12 +89,11 @@ class Settings(BaseSettings):
                 )
             if not self.notify_webhook_url.startswith(("http://", "https://")):
                 problems.append("VAULT_NOTIFY_WEBHOOK_URL is an http:// or https:// URL")
-        if self.smtp_url is not None and not self.smtp_url.get_secret_value().startswith(
-            ("smtp://", "smtps://")
-        ):
-            problems.append(
-                "VAULT_SMTP_URL is smtp://[user:pass@]host[:port][?starttls=1] or smtps://"
-            )
+        if self.smtp_url is not None:
+            try:
+                Mailer.from_url(self.smtp_url.get_secret_value(), self.mail_from)
+            except ValueError as error:  # its text never holds the password
+                problems.append(f"VAULT_SMTP_URL or VAULT_MAIL_FROM: {error}")
         if self.max_image_bytes > self.max_upload_bytes:
             self.max_image_bytes = self.max_upload_bytes
         if problems:

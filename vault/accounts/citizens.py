@@ -21,7 +21,7 @@ from vault.kit import text
 from vault.kit.errors import AuthenticationFailed, Conflict, InvalidInput
 
 MAX_ADDRESS = 300
-PHONE_PATTERN = r"^\+?[0-9 ]{8,16}$"
+PHONE_PATTERN = text.PHONE_PATTERN
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import unicodedata
 
 MAX_NAME = 200  # a person's or an office's name, as every name column holds it
+# A phone number as people write it: 8 to 16 digits, spaces between groups, an optional +.
+PHONE_PATTERN = r"^\+?[0-9 ]{8,16}$"
 _INVISIBLE = ("Cc", "Cf")  # control and format characters: NUL, bidi overrides, zero-width space
 
 

@@ -40,7 +40,6 @@ CODE_WINDOW = timedelta(hours=1)
 MAX_HELPERS = 5
 MAX_REMINDERS = 5
 EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.)+[A-Za-z]{2,63}$")
-PHONE_PATTERN = re.compile(r"^\+?[0-9]{8,16}$")
 
 
 @dataclass(frozen=True)
@@ -322,10 +321,10 @@ def _checked_address(medium: Medium, value: str) -> str:
         if len(address) > 254 or not EMAIL_PATTERN.match(address):
             raise InvalidInput("That is not an email address.", field="email")
         return address
-    address = address.replace(" ", "").replace(".", "").replace("-", "")
-    if not PHONE_PATTERN.match(address):
+    # The rule of the profile's phone, so a number taken there is taken here.
+    if not re.match(text.PHONE_PATTERN, address):
         raise InvalidInput("A phone number has 8 to 16 digits, with an optional +.", field="phone")
-    return address
+    return address.replace(" ", "")
 
 
 def _checked_days(days: list[int]) -> list[int]:
