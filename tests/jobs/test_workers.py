@@ -29,7 +29,8 @@ def test_two_workers_handle_each_job_once(
 ) -> None:
     deliveries = jobs.announce(app, client, 120)
     logs = [tmp_path / "worker-1.log", tmp_path / "worker-2.log"]
-    workers = [jobs.worker(wired, log, "--concurrency", "2") for log in logs]
+    # --verbose: a line for each job, which tells which worker took it.
+    workers = [jobs.worker(wired, log, "--concurrency", "2", "--verbose") for log in logs]
     try:
         jobs.wait_until(lambda: jobs.states(app).count(DeliveryState.SENT) == len(deliveries))
     finally:

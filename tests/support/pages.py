@@ -20,3 +20,21 @@ def signed_in(app: FastAPI, account: Account) -> TestClient:
     answer = browser.post("/login", data=form)
     assert answer.status_code == 303, answer.text
     return browser
+
+
+def counter_signed_in(app: FastAPI, username: str, password: str) -> TestClient:
+    """An officer's browser at the counter, logged in through the counter's login page."""
+    browser = TestClient(app, follow_redirects=False)
+    found = CSRF_INPUT.search(browser.get("/agency/login").text)
+    assert found
+    form = {"username": username, "password": password, "csrf": found.group(1)}
+    answer = browser.post("/agency/login", data=form)
+    assert answer.status_code == 303, answer.text
+    return browser
+
+
+def post_form(browser: TestClient, page: str, path: str, **form: str) -> TestClient:
+    """Post the form of `page` as a browser does, with the page's CSRF token; the answer."""
+    found = CSRF_INPUT.search(browser.get(page).text)
+    assert found, page
+    return browser.post(path, data={"csrf": found.group(1), **form})  # type: ignore[return-value]

@@ -240,8 +240,8 @@ def test_an_officer_reaches_only_shares_made_for_their_own_agency(client: TestCl
     log = client.get("/api/v1/access-log", headers=owner.headers).json()
     denied = [e for e in log if e["outcome"] == "denied"]
     assert denied and all(e["agency"]["code"] == "UBND-B" for e in denied)
-    assert {e["officer"] for e in log if e["outcome"] == "success"} == {"can-bo-a"}
-    assert {e["officer"] for e in denied} == {"can-bo-b"}
+    assert {e["officer"]["username"] for e in log if e["outcome"] == "success"} == {"can-bo-a"}
+    assert {e["officer"]["username"] for e in denied} == {"can-bo-b"}
 
 
 def test_the_counter_previews_cost_no_use_but_are_logged(client: TestClient) -> None:

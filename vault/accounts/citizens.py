@@ -14,11 +14,11 @@ from sqlalchemy.exc import IntegrityError as RowConflict
 from sqlmodel import Session, col, select
 
 from vault import audit, crypto, db
-from vault.accounts import devices, logins, national_id
-from vault.accounts.models import AccessToken, Citizen
+from vault.accounts import acting, devices, logins, national_id
+from vault.accounts.models import AccessToken, Citizen, EndReason
 from vault.keys import Keyring, national_ids
 from vault.kit import text
-from vault.kit.errors import AuthenticationFailed, Conflict, InvalidInput
+from vault.kit.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
 
 MAX_ADDRESS = 300
 PHONE_PATTERN = text.PHONE_PATTERN
@@ -46,9 +46,11 @@ def register(
     *,
     national_id_number: str,
     full_name: str,
-    password: str,
+    password: str | None,
     phone: str | None = None,
 ) -> Citizen:
+    """A new account; with `password` None, one nobody can log in to until a password reset
+    gives it one (a child's vault, opened by a parent)."""
     number = national_id.validate(national_id_number).encode()
     checked = _checked(Profile(full_name, phone))
     lookup = keyring.national_id_index(session, number)
@@ -57,7 +59,7 @@ def register(
     citizen = Citizen(
         national_id_index=lookup,
         sealed_national_id=b"",
-        password_hash=logins.hash_password(password),
+        password_hash=logins.NO_PASSWORD if password is None else logins.hash_password(password),
         sealed_profile=b"",
     )
     kek = keyring.create_citizen_key(session, citizen.id)
@@ -71,6 +73,11 @@ def register(
             "An account with this personal identification number already exists."
         ) from None
     return citizen
+
+
+def by_national_id(session: Session, keyring: Keyring, national_id_number: str) -> Citizen | None:
+    lookup = keyring.national_id_index(session, national_id_number.strip().encode())
+    return session.exec(select(Citizen).where(Citizen.national_id_index == lookup)).first()
 
 
 def national_id_of(session: Session, keyring: Keyring, citizen: Citizen) -> str:
@@ -150,6 +157,19 @@ def count_login(
     throttle counts by blind index: a hash of the bare number in `login_throttle` would give
     the number away to anyone who enumerates them."""
     lookup = keyring.national_id_index(session, national_id_number.strip().encode())
+    return _attempt(session, lookup, client)
+
+
+def count_login_of(session: Session, citizen_id: uuid.UUID, *, client: str) -> logins.Attempt:
+    """A password typed for a known account elsewhere than the login page (the counter's
+    consent screen), counted against the same throttle as its logins."""
+    citizen = session.get(Citizen, citizen_id)
+    if citizen is None:
+        raise NotFound("No such citizen.")
+    return _attempt(session, citizen.national_id_index, client)
+
+
+def _attempt(session: Session, lookup: bytes, client: str) -> logins.Attempt:
     return logins.Attempt(session, account=f"citizen:{lookup.hex()}", client=client)
 
 
@@ -165,8 +185,7 @@ def authenticate(
     """The citizen whose password this is; refused otherwise. `attempt` is this login,
     counted by `count_login` before the password is looked at. A first login from a device
     (`user_agent`) is announced to the citizen."""
-    lookup = keyring.national_id_index(session, national_id_number.strip().encode())
-    citizen = session.exec(select(Citizen).where(Citizen.national_id_index == lookup)).first()
+    citizen = by_national_id(session, keyring, national_id_number)
     if logins.verify(citizen.password_hash if citizen else None, password):
         assert citizen is not None
         attempt.succeeded(session)
@@ -213,7 +232,12 @@ def citizen_for_token(session: Session, token: str) -> Citizen | None:
     return row[0]
 
 
-def revoke_token(session: Session, token: str) -> None:
+def log_out(session: Session, token: str) -> None:
+    """The token stops working, and so do the acting sessions its citizen holds on others'
+    vaults: logging out of a shared computer leaves nothing open."""
+    citizen = citizen_for_token(session, token)
+    if citizen is not None:
+        acting.end_held(session, EndReason.ACTOR, delegate_id=citizen.id)
     session.execute(
         delete(AccessToken).where(col(AccessToken.token_hash) == crypto.hash_token(token))
     )

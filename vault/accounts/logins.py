@@ -21,6 +21,9 @@ _hasher = PasswordHasher()
 # Verified when the account does not exist, so that a wrong name costs as long as a wrong password.
 _DUMMY_HASH = _hasher.hash("not a password of anyone")
 MIN_PASSWORD, MAX_PASSWORD = 8, 128
+# The hash of an account nobody can log in to yet: a child's vault until the child claims it
+# at the counter (a password reset sets a real one). No Argon2 hash looks like this.
+NO_PASSWORD = "!"
 
 
 @dataclass(frozen=True)
@@ -33,17 +36,25 @@ class ThrottlePolicy:
     block: timedelta = timedelta(minutes=15)
 
 
-def hash_password(password: str) -> str:
+def check_password(password: str) -> None:
+    """The rule a new password meets, at registration and at a reset alike."""
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         raise InvalidInput(
             f"A password has {MIN_PASSWORD} to {MAX_PASSWORD} characters.", field="password"
         )
+
+
+def hash_password(password: str) -> str:
+    check_password(password)
     return _hasher.hash(password)
 
 
 def verify(password_hash: str | None, password: str) -> bool:
+    """False for an account with no usable password (`NO_PASSWORD`), after as long a wait as
+    a wrong password costs, so a login cannot tell such an account from another."""
+    usable = password_hash if password_hash != NO_PASSWORD else None
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(usable or _DUMMY_HASH, password) and usable is not None
     except (VerificationError, InvalidHashError):
         return False
 
@@ -62,13 +73,14 @@ class Attempt:
         session: Session,
         *,
         account: str,
-        client: str,
+        client: str | None,
         policy: ThrottlePolicy = ThrottlePolicy(),
     ) -> None:
-        limits = {
-            _key("account", account): policy.account_failures,
-            _key("address", client): policy.address_failures,
-        }
+        # `client` None: counted against the account only (a throttle of its own, by a key
+        # prefix of its own, that a client address's login budget has no part in).
+        limits = {_key("account", account): policy.account_failures}
+        if client is not None:
+            limits[_key("address", client)] = policy.address_failures
         self._keys = sorted(limits)
         now = db.utc_now()
         rows = _locked_rows(session, self._keys, now)
@@ -95,6 +107,12 @@ class Attempt:
         """Already counted; audited in a transaction of its own once the refusal has rolled
         the request back."""
         audit.append_after_refusal(session, event)
+
+
+def forgive(session: Session, *, account: str) -> None:
+    """Forget an account's failures (not its address's): after a password reset, or a reset
+    code given by an officer who has seen the person."""
+    session.execute(delete(LoginThrottle).where(col(LoginThrottle.key) == _key("account", account)))
 
 
 def _locked_rows(session: Session, keys: list[str], now: datetime) -> list[LoginThrottle]:

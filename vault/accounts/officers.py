@@ -11,8 +11,8 @@ from datetime import timedelta
 from sqlmodel import Session, col, select
 
 from vault import agencies, audit, crypto, db
-from vault.accounts import logins
-from vault.accounts.models import Officer
+from vault.accounts import acting, logins
+from vault.accounts.models import EndReason, Officer
 from vault.agencies.models import Agency, AgencyToken
 from vault.kit import text
 from vault.kit.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
@@ -134,6 +134,9 @@ def session_for_token(session: Session, token: str) -> OfficerSession | None:
 
 
 def log_out(session: Session, token: str) -> None:
+    """The token stops working, and so do the acting sessions the officer holds: the next
+    person at the counter's computer finds no citizen's vault open."""
     row = session.get(AgencyToken, crypto.hash_token(token))
     if row is not None and row.officer_id is not None:
+        acting.end_held(session, EndReason.ACTOR, officer_id=row.officer_id)
         session.delete(row)

@@ -5,15 +5,20 @@ from fastapi import APIRouter
 from vault.api import (
     agency,
     agency_dossiers,
+    assist,
     auth,
+    certifications,
     citizens,
+    delegations,
     document_types,
     documents,
     dossiers,
     grants,
     notifications,
+    officer,
     problems,
     procedures,
+    recovery,
     stats,
 )
 from vault.api.errors import add_error_handlers
@@ -31,6 +36,11 @@ for module in (
     agency_dossiers,
     stats,
     notifications,
+    officer,
+    assist,
+    certifications,
+    recovery,
+    delegations,
 ):
     router.include_router(module.router)
 

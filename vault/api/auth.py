@@ -6,9 +6,11 @@ from fastapi import APIRouter, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from vault import db
-from vault.accounts import citizens
+from vault.accounts import acting, citizens
+from vault.accounts.models import EndReason
 from vault.api.deps import BackendDep, EngineDep, SessionDep, SettingsDep, citizen_bearer
 from vault.api.schemas import TokenPublic
+from vault.assist import sessions
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -43,5 +45,13 @@ def login_citizen(
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-def logout_citizen(token: Annotated[str, Depends(citizen_bearer)], session: SessionDep) -> None:
-    citizens.revoke_token(session, token)
+def logout_citizen(
+    token: Annotated[str, Depends(citizen_bearer)], session: SessionDep, backend: BackendDep
+) -> None:
+    """The token stops working: a citizen's (with the acting sessions they hold as a
+    delegate), or an acting token's own session."""
+    found = acting.resolve(session, token)
+    if found is not None:
+        sessions.end(session, backend.keyring, found.session, EndReason.ACTOR)
+        return
+    citizens.log_out(session, token)

@@ -6,7 +6,7 @@ import anyio.to_thread
 from fastapi import APIRouter, Request, Response, status
 
 from vault import documents
-from vault.api.deps import BackendDep, CurrentCitizen, SessionDep
+from vault.api.deps import BackendDep, ReadsPapers, SessionDep, WritesPapers
 from vault.api.downloads import paper_response, protective_headers
 from vault.api.forms import FormLimits, streamed_form
 from vault.api.schemas import UPLOAD_BODY, AgencyRef, DocumentPublic, SignaturePublic
@@ -27,7 +27,7 @@ def form_limits(backend: Backend) -> FormLimits:
     openapi_extra=UPLOAD_BODY,
 )
 async def upload_document(
-    request: Request, citizen: CurrentCitizen, session: SessionDep, backend: BackendDep
+    request: Request, citizen: WritesPapers, session: SessionDep, backend: BackendDep
 ) -> DocumentPublic:
     """Store a paper: one PDF, or photos that become its pages. Fields: doc_type, title,
     number, issued_on, expires_on; the file parts are named `file`."""
@@ -42,7 +42,7 @@ async def upload_document(
 
 @router.get("", response_model=list[DocumentPublic])
 def list_documents(
-    citizen: CurrentCitizen, session: SessionDep, backend: BackendDep, doc_type: str | None = None
+    citizen: ReadsPapers, session: SessionDep, backend: BackendDep, doc_type: str | None = None
 ) -> list[DocumentPublic]:
     views = documents.list_documents(session, backend, owner=citizen, doc_type=doc_type)
     return [DocumentPublic.of(view) for view in views]
@@ -50,7 +50,7 @@ def list_documents(
 
 @router.get("/{document_id}", response_model=DocumentPublic)
 def read_document(
-    document_id: uuid.UUID, citizen: CurrentCitizen, session: SessionDep, backend: BackendDep
+    document_id: uuid.UUID, citizen: ReadsPapers, session: SessionDep, backend: BackendDep
 ) -> DocumentPublic:
     return DocumentPublic.of(
         documents.view(session, backend, owner=citizen, document_id=document_id)
@@ -61,7 +61,7 @@ def read_document(
 def download_document(
     document_id: uuid.UUID,
     request: Request,
-    citizen: CurrentCitizen,
+    citizen: ReadsPapers,
     session: SessionDep,
     backend: BackendDep,
 ) -> Response:
@@ -71,7 +71,7 @@ def download_document(
 
 @router.get("/{document_id}/thumbnail", response_class=Response)
 def read_thumbnail(
-    document_id: uuid.UUID, citizen: CurrentCitizen, session: SessionDep, backend: BackendDep
+    document_id: uuid.UUID, citizen: ReadsPapers, session: SessionDep, backend: BackendDep
 ) -> Response:
     data = documents.thumbnail(session, backend, owner=citizen, document_id=document_id)
     return Response(data, media_type="image/jpeg", headers=protective_headers())
@@ -86,7 +86,7 @@ def read_thumbnail(
 async def add_document_version(
     document_id: uuid.UUID,
     request: Request,
-    citizen: CurrentCitizen,
+    citizen: WritesPapers,
     session: SessionDep,
     backend: BackendDep,
 ) -> DocumentPublic:
@@ -107,7 +107,7 @@ async def add_document_version(
 
 @router.get("/{document_id}/versions", response_model=list[DocumentPublic])
 def list_document_versions(
-    document_id: uuid.UUID, citizen: CurrentCitizen, session: SessionDep, backend: BackendDep
+    document_id: uuid.UUID, citizen: ReadsPapers, session: SessionDep, backend: BackendDep
 ) -> list[DocumentPublic]:
     views = documents.list_versions(session, backend, owner=citizen, document_id=document_id)
     return [DocumentPublic.of(view) for view in views]
@@ -118,7 +118,7 @@ def download_document_version(
     document_id: uuid.UUID,
     version: int,
     request: Request,
-    citizen: CurrentCitizen,
+    citizen: ReadsPapers,
     session: SessionDep,
     backend: BackendDep,
 ) -> Response:
@@ -130,7 +130,7 @@ def download_document_version(
 
 @router.get("/{document_id}/signature", response_model=SignaturePublic)
 def read_document_signature(
-    document_id: uuid.UUID, citizen: CurrentCitizen, session: SessionDep, backend: BackendDep
+    document_id: uuid.UUID, citizen: ReadsPapers, session: SessionDep, backend: BackendDep
 ) -> SignaturePublic:
     """The issuing agency's signature over the paper's SHA-256, its public key as it was
     when the paper was deposited, and whether both still match the stored bytes."""
@@ -143,7 +143,7 @@ def read_document_signature(
 
 @router.delete("/{document_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_document(
-    document_id: uuid.UUID, citizen: CurrentCitizen, session: SessionDep, backend: BackendDep
+    document_id: uuid.UUID, citizen: WritesPapers, session: SessionDep, backend: BackendDep
 ) -> None:
     """Shred the paper and all its versions: their keys are destroyed, the objects deleted."""
     documents.delete(session, backend, owner=citizen, document_id=document_id)

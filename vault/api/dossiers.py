@@ -8,7 +8,7 @@ from typing import Annotated
 import anyio.to_thread
 from fastapi import APIRouter, Body, Request, status
 
-from vault.api.deps import BackendDep, CurrentCitizen, SessionDep, SettingsDep
+from vault.api.deps import BackendDep, FilesPapers, SessionDep, SettingsDep, WritesDossiers
 from vault.api.documents import form_limits
 from vault.api.forms import streamed_form
 from vault.api.schemas import UPLOAD_BODY, DossierCreate, DossierPublic
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/dossiers", tags=["dossiers"])
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=DossierPublic)
 def create_dossier(
-    body: DossierCreate, citizen: CurrentCitizen, session: SessionDep, backend: BackendDep
+    body: DossierCreate, citizen: WritesDossiers, session: SessionDep, backend: BackendDep
 ) -> DossierPublic:
     """Start a dossier: every required paper the vault holds and that still qualifies is
     attached; what is missing is listed with the reason; the form is prefilled."""
@@ -31,14 +31,14 @@ def create_dossier(
 
 @router.get("", response_model=list[DossierPublic])
 def list_dossiers(
-    citizen: CurrentCitizen, session: SessionDep, backend: BackendDep
+    citizen: WritesDossiers, session: SessionDep, backend: BackendDep
 ) -> list[DossierPublic]:
     return [DossierPublic.of(v) for v in dossiers.list_for(session, backend, owner=citizen)]
 
 
 @router.get("/{dossier_id}", response_model=DossierPublic)
 def read_dossier(
-    dossier_id: uuid.UUID, citizen: CurrentCitizen, session: SessionDep, backend: BackendDep
+    dossier_id: uuid.UUID, citizen: WritesDossiers, session: SessionDep, backend: BackendDep
 ) -> DossierPublic:
     return DossierPublic.of(dossiers.view(session, backend, owner=citizen, dossier_id=dossier_id))
 
@@ -52,7 +52,7 @@ def read_dossier(
 async def attach_paper(
     dossier_id: uuid.UUID,
     request: Request,
-    citizen: CurrentCitizen,
+    citizen: FilesPapers,
     session: SessionDep,
     backend: BackendDep,
 ) -> DossierPublic:
@@ -74,7 +74,7 @@ async def attach_paper(
 
 @router.delete("/{dossier_id}/attachments/{doc_type}", status_code=status.HTTP_204_NO_CONTENT)
 def detach_paper(
-    dossier_id: uuid.UUID, doc_type: str, citizen: CurrentCitizen, session: SessionDep
+    dossier_id: uuid.UUID, doc_type: str, citizen: WritesDossiers, session: SessionDep
 ) -> None:
     dossiers.detach(session, owner=citizen, dossier_id=dossier_id, doc_type=doc_type)
 
@@ -83,7 +83,7 @@ def detach_paper(
 def update_dossier_form(
     dossier_id: uuid.UUID,
     values: Annotated[dict[str, str | None], Body(examples=[{"ho_ten_ben_kia": "Lê Văn Bình"}])],
-    citizen: CurrentCitizen,
+    citizen: WritesDossiers,
     session: SessionDep,
     backend: BackendDep,
 ) -> DossierPublic:
@@ -96,7 +96,7 @@ def update_dossier_form(
 @router.post("/{dossier_id}/submit", response_model=DossierPublic)
 def submit_dossier(
     dossier_id: uuid.UUID,
-    citizen: CurrentCitizen,
+    citizen: WritesDossiers,
     session: SessionDep,
     backend: BackendDep,
     settings: SettingsDep,
@@ -111,7 +111,7 @@ def submit_dossier(
 
 @router.post("/{dossier_id}/withdraw", response_model=DossierPublic)
 def withdraw_dossier(
-    dossier_id: uuid.UUID, citizen: CurrentCitizen, session: SessionDep, backend: BackendDep
+    dossier_id: uuid.UUID, citizen: WritesDossiers, session: SessionDep, backend: BackendDep
 ) -> DossierPublic:
     return DossierPublic.of(
         dossiers.withdraw(session, backend, owner=citizen, dossier_id=dossier_id)

@@ -4,9 +4,24 @@ import uuid
 
 from fastapi import APIRouter, Query, Response, status
 
-from vault.api.deps import BackendDep, CurrentCitizen, SessionDep, SettingsDep
+from vault.api.deps import (
+    BackendDep,
+    CurrentCitizen,
+    SessionDep,
+    SettingsDep,
+    SharesPapers,
+    WritesGrants,
+)
 from vault.api.downloads import protective_headers
-from vault.api.schemas import AccessLogEntry, AgencyRef, GrantCreate, GrantCreated, GrantPublic
+from vault.api.schemas import (
+    AccessLogEntry,
+    AgencyRef,
+    DelegatePublic,
+    GrantCreate,
+    GrantCreated,
+    GrantPublic,
+    OfficerPublic,
+)
 from vault.sharing import access_log, grants, qr
 
 router = APIRouter(tags=["sharing"])
@@ -15,7 +30,7 @@ router = APIRouter(tags=["sharing"])
 @router.post("/grants", status_code=status.HTTP_201_CREATED, response_model=GrantCreated)
 def create_grant(
     body: GrantCreate,
-    citizen: CurrentCitizen,
+    citizen: SharesPapers,
     session: SessionDep,
     backend: BackendDep,
     settings: SettingsDep,
@@ -37,20 +52,20 @@ def create_grant(
 
 @router.get("/grants", response_model=list[GrantPublic])
 def list_grants(
-    citizen: CurrentCitizen, session: SessionDep, backend: BackendDep
+    citizen: WritesGrants, session: SessionDep, backend: BackendDep
 ) -> list[GrantPublic]:
     return [GrantPublic.of(view) for view in grants.list_for(session, backend, owner=citizen)]
 
 
 @router.get("/grants/{grant_id}", response_model=GrantPublic)
 def read_grant(
-    grant_id: uuid.UUID, citizen: CurrentCitizen, session: SessionDep, backend: BackendDep
+    grant_id: uuid.UUID, citizen: WritesGrants, session: SessionDep, backend: BackendDep
 ) -> GrantPublic:
     return GrantPublic.of(grants.get(session, backend, owner=citizen, grant_id=grant_id))
 
 
 @router.delete("/grants/{grant_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_grant(grant_id: uuid.UUID, citizen: CurrentCitizen, session: SessionDep) -> None:
+def revoke_grant(grant_id: uuid.UUID, citizen: WritesGrants, session: SessionDep) -> None:
     """Revoke at once; revoking again is harmless."""
     grants.revoke(session, owner=citizen, grant_id=grant_id)
 
@@ -58,7 +73,7 @@ def revoke_grant(grant_id: uuid.UUID, citizen: CurrentCitizen, session: SessionD
 @router.get("/grants/{grant_id}/qr", response_class=Response)
 def read_grant_qr(
     grant_id: uuid.UUID,
-    citizen: CurrentCitizen,
+    citizen: WritesGrants,
     session: SessionDep,
     backend: BackendDep,
     settings: SettingsDep,
@@ -77,7 +92,8 @@ def read_access_log(
     backend: BackendDep,
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> list[AccessLogEntry]:
-    """Which agency opened which paper, when, under which grant and purpose — newest first."""
+    """Which agency opened which paper, when, under which grant and purpose, and every acting
+    session with what was done in it — newest first."""
     return [
         AccessLogEntry(
             time=r.time,
@@ -87,11 +103,19 @@ def read_access_log(
             agency=AgencyRef(code=r.agency_code, name=r.agency_name or "")
             if r.agency_code
             else None,
-            officer=r.officer,
+            officer=OfficerPublic(
+                username=r.officer.username,
+                name=r.officer.name,
+                agency=AgencyRef(code=r.officer.agency_code, name=r.officer.agency_name),
+            )
+            if r.officer
+            else None,
+            acting_session_id=r.acting_session_id,
             grant_id=r.grant_id,
             document_id=r.document_id,
             doc_type=r.doc_type,
             purpose=r.purpose,
+            delegate=DelegatePublic(id=r.delegate.id, name=r.delegate.name) if r.delegate else None,
         )
         for r in access_log.for_citizen(session, backend, owner=citizen, limit=limit)
     ]

@@ -37,6 +37,10 @@ PROBLEM: dict[str, Any] = {
             },
         },
         "reason": {"type": "string", "description": "Why a grant is over (410)"},
+        "tries_left": {
+            "type": "integer",
+            "description": "Passwords the citizen may still type to consent (403 `wrong-password`)",
+        },
         "error": {"type": "string", "description": "The OAuth2 error code (400 at a token URL)"},
         "missing": {
             "type": "array",

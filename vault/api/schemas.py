@@ -12,7 +12,19 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from pydantic.json_schema import SkipJsonSchema
 
 from vault import db
+from vault.accounts import acting
 from vault.accounts.citizens import MAX_ADDRESS, PHONE_PATTERN
+from vault.accounts.models import ActorKind, EndReason, Scope
+from vault.assist import delegations as assist_delegations
+from vault.assist import requests as assist_requests
+from vault.assist.models import (
+    DelegationEnder,
+    DelegationKind,
+    DelegationStatus,
+    IdentityCheck,
+    Kinship,
+    RequestStatus,
+)
 from vault.audit import Outcome
 from vault.catalog.document_types import Trust
 from vault.catalog.procedures import ProcedureSpec
@@ -53,6 +65,45 @@ class TokenPublic(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"
     expires_in: int
+
+
+class AgencyRef(BaseModel):
+    code: str
+    name: str
+
+
+class OfficerPublic(BaseModel):
+    username: str
+    name: str
+    agency: AgencyRef
+
+
+class OfficerTokenPublic(TokenPublic):
+    officer: OfficerPublic
+
+
+class PasswordResetCreate(BaseModel):
+    national_id: str = Field(examples=["048095001234"], max_length=20)
+    identity_check: IdentityCheck = Field(
+        description="How the officer checked that the person is the citizen."
+    )
+
+
+class PasswordResetCode(BaseModel):
+    reset_code: str = Field(description="Shown once: give it to the citizen.")
+    expires_at: Moment
+
+
+class PasswordReset(BaseModel):
+    national_id: str = Field(max_length=20)
+    reset_code: str = Field(
+        max_length=40, description="An officer's reset code or one of the recovery codes."
+    )
+    new_password: str = Field(min_length=8, max_length=128)
+
+
+class RecoveryCodesPublic(BaseModel):
+    codes: list[str] = Field(description="Ten one-time codes, shown once: print them.")
 
 
 class DocumentTypePublic(BaseModel):
@@ -170,22 +221,23 @@ class GrantCreated(GrantPublic):
     share_url: str
 
 
-class AgencyRef(BaseModel):
-    code: str
-    name: str
-
-
 class AccessLogEntry(BaseModel):
     time: Moment
-    action: Literal["share.open", "share.preview", "share.download"]
+    # An agency's access (`share.open`, `share.preview`, `share.download`), an acting
+    # session's start or end (`assist.session_start`, `assist.session_end`), or what was done
+    # in one (`document.upload`, `document.read`, `grant.create`, …).
+    action: str
     outcome: Outcome
     reason: str | None
     agency: AgencyRef | None
-    officer: str | None
+    officer: OfficerPublic | None
+    acting_session_id: uuid.UUID | None
     grant_id: uuid.UUID | None
     document_id: uuid.UUID | None
     doc_type: str | None
     purpose: str | None
+    # The citizen who acted, when the owner delegated to them (an `acting_session_id` too).
+    delegate: DelegatePublic | None = None
 
 
 class SharedPaperPublic(BaseModel):
@@ -511,3 +563,215 @@ class HelperCreate(BaseModel):
     @property
     def address(self) -> str:
         return self.email if self.email is not None else self.phone or ""
+
+
+class AssistRequestCreate(BaseModel):
+    national_id: str = Field(min_length=1, max_length=20)
+    scopes: list[Scope] = Field(min_length=1, max_length=len(Scope))
+    minutes: int = Field(default=acting.DEFAULT_MINUTES, ge=1, le=acting.MAX_MINUTES)
+    identity_check: IdentityCheck
+    note: str | None = Field(default=None, max_length=assist_requests.MAX_NOTE)
+
+
+class AssistRequestCreated(BaseModel):
+    id: uuid.UUID
+    status: RequestStatus
+    citizen_name_masked: str
+    expires_at: Moment
+
+
+class AssistRequestPublic(BaseModel):
+    id: uuid.UUID
+    status: RequestStatus
+    officer: OfficerPublic
+    scopes: list[Scope]
+    minutes: int
+    identity_check: IdentityCheck
+    note: str | None
+    citizen_name_masked: str
+    created_at: Moment
+    expires_at: Moment
+
+    @classmethod
+    def of(cls, view: assist_requests.RequestView) -> Self:
+        row = view.request
+        return cls(
+            id=row.id,
+            status=view.status,
+            officer=OfficerPublic(
+                username=view.officer.username,
+                name=view.officer.full_name,
+                agency=AgencyRef(code=view.agency.code, name=view.agency.name),
+            ),
+            scopes=view.scopes,
+            minutes=row.minutes,
+            identity_check=row.identity_check,
+            note=view.note,
+            citizen_name_masked=view.citizen_name_masked,
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+        )
+
+
+class CounterConsent(BaseModel):
+    """The citizen's own password, typed by the citizen on the counter's screen."""
+
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class ActingSessionCreated(BaseModel):
+    id: uuid.UUID
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_at: Moment
+    scopes: list[Scope]
+
+
+class DelegatePublic(BaseModel):
+    id: uuid.UUID
+    name: str
+
+
+class AssistActionPublic(BaseModel):
+    time: Moment
+    action: str
+    outcome: Outcome
+    document_id: uuid.UUID | None
+    grant_id: uuid.UUID | None
+    doc_type: str | None
+    text: str
+
+
+class AssistSessionPublic(BaseModel):
+    id: uuid.UUID
+    kind: ActorKind
+    officer: OfficerPublic | None
+    delegate: DelegatePublic | None
+    scopes: list[Scope]
+    started_at: Moment
+    expires_at: Moment
+    ended_at: Moment | None
+    end_reason: EndReason | None
+    live: bool
+    actions: list[AssistActionPublic]
+
+
+class CurrentActingPublic(BaseModel):
+    """What the holder of an acting token is doing: for the counter's banner."""
+
+    id: uuid.UUID
+    citizen_name: str
+    scopes: list[Scope]
+    expires_at: Moment
+
+
+class CertificationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    document_id: uuid.UUID
+    version: int = Field(ge=1, le=2**31 - 1, description="must be the paper's current version")
+    note: str | None = Field(default=None, max_length=500, examples=["Đã đối chiếu bản chính"])
+
+
+class CertificationPublic(BaseModel):
+    statement: str = Field(
+        description="base64url of the exact signed bytes: canonical JSON with sha256 (hex), "
+        "doc_type, version, citizen, agency, officer, certified_at"
+    )
+    signature: str = Field(description="base64url; Ed25519 over the statement's bytes")
+    key_id: str = Field(description="the agency's key, at GET /agencies/{code}/keys")
+    algorithm: Literal["Ed25519"] = "Ed25519"
+    note: str | None = Field(description="the officer's note; not part of the statement")
+
+
+class AgencyKeyPublic(BaseModel):
+    key_id: str
+    use: str = Field(description="certify (certified copies) or issue (issued papers)")
+    algorithm: Literal["Ed25519"] = "Ed25519"
+    public_key: str = Field(description="base64url of the raw 32 bytes")
+
+
+class AgencyKeysPublic(BaseModel):
+    keys: list[AgencyKeyPublic]
+
+
+class DelegationCreate(BaseModel):
+    # The delegate's personal identification number: they must have a vault.
+    national_id: str = Field(min_length=1, max_length=20)
+    scopes: list[Scope] = Field(min_length=1, max_length=len(Scope))
+    # The last day it holds (Vietnam's calendar), at most a year from today.
+    expires_on: date
+
+
+class PersonPublic(BaseModel):
+    id: uuid.UUID
+    name: str
+
+
+class DelegationPublic(BaseModel):
+    id: uuid.UUID
+    # "given" by the caller, or "received" by them.
+    direction: Literal["given", "received"]
+    # "personal" (a citizen's choice) or "guardian" (a parent's hold on a child's vault).
+    kind: DelegationKind
+    status: DelegationStatus
+    citizen: PersonPublic
+    # To the citizen who offered it, the delegate's name is masked until they accept.
+    delegate: PersonPublic
+    scopes: list[Scope]
+    expires_on: date
+    ends_at: Moment
+    created_at: Moment
+    accepted_at: Moment | None
+    ended_at: Moment | None
+    # "citizen" (revoked) or "delegate" (declined or given up).
+    ended_by: DelegationEnder | None
+
+    @classmethod
+    def of(cls, view: assist_delegations.DelegationView) -> Self:
+        row = view.delegation
+        return cls(
+            id=row.id,
+            direction=view.direction,
+            kind=row.kind,
+            status=view.status,
+            citizen=PersonPublic(id=row.citizen_id, name=view.citizen_name),
+            delegate=PersonPublic(id=row.delegate_id, name=view.delegate_name),
+            scopes=view.scopes,
+            expires_on=row.expires_on,
+            ends_at=row.ends_at,
+            created_at=row.created_at,
+            accepted_at=row.accepted_at,
+            ended_at=row.ended_at,
+            ended_by=row.ended_by,
+        )
+
+
+class DelegationSessionCreate(BaseModel):
+    # The delegation's scopes when left out; fewer may be asked, never more.
+    scopes: list[Scope] | None = Field(default=None, min_length=1, max_length=len(Scope))
+    minutes: int = Field(default=acting.DEFAULT_MINUTES, ge=1, le=acting.MAX_MINUTES)
+
+
+class DependentCreate(BaseModel):
+    national_id: str = Field(min_length=1, max_length=20)
+    full_name: str = Field(min_length=1, max_length=MAX_NAME)
+    date_of_birth: date
+    relationship: Kinship
+    # One of the parent's own papers, of type GKS.
+    birth_certificate_id: uuid.UUID
+
+
+class DependentPublic(BaseModel):
+    # The child's vault: the `citizen` of the delegation.
+    id: uuid.UUID
+    full_name: str
+    date_of_birth: date | None
+    relationship: Kinship
+    birth_certificate_id: uuid.UUID | None
+    delegation_id: uuid.UUID
+    status: DelegationStatus
+    # The 18th birthday, when the delegation ends and the vault is the child's alone.
+    adult_on: date
+    # Whether the child has claimed the vault (set a password at the counter).
+    claimed: bool

@@ -14,7 +14,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -48,12 +48,63 @@ class Event:
         return str(self.subject) if self.subject else SYSTEM
 
 
+@dataclass(frozen=True)
+class Actor:
+    """Someone acting for a citizen (an officer at the counter, a delegate): what the citizen
+    would have done themselves in this unit of work is recorded as theirs, in the citizen's
+    chain, with the acting session that allowed it."""
+
+    citizen_id: uuid.UUID
+    actor_type: str
+    actor_id: str
+    agency_id: uuid.UUID | None
+    session_id: uuid.UUID
+
+
+_ACTING = "vault.audit.acting"
+
+
+def act_for(session: Session, actor: Actor) -> None:
+    """From now on in this unit of work, the citizen's own events name `actor` as well."""
+    session.info[_ACTING] = actor
+
+
+def acting(session: Session) -> Actor | None:
+    # Typed through a variable: mypy sees `info` as Any or not depending on its module order.
+    found: Actor | None = session.info.get(_ACTING)
+    return found
+
+
+def _attributed(session: Session, event: Event) -> Event:
+    actor = acting(session)
+    if actor is None or event.subject != actor.citizen_id or event.actor_type != "citizen":
+        return event
+    return replace(
+        event,
+        actor_type=actor.actor_type,
+        actor_id=actor.actor_id,
+        agency_id=event.agency_id or actor.agency_id,
+        details=event.details
+        | {"acting_session": str(actor.session_id)}
+        | _actor_agency(event, actor),
+    )
+
+
+def _actor_agency(event: Event, actor: Actor) -> dict[str, str]:
+    """The officer's agency, when the event's own agency is another (a share made for the
+    receiving agency): both stay in the record."""
+    if actor.agency_id is None or event.agency_id in (None, actor.agency_id):
+        return {}
+    return {"actor_agency": str(actor.agency_id)}
+
+
 def append(session: Session, event: Event) -> AuditEvent:
     return append_many(session, [event])[0]
 
 
 def append_many(session: Session, events: Sequence[Event]) -> list[AuditEvent]:
     """Events in the order given; each chain is locked once, in name order."""
+    events = [_attributed(session, event) for event in events]
     chains = sorted({event.chain for event in events})
     heads: dict[str, tuple[int, str]] = {}
     for chain in chains:
@@ -94,10 +145,21 @@ def append_many(session: Session, events: Sequence[Event]) -> list[AuditEvent]:
     return rows
 
 
+def append_apart(session: Session, event: Event) -> None:
+    """For an event a reading request causes (a paper read by someone acting for its owner):
+    written now, in a transaction of its own, so that a request that only reads never has to
+    take the database's write lock halfway through."""
+    engine = session.get_bind()
+    event = _attributed(session, event)
+    with db.unit_of_work(engine) as own:  # type: ignore[arg-type]
+        append(own, event)
+
+
 def append_after_refusal(session: Session, event: Event) -> None:
     """For an attempt that is refused: the refusal rolls the request back, so the event is
     written in a transaction of its own once it has."""
     engine = session.get_bind()
+    event = _attributed(session, event)
 
     def write() -> None:
         with db.unit_of_work(engine) as own:  # type: ignore[arg-type]

@@ -10,7 +10,8 @@ from typing import Annotated
 import typer
 
 from vault import agencies
-from vault.cli.common import fail, operator_errors, unit_of_work
+from vault.assist import agency_keys
+from vault.cli.common import fail, keyring, load_settings, operator_errors, unit_of_work
 from vault.crypto import signatures
 
 app = typer.Typer(help="Receiving agencies and their credentials.", no_args_is_help=True)
@@ -111,3 +112,22 @@ def agency_rotate_secret(
     with unit_of_work() as session:
         credentials = agencies.rotate_secret(session, code)
     _print_credentials(credentials, as_json)
+
+
+@app.command("certify-key")
+def agency_certify_key(
+    code: Annotated[str, typer.Option(help="The agency's code.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Make the Ed25519 key the agency's officers certify copies with, or rotate it: the new
+    key signs from now on, the old one stays published so that what it signed still verifies.
+    The private key is kept wrapped under the master key and never shown; prints the key id."""
+    with operator_errors():
+        ring = keyring(load_settings())
+    with unit_of_work() as session:
+        key_id = agency_keys.make_certify_key(session, ring, code)
+    if as_json:
+        typer.echo(json.dumps({"agency": code, "key_id": key_id, "use": agency_keys.CERTIFY}))
+        return
+    typer.echo(f"certifying key of {code}: {key_id}")
+    typer.echo(f"its public key is at GET /api/v1/agencies/{code}/keys", err=True)

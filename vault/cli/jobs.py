@@ -24,12 +24,21 @@ def worker(
         bool,
         typer.Option(help="Run until the queue is empty, then exit (1 if a job failed for good)."),
     ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            help="Log each job's start and success too, not only errors, retries and aborts.",
+        ),
+    ] = False,
 ) -> None:
     """Run the job queue: reminders, notices, audit anchors, storage gc, key rewraps. Stops
     after the jobs in hand on SIGTERM. Run as many as needed, on any hosts (PostgreSQL)."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     with operator_errors():
-        tally = runner.work(load_settings(), concurrency=concurrency, burst=burst)
+        tally = runner.work(
+            load_settings(), concurrency=concurrency, burst=burst, log_each_job=verbose
+        )
     if burst and tally.failed_for_good:
         typer.echo(
             f"{tally.failed_for_good} jobs failed for good; see `vault jobs list --failed`",

@@ -94,7 +94,8 @@ def keys_status() -> None:
 def keys_retire(
     version: Annotated[int, typer.Option(help="The master key version to remove.")],
 ) -> None:
-    """Remove an old master key version once no citizen key or index key is wrapped under it."""
+    """Remove an old master key version once no citizen, index or agency key is wrapped under
+    it."""
     with operator_errors():
         settings = load_settings()
         if version == keyring(settings).master.current_version:
@@ -103,10 +104,12 @@ def keys_retire(
         with db.unit_of_work(engine) as session:
             usage = Keyring.usage(session).get(version, 0)
             index_keys = Keyring.index_key_usage(session).get(version, 0)
-            if usage or index_keys:
+            agency_keys = Keyring.agency_key_usage(session).get(version, 0)
+            if usage or index_keys or agency_keys:
+                also = f" and {agency_keys} agency keys" if agency_keys else ""
                 raise fail(
                     f"version {version} still wraps {usage} citizen keys and {index_keys} index "
-                    "keys; run `vault keys rewrap`"
+                    f"keys{also}; run `vault keys rewrap`"
                 )
             # Row before file: a crash in between leaves the version in the file, and the next
             # start records its check value again; the other way round would refuse to start.

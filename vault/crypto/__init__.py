@@ -3,6 +3,7 @@
 from vault.crypto.aead import new_key, open_box, seal, subkey
 from vault.crypto.contexts import (
     ObjectKind,
+    agency_key_aad,
     citizen_key_aad,
     data_key_aad,
     index_key_aad,
@@ -40,6 +41,7 @@ __all__ = [
     "SeekablePlaintext",
     "SizedReader",
     "StreamStateError",
+    "agency_key_aad",
     "citizen_key_aad",
     "ciphertext_size",
     "data_key_aad",

@@ -62,3 +62,13 @@ def profile_aad(*, citizen_id: uuid.UUID) -> bytes:
 
 def national_id_aad(*, citizen_id: uuid.UUID) -> bytes:
     return b"dvlt/v1/national-id" + citizen_id.bytes
+
+
+def agency_key_aad(*, key_id: str, agency_id: uuid.UUID, master_version: int) -> bytes:
+    """An agency's private key opens only as that key of that agency."""
+    return (
+        b"dvlt/v1/agency-key"
+        + agency_id.bytes
+        + struct.pack(">I", master_version)
+        + key_id.encode()
+    )

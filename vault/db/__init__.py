@@ -73,7 +73,9 @@ def make_engine(url: str, **options: Any) -> Engine:
         return engine
     # pool_pre_ping: a pooled connection whose server process has gone (a restart, a
     # failover, pg_terminate_backend) is replaced when taken, instead of failing a request.
-    return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=20, **options)
+    # (The job worker checks its connections another way: vault.jobs.postgres.engine.)
+    options.setdefault("pool_pre_ping", True)
+    return create_engine(url, pool_size=20, max_overflow=20, **options)
 
 
 # SQLite reports a syntax error or a missing table as an OperationalError too: those are bugs.

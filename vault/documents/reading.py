@@ -10,7 +10,7 @@ from datetime import date, datetime
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select, SelectOfScalar
 
-from vault import crypto
+from vault import audit, crypto
 from vault.accounts.models import Citizen
 from vault.agencies.models import Agency
 from vault.blobs import objects
@@ -128,6 +128,19 @@ def open_content(
 ) -> Content:
     document = get(session, owner=owner, document_id=document_id)
     row = version_row(session, document, document.current_version if version is None else version)
+    if audit.acting(session) is not None:
+        # The citizen's own reads are theirs alone; a read by someone acting for them is told.
+        audit.append_apart(
+            session,
+            audit.Event(
+                "document.read",
+                subject=owner.id,
+                actor_type="citizen",
+                actor_id=str(owner.id),
+                document_id=document.id,
+                details={"doc_type": document.doc_type, "version": row.version},
+            ),
+        )
     return content_of(session, backend, document, row)
 
 

@@ -41,18 +41,22 @@ def sqlite_file(settings: Settings) -> Path:
     return Path(database)
 
 
-def work(settings: Settings, *, concurrency: int, burst: bool) -> Tally:
-    """`vault worker`: until SIGTERM (after the jobs in hand), or with `burst` until empty."""
-    doer = Work.from_settings(settings)
+def work(settings: Settings, *, concurrency: int, burst: bool, log_each_job: bool = False) -> Tally:
+    """`vault worker`: until SIGTERM (after the jobs in hand), or with `burst` until empty.
+    `log_each_job`: a line when each job starts and ends well too (PostgreSQL's worker; the
+    embedded queue's huey always logs them)."""
     if on_postgres(settings):
+        doer = Work.from_settings(settings, engine=postgres.engine(settings.resolved_database_url))
         return postgres.run(
             doer,
             settings.resolved_database_url,
             concurrency=concurrency,
             heartbeat=settings.worker_heartbeat_seconds,
             burst=burst,
+            log_each_job=log_each_job,
         )
     tally = Tally()
+    doer = Work.from_settings(settings)
     huey = embedded.build(doer, sqlite_file(settings), tally, periodic=not burst)
     if burst:
         embedded.burst(huey)

@@ -12,6 +12,7 @@ from typing import Any
 from vault import db, queue
 from vault.accounts import citizens
 from vault.accounts.models import Citizen
+from vault.assist import sessions
 from vault.audit import anchors
 from vault.documents import expiry, sweep
 from vault.jobs.work import Work
@@ -124,6 +125,13 @@ def keys_rewrap(work: Work) -> None:
     log.info("rewrapped %d citizen keys", count)
 
 
+def assist_close(work: Work, session: str) -> None:
+    """At an acting session's end: recorded as expired and the citizen told, unless it was
+    ended before."""
+    with db.unit_of_work(work.engine) as unit:
+        sessions.close_one(unit, work.keyring, uuid.UUID(session))
+
+
 TASKS: dict[queue.Task, Callable[..., Any]] = {
     queue.Task.DELIVER: deliver,
     queue.Task.EXPIRY_REMINDERS: expiry_reminders,
@@ -131,4 +139,5 @@ TASKS: dict[queue.Task, Callable[..., Any]] = {
     queue.Task.AUDIT_ANCHOR: audit_anchor,
     queue.Task.STORAGE_GC: storage_gc,
     queue.Task.KEYS_REWRAP: keys_rewrap,
+    queue.Task.ASSIST_CLOSE: assist_close,
 }

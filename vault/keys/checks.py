@@ -16,7 +16,8 @@ from sqlmodel import Session, col, func, select
 
 from vault import crypto
 from vault.crypto import MasterKeys
-from vault.keys.models import CitizenKey, IndexKey, MasterKeyCheck
+from vault.keys import agency_keys
+from vault.keys.models import AgencyKey, CitizenKey, IndexKey, MasterKeyCheck
 
 _CHECK_AAD = b"dvlt/v1/master-key-check"
 _CHECK_VALUE = b"citizen vault master key check"
@@ -35,12 +36,15 @@ class VersionState:
     citizen_keys: int
     needed: bool
     index_keys: int = 0
+    agency_keys: int = 0
 
     @property
     def wraps(self) -> str:
         wrapped = f"{self.citizen_keys} citizen keys"
         if self.index_keys:
             wrapped += f" and {self.index_keys} index keys"
+        if self.agency_keys:
+            wrapped += f" and {self.agency_keys} agency keys"
         return wrapped
 
 
@@ -66,10 +70,10 @@ class Survey:
 def survey(session: Session, master: MasterKeys | None) -> Survey:
     """Every version the key file holds or the data needs (master is None: no usable file).
 
-    The data needs each version that wraps a citizen key or an index key, and the newest one it
-    has used even while that wraps none (a fresh vault: the next citizen and the audit anchors
-    depend on it). An older version that wraps nothing any more may leave the file. A database
-    whose schema is not there yet needs nothing."""
+    The data needs each version that wraps a citizen key, an index key or an agency key, and
+    the newest one it has used even while that wraps none (a fresh vault: the next citizen and
+    the audit anchors depend on it). An older version that wraps nothing any more may leave the
+    file. A database whose schema is not there yet needs nothing."""
     tables = inspect(session.connection())
     checks: dict[int, bytes] = {}
     if tables.has_table(MasterKeyCheck.__tablename__):
@@ -78,8 +82,12 @@ def survey(session: Session, master: MasterKeys | None) -> Survey:
     index_usage: dict[int, int] = {}
     if tables.has_table(IndexKey.__tablename__):
         index_usage = index_usage_by_version(session)
-    newest = max(set(checks) | set(usage) | set(index_usage), default=None)
-    needed = set(usage) | set(index_usage) | ({newest} if newest is not None else set())
+    agency_usage: dict[int, int] = {}
+    if tables.has_table(AgencyKey.__tablename__):
+        agency_usage = agency_keys.usage_by_version(session)
+    wrapping = set(usage) | set(index_usage) | set(agency_usage)
+    newest = max(set(checks) | wrapping, default=None)
+    needed = wrapping | ({newest} if newest is not None else set())
     held = set(master.versions) if master else set()
     return Survey(
         [
@@ -89,6 +97,7 @@ def survey(session: Session, master: MasterKeys | None) -> Survey:
                 usage.get(version, 0),
                 needed=version in needed,
                 index_keys=index_usage.get(version, 0),
+                agency_keys=agency_usage.get(version, 0),
             )
             for version in sorted(held | needed)
         ],

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import threading
 import time
 import uuid
@@ -17,10 +19,11 @@ from sqlmodel import Session, col, select
 from vault import crypto
 from vault.crypto import MasterKeyError, MasterKeys, masterkeys
 from vault.db import after_commit, utc_now
-from vault.keys import checks, national_ids
-from vault.keys.models import CitizenKey, IndexKey
+from vault.keys import agency_keys, checks, national_ids
+from vault.keys.models import AgencyKey, CitizenKey, IndexKey, KeyUse
 
 _RELOAD_INTERVAL = 5.0
+_CITIZEN_REFERENCE_LABEL = b"dvlt/v1/citizen-reference"
 
 
 @dataclass(frozen=True)
@@ -198,6 +201,30 @@ class Keyring:
         )
         return session.exec(select(IndexKey).where(IndexKey.purpose == national_ids.PURPOSE)).one()
 
+    def citizen_reference(self, session: Session, citizen_id: uuid.UUID) -> str:
+        """A keyed hash of the citizen id (HMAC-SHA-256, hex) that names the citizen in what the
+        vault signs for others. Its key is derived from the index key, which no rotation
+        changes, so a citizen's reference never changes; without the key it tells nothing of
+        the id, and nobody but the vault can compute it."""
+        key = crypto.subkey(self._index_key(session), _CITIZEN_REFERENCE_LABEL)
+        return hmac.new(key, citizen_id.bytes, hashlib.sha256).hexdigest()
+
+    def create_agency_key(self, session: Session, agency_id: uuid.UUID, use: KeyUse) -> AgencyKey:
+        """A new key for the agency, wrapped under the current master version; the one it
+        replaces is retired (it stays, so what it signed still verifies)."""
+        row = agency_keys.new_row(self._refreshed(), agency_id=agency_id, use=use)
+        agency_keys.retire_live(session, agency_id=agency_id, use=use)
+        session.add(row)
+        session.flush()
+        return row
+
+    def agency_private_key(self, row: AgencyKey) -> bytes:
+        try:
+            return agency_keys.unwrap(self.master, row)
+        except MasterKeyError:
+            self.reload()
+            return agency_keys.unwrap(self._master, row)
+
     def forget(self, citizen_id: uuid.UUID) -> None:
         with self._lock:
             self._cache.pop(citizen_id, None)
@@ -218,14 +245,15 @@ class Keyring:
             return entry[1]
 
     def rewrap_batch(self, session: Session, *, batch: int = 500) -> Rewrapped:
-        """Rewrap the index key and one batch of citizen keys under the current master
-        version, and flush. The caller commits each batch and calls again until nothing is
-        found: a rotation over a million citizens then holds no long transaction, and one
-        that was interrupted resumes where it stopped. Each row is updated only if nobody
+        """Rewrap the index key, the agencies' keys and one batch of citizen keys under the
+        current master version, and flush. The caller commits each batch and calls again until
+        nothing is found: a rotation over a million citizens then holds no long transaction,
+        and one that was interrupted resumes where it stopped. Each row is updated only if nobody
         rewrapped it in between (compare-and-set), so two runs at once lose nothing."""
         master = self.master
         target = master.current_version
         self._rewrap_index_keys(session, master, target)
+        agency_keys.rewrap(session, master, target)
         rows = session.exec(
             select(CitizenKey).where(CitizenKey.master_version < target).limit(batch)
         ).all()
@@ -277,6 +305,11 @@ class Keyring:
     def index_key_usage(session: Session) -> dict[int, int]:
         """How many index keys each master version still wraps."""
         return checks.index_usage_by_version(session)
+
+    @staticmethod
+    def agency_key_usage(session: Session) -> dict[int, int]:
+        """How many agency keys each master version still wraps."""
+        return agency_keys.usage_by_version(session)
 
 
 def wrap_data_key(kek: bytes, kek_version: int, dek: bytes, binding: ObjectBinding) -> bytes:

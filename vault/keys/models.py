@@ -1,9 +1,10 @@
-"""Citizen keys and index keys, each wrapped under a master key version."""
+"""Citizen keys, index keys and agency signing keys, each wrapped under a master key version."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     Column,
@@ -13,7 +14,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from vault.db import timestamp_field
+from vault.db import state_type, timestamp_field
 
 
 class CitizenKey(SQLModel, table=True):
@@ -54,4 +55,31 @@ class IndexKey(SQLModel, table=True):
     master_version: int = Field(index=True)
     wrapped_key: bytes = Field(sa_type=LargeBinary)
     created_at: datetime = timestamp_field()
+    rewrapped_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class KeyUse(StrEnum):
+    """What an agency's key signs: certified copies (kept by the vault), or issued papers (the
+    agency keeps that private key; the vault knows only its public key)."""
+
+    CERTIFY = "certify"
+    ISSUE = "issue"
+
+
+class AgencyKey(SQLModel, table=True):
+    """An agency's Ed25519 private key (vault.keys.agency_keys), wrapped by a master key
+    version. A rotated key is retired, not deleted: what it signed must keep verifying."""
+
+    __tablename__ = "agency_key"
+
+    key_id: str = Field(primary_key=True, max_length=32)
+    agency_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("agency.id", ondelete="CASCADE"), index=True, nullable=False)
+    )
+    use: KeyUse = Field(sa_type=state_type(KeyUse, 16))
+    public_key: bytes = Field(sa_type=LargeBinary)
+    master_version: int = Field(index=True)
+    wrapped_key: bytes = Field(sa_type=LargeBinary)
+    created_at: datetime = timestamp_field()
+    retired_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     rewrapped_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))

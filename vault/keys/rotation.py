@@ -1,6 +1,7 @@
-"""Rewrapping every citizen key and the index key under the current master version: after
-`vault keys rotate` (as a job) or by hand (`vault keys rewrap`). Batch by batch, each batch
-committed, so an interrupted run loses nothing and the next one goes on where it stopped."""
+"""Rewrapping every citizen key, the index key and the agencies' keys under the current master
+version: after `vault keys rotate` (as a job) or by hand (`vault keys rewrap`). Batch by batch,
+each batch committed, so an interrupted run loses nothing and the next one goes on where it
+stopped."""
 
 from __future__ import annotations
 

@@ -23,9 +23,17 @@ class Conflict(VaultError):
 
 
 class InvalidInput(VaultError):
-    def __init__(self, detail: str, *, field: str | None = None) -> None:
+    """`field` names the input refused; `reason`, when the same field can be refused for
+    different causes a page tells apart (a problem document carries it as `reason`)."""
+
+    def __init__(self, detail: str, *, field: str | None = None, reason: str | None = None) -> None:
         super().__init__(detail)
         self.field = field
+        self.reason = reason
+
+    @property
+    def members(self) -> dict[str, object]:
+        return {"reason": self.reason} if self.reason else {}
 
 
 class UnsupportedFile(VaultError):
@@ -52,10 +60,21 @@ class AuthenticationFailed(VaultError):
     pass
 
 
+class WrongResetCode(AuthenticationFailed):
+    """A password reset refused: the number or the code is wrong, never saying which."""
+
+
 class TooManyAttempts(VaultError):
-    def __init__(self, detail: str, *, retry_after: int) -> None:
+    """`reason`, for a limit other than failed logins' (a page tells which)."""
+
+    def __init__(self, detail: str, *, retry_after: int, reason: str | None = None) -> None:
         super().__init__(detail)
         self.retry_after = retry_after
+        self.reason = reason
+
+    @property
+    def members(self) -> dict[str, object]:
+        return {"reason": self.reason} if self.reason else {}
 
 
 class UnsupportedGrantType(VaultError):
@@ -64,6 +83,22 @@ class UnsupportedGrantType(VaultError):
 
 class Forbidden(VaultError):
     """The caller is known but this is not theirs to see (another agency's share token)."""
+
+
+class NotWhileActing(Forbidden):
+    """Someone acting for a citizen (an officer, a delegate) tried what only the citizen may."""
+
+
+class WrongPassword(Forbidden):
+    """The citizen's password, typed to consent, was wrong; the request allows a few tries."""
+
+    def __init__(self, detail: str, *, tries_left: int) -> None:
+        super().__init__(detail)
+        self.tries_left = tries_left
+
+    @property
+    def members(self) -> dict[str, object]:
+        return {"tries_left": self.tries_left}
 
 
 class Gone(VaultError):

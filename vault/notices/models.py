@@ -19,6 +19,13 @@ class NoticeKind(StrEnum):
     RESULT_DEPOSITED = "result_deposited"
     SHARES_DIGEST = "shares_digest"
     NEW_LOGIN = "new_login"
+    ASSIST_STARTED = "assist_started"
+    ASSIST_ENDED = "assist_ended"
+    PASSWORD_RESET = "password_reset"
+    RECOVERY_CODES_MADE = "recovery_codes_made"
+    DELEGATION_OFFERED = "delegation_offered"
+    DELEGATION_ACCEPTED = "delegation_accepted"
+    GUARDIAN_JOINED = "guardian_joined"
 
     @property
     def reminder(self) -> bool:

@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_
+from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
 from vault import db
@@ -44,13 +44,13 @@ class Outgoing:
 
 def claim(session: Session, keyring: Keyring, delivery_id: uuid.UUID) -> Outgoing | None:
     """What to send, the delivery marked as taken in hand; None once it is done with (sent,
-    refused for good, or its address gone)."""
-    delivery = session.get(Delivery, delivery_id, with_for_update=True)
+    refused for good, or its address gone). A job for a delivery already done (a repeat)
+    reads it and stops: no row lock, nothing written, nothing for the commit to flush."""
+    delivery = session.get(Delivery, delivery_id)
     if delivery is None or delivery.state is not DeliveryState.PENDING:
         return None
-    delivery.claimed_at = db.utc_now()
-    session.add(delivery)
-    session.flush()
+    if not _claimed(session, delivery_id):  # done by another run of its job since the read
+        return None
     contact = session.get(Contact, delivery.contact_id) if delivery.contact_id else None
     address = contacts.opened(session, keyring, contact) if contact else None
     if delivery.purpose is Purpose.VERIFY:
@@ -89,19 +89,30 @@ def claim(session: Session, keyring: Keyring, delivery_id: uuid.UUID) -> Outgoin
     )
 
 
+def _claimed(session: Session, delivery_id: uuid.UUID) -> bool:
+    claimed = session.execute(
+        update(Delivery)
+        .where(col(Delivery.id) == delivery_id, col(Delivery.state) == DeliveryState.PENDING)
+        .values(claimed_at=db.utc_now())
+        .execution_options(synchronize_session=False)
+    )
+    return bool(claimed.rowcount == 1)  # type: ignore[attr-defined]
+
+
 def record(
     session: Session, delivery_id: uuid.UUID, state: DeliveryState, error: str | None = None
 ) -> None:
-    delivery = session.get(Delivery, delivery_id, with_for_update=True)
-    if delivery is None or delivery.state is not DeliveryState.PENDING:
-        return
-    delivery.attempts += 1
-    delivery.last_error = error
-    delivery.state = state
+    """One conditional UPDATE: a delivery no longer pending (another run of its job recorded
+    it first, or it was erased) is left as it is."""
+    outcome: dict[str, object] = {"state": state, "last_error": error}
     if state is DeliveryState.SENT:
-        delivery.sent_at = db.utc_now()
-    session.add(delivery)
-    session.flush()
+        outcome["sent_at"] = db.utc_now()
+    session.execute(
+        update(Delivery)
+        .where(col(Delivery.id) == delivery_id, col(Delivery.state) == DeliveryState.PENDING)
+        .values(attempts=col(Delivery.attempts) + 1, **outcome)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def lost(session: Session, before: datetime) -> list[uuid.UUID]:

@@ -143,6 +143,76 @@ def new_login(device_key: str, at: datetime, device: str) -> Notice:
     )
 
 
+_SCOPE_WORDS = {
+    "documents:read": "xem giấy tờ",
+    "documents:write": "tải lên, thay hoặc xoá giấy tờ",
+    "grants:write": "chia sẻ giấy tờ với cơ quan",
+    "dossiers:write": "lập và nộp hồ sơ",
+}
+
+
+def scope_words(scopes: list[str]) -> str:
+    """What a session allows, in the words the consent screen uses."""
+    return ", ".join(_SCOPE_WORDS.get(scope, scope) for scope in scopes)
+
+
+def assist_started(session_id: uuid.UUID, actor: str, scopes: list[str], until: datetime) -> Notice:
+    local = until.astimezone(VIETNAM)
+    return Notice(
+        kind=NoticeKind.ASSIST_STARTED,
+        title="Có người đang làm thay cho bạn",
+        body=(
+            f"{actor} bắt đầu làm thay cho bạn, được phép {scope_words(scopes)}, đến "
+            f"{local:%H:%M} ngày {day(local.date())}. Bạn có thể kết thúc bất cứ lúc nào "
+            "trong mục Lịch sử làm thay. Nếu bạn không đồng ý việc này, hãy kết thúc ngay."
+        ),
+        link="/assist/history",
+        dedup_key=f"assist-start:{session_id}",
+    )
+
+
+def assist_ended(session_id: uuid.UUID, actor: str, done: list[str]) -> Notice:
+    listed = "; ".join(done) if done else "không thực hiện thao tác nào"
+    return Notice(
+        kind=NoticeKind.ASSIST_ENDED,
+        title="Phiên làm thay đã kết thúc",
+        body=f"Phiên làm thay của {actor} đã kết thúc. Những việc đã làm: {listed}.",
+        link="/assist/history",
+        dedup_key=f"assist-end:{session_id}",
+    )
+
+
+def recovery_codes_made(notice_id: uuid.UUID, at: datetime) -> Notice:
+    local = at.astimezone(VIETNAM)
+    return Notice(
+        kind=NoticeKind.RECOVERY_CODES_MADE,
+        title="Đã tạo mã khôi phục mới",
+        body=(
+            f"Mười mã khôi phục mới của tài khoản bạn đã được tạo lúc {local:%H:%M} ngày "
+            f"{day(local.date())}; các mã cũ không còn dùng được. Nếu không phải bạn, hãy đến "
+            "bộ phận một cửa để đặt lại mật khẩu ngay."
+        ),
+        link="/recovery-codes",
+        dedup_key=f"recovery-codes:{notice_id}",
+    )
+
+
+def password_reset(reset_id: uuid.UUID, at: datetime, at_counter: bool) -> Notice:
+    local = at.astimezone(VIETNAM)
+    how = "bằng mã do cán bộ một cửa cấp" if at_counter else "bằng một mã khôi phục của bạn"
+    return Notice(
+        kind=NoticeKind.PASSWORD_RESET,
+        title="Mật khẩu đã được đặt lại",
+        body=(
+            f"Mật khẩu tài khoản của bạn đã được đặt lại {how} lúc {local:%H:%M} ngày "
+            f"{day(local.date())}. Mọi phiên đăng nhập cũ đã kết thúc. Nếu không phải bạn, "
+            "hãy đến bộ phận một cửa gần nhất ngay."
+        ),
+        link="/profile",
+        dedup_key=f"reset:{reset_id}",
+    )
+
+
 def verification_code(code: str) -> str:
     return (
         f"Mã xác nhận của bạn là {code}. Mã có hiệu lực trong 30 phút. "
@@ -153,3 +223,52 @@ def verification_code(code: str) -> str:
 def masked(note: str) -> str:
     short = note if len(note) <= MAX_NOTE else note[: MAX_NOTE - 1] + "…"
     return _NUMBER.sub("***", short)
+
+
+def delegation_offered(
+    delegation_id: uuid.UUID, grantor: str, scopes: list[str], last_day: date
+) -> Notice:
+    return Notice(
+        kind=NoticeKind.DELEGATION_OFFERED,
+        title="Có người muốn uỷ quyền cho bạn",
+        body=(
+            f"{grantor} muốn uỷ quyền cho bạn làm thay, được phép {scope_words(scopes)}, đến hết "
+            f"ngày {day(last_day)}. Vào mục Uỷ quyền để nhận hoặc từ chối. Nếu bạn không biết "
+            "người này, hãy từ chối."
+        ),
+        link="/delegations",
+        dedup_key=f"delegation-offer:{delegation_id}",
+    )
+
+
+def delegation_accepted(delegation_id: uuid.UUID, delegate: str, last_day: date) -> Notice:
+    return Notice(
+        kind=NoticeKind.DELEGATION_ACCEPTED,
+        title="Người được uỷ quyền đã nhận",
+        body=(
+            f"{delegate} đã nhận uỷ quyền của bạn, đến hết ngày {day(last_day)}. Mọi việc họ "
+            "làm thay bạn đều hiện trong Lịch sử làm thay; bạn có thể thu hồi uỷ quyền bất cứ "
+            "lúc nào trong mục Uỷ quyền."
+        ),
+        link="/delegations",
+        dedup_key=f"delegation-accept:{delegation_id}",
+    )
+
+
+_KINSHIP_WORDS = {"mother": "mẹ", "father": "cha", "guardian": "người giám hộ"}
+
+
+def guardian_joined(guardianship_id: uuid.UUID, child: str, joiner: str, kinship: str) -> Notice:
+    """To the guardians already keeping a child's vault, when another joins it."""
+    role = _KINSHIP_WORDS.get(kinship, kinship)
+    return Notice(
+        kind=NoticeKind.GUARDIAN_JOINED,
+        title="Có người cùng giữ kho giấy tờ của con bạn",
+        body=(
+            f"{joiner} ({role}) vừa cùng giữ kho giấy tờ của {child}, bằng giấy khai sinh đã "
+            "được chứng thực. Từ nay người này làm thay được trong kho của con và thấy mọi giấy "
+            "tờ trong đó. Nếu bạn không biết người này, hãy đến cơ quan gần nhất để được giúp."
+        ),
+        link="/children",
+        dedup_key=f"guardian-join:{guardianship_id}",
+    )

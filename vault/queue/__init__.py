@@ -31,6 +31,7 @@ class Task(StrEnum):
     STORAGE_GC = "storage_gc"
     KEYS_REWRAP = "keys_rewrap"
     RUN_DUE = "run_due"
+    ASSIST_CLOSE = "assist_close"
 
 
 def enqueue(

@@ -1,4 +1,6 @@
-"""Who opened my papers: the citizen's view of the agency accesses in their audit chain."""
+"""Who opened my papers, and who acted for me: the citizen's view of the agency accesses and
+of everything done in an acting session (an officer at the counter, a delegate), from their
+audit chain."""
 
 from __future__ import annotations
 
@@ -7,16 +9,34 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from vault import audit, db
-from vault.accounts.models import Citizen
+from vault.accounts import citizens
+from vault.accounts.models import Citizen, Officer
 from vault.agencies.models import Agency
+from vault.audit.models import AuditEvent
 from vault.blobs.backend import Backend
 from vault.sharing import grants
 from vault.sharing.models import Grant
 
 ACTIONS = ("share.open", "share.preview", "share.download")
+SESSIONS = ("assist.session_start", "assist.session_end")
+
+
+@dataclass(frozen=True)
+class OfficerRef:
+    username: str
+    name: str
+    agency_code: str
+    agency_name: str
+
+
+@dataclass(frozen=True)
+class DelegateRef:
+    id: uuid.UUID
+    name: str
 
 
 @dataclass(frozen=True)
@@ -27,20 +47,27 @@ class AccessRecord:
     reason: str | None
     agency_code: str | None
     agency_name: str | None
-    officer: str | None
+    officer: OfficerRef | None
+    acting_session_id: uuid.UUID | None
     grant_id: uuid.UUID | None
     document_id: uuid.UUID | None
     doc_type: str | None
     purpose: str | None
+    # A citizen the owner delegated to, acting in a session of theirs.
+    delegate: DelegateRef | None = None
 
 
 def for_citizen(
     session: Session, backend: Backend, *, owner: Citizen, limit: int = 100
 ) -> list[AccessRecord]:
-    events = audit.chain_of(session, owner.id, ACTIONS)[:limit]
+    events = _events(session, owner.id, limit)
     agency_ids = {e.agency_id for e in events if e.agency_id}
     grant_ids = {e.grant_id for e in events if e.grant_id}
     agencies = {a.id: a for a in session.exec(select(Agency).where(col(Agency.id).in_(agency_ids)))}
+    officers = _officers(session, {e.actor_id for e in events if e.actor_type == "officer"})
+    delegates = _delegates(
+        session, backend, {e.actor_id for e in events if e.actor_type == "delegate"}
+    )
     purposes = {
         g.id: grants.purpose_of(session, backend, g)
         for g in session.exec(select(Grant).where(col(Grant.id).in_(grant_ids)))
@@ -48,6 +75,7 @@ def for_citizen(
     records = []
     for event in events:
         agency = agencies.get(event.agency_id) if event.agency_id else None
+        details = json.loads(event.details)
         records.append(
             AccessRecord(
                 time=db.aware(event.occurred_at),
@@ -56,11 +84,61 @@ def for_citizen(
                 reason=event.reason,
                 agency_code=agency.code if agency else None,
                 agency_name=agency.name if agency else None,
-                officer=event.actor_id if event.actor_type == "officer" else None,
+                officer=officers.get(event.actor_id or "")
+                if event.actor_type == "officer"
+                else None,
+                acting_session_id=_acting_session(details),
                 grant_id=event.grant_id,
                 document_id=event.document_id,
-                doc_type=json.loads(event.details).get("doc_type"),
+                doc_type=details.get("doc_type"),
                 purpose=purposes.get(event.grant_id) if event.grant_id else None,
+                delegate=delegates.get(event.actor_id or "")
+                if event.actor_type == "delegate"
+                else None,
             )
         )
     return records
+
+
+def _events(session: Session, citizen_id: uuid.UUID, limit: int) -> list[AuditEvent]:
+    return list(
+        session.exec(
+            select(AuditEvent)
+            .where(
+                AuditEvent.chain == str(citizen_id),
+                or_(
+                    col(AuditEvent.action).in_(ACTIONS + SESSIONS),
+                    col(AuditEvent.details).contains('"acting_session":'),
+                ),
+            )
+            .order_by(col(AuditEvent.seq).desc())
+            .limit(limit)
+        ).all()
+    )
+
+
+def _officers(session: Session, usernames: set[str | None]) -> dict[str, OfficerRef]:
+    found = session.exec(
+        select(Officer, Agency)
+        .join(Agency, col(Agency.id) == Officer.agency_id)
+        .where(col(Officer.username).in_({name for name in usernames if name}))
+    ).all()
+    return {
+        officer.username: OfficerRef(officer.username, officer.full_name, agency.code, agency.name)
+        for officer, agency in found
+    }
+
+
+def _delegates(session: Session, backend: Backend, ids: set[str | None]) -> dict[str, DelegateRef]:
+    found: dict[str, DelegateRef] = {}
+    for value in ids:
+        citizen = session.get(Citizen, uuid.UUID(value)) if value else None
+        if citizen is not None:
+            name = citizens.profile(session, backend.keyring, citizen).full_name
+            found[str(citizen.id)] = DelegateRef(citizen.id, name)
+    return found
+
+
+def _acting_session(details: dict[str, object]) -> uuid.UUID | None:
+    value = details.get("acting_session") or details.get("session")
+    return uuid.UUID(str(value)) if value else None

@@ -6,16 +6,32 @@ from importlib import resources
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from vault.web import citizen, counter, dossiers, errors, notifications, papers, shares
+from vault.web import (
+    assist,
+    citizen,
+    counter,
+    counter_assist,
+    dossiers,
+    errors,
+    family,
+    notifications,
+    papers,
+    recovery,
+    shares,
+)
 
 
 def install(app: FastAPI) -> None:
     static = StaticFiles(directory=str(resources.files("vault.web").joinpath("static")))
     app.mount("/static", static, name="static")
     app.include_router(counter.router)
+    app.include_router(counter_assist.router)
     app.include_router(citizen.router)
     app.include_router(papers.router)
     app.include_router(shares.router)
     app.include_router(dossiers.router)
     app.include_router(notifications.router)
+    app.include_router(assist.router)
+    app.include_router(recovery.router)
+    app.include_router(family.router)
     errors.install(app)

@@ -3,16 +3,21 @@ large type and plain Vietnamese words. Papers, shares and dossiers have their pa
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Request, Response, Security
 from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.security import SecurityScopes
 
-from vault import db, documents
-from vault.accounts import citizens
-from vault.accounts.models import Citizen
+from vault import audit, db, documents
+from vault.accounts import acting, citizens, officers
+from vault.accounts.acting import Acting
+from vault.accounts.models import Citizen, Scope
 from vault.api.deps import BackendDep, EngineDep, SessionDep, SettingsDep
+from vault.assist import requests as assist_requests
 from vault.catalog import document_types
+from vault.kit.errors import NotWhileActing
 from vault.notices import inbox
 from vault.web import security
 from vault.web.forms import CSRF_CHECKED, Posted, day, signed_out
@@ -23,7 +28,17 @@ router = APIRouter(include_in_schema=False)
 SHARE_DAYS = (1, 3, 7, 30, 90)
 
 
-def signed_in(request: Request, session: SessionDep) -> Citizen:
+def signed_in(
+    security_scopes: SecurityScopes, request: Request, session: SessionDep, backend: BackendDep
+) -> Citizen:
+    """The citizen of these pages: signed in themselves, or an officer acting for them from the
+    counter's browser. A page that declares no scope is the citizen's alone."""
+    if request.cookies.get(security.ACTING):
+        found = _acting(request, session, backend)
+        missing = set(security_scopes.scopes) - {scope.value for scope in found.scopes}
+        if not security_scopes.scopes or missing:
+            raise NotWhileActing("Only the citizen can do this, not someone acting for them.")
+        return found.citizen
     token = request.cookies.get(security.SESSION)
     citizen = citizens.citizen_for_token(session, token) if token else None
     if citizen is None:
@@ -31,7 +46,54 @@ def signed_in(request: Request, session: SessionDep) -> Citizen:
     return citizen
 
 
+def _held_here(request: Request, session: SessionDep, found: Acting) -> bool:
+    """An acting cookie works only beside its holder's own login in the same browser: an
+    officer who logged out, or a delegate who did, leaves nothing the next person can use."""
+    if found.officer is not None:
+        token = request.cookies.get(security.OFFICER)
+        on_duty = officers.session_for_token(session, token) if token else None
+        return on_duty is not None and on_duty.officer.id == found.officer.id
+    token = request.cookies.get(security.SESSION)
+    holder = citizens.citizen_for_token(session, token) if token else None
+    return holder is not None and found.delegate is not None and holder.id == found.delegate.id
+
+
+def _acting(request: Request, session: SessionDep, backend: BackendDep) -> Acting:
+    """The live acting session of the counter's browser, now recorded as acting; an ended one
+    sends the officer back to the counter."""
+    found = acting.resolve(session, request.cookies.get(security.ACTING, ""))
+    if found is None or not _held_here(request, session, found):
+        raise security.LoginRequired("/assist/ended")
+    audit.act_for(session, found.actor)
+    left = (db.aware(found.session.expires_at) - db.utc_now()).total_seconds()
+    # Plain values: an error page renders it after the transaction has been rolled back.
+    request.state.banner = {
+        "id": found.session.id,
+        "name": citizens.profile(session, backend.keyring, found.citizen).full_name,
+        "minutes": max(1, math.ceil(left / 60)),
+        "scopes": {scope.value for scope in found.scopes},
+        "officer": found.officer is not None,
+    }
+    request.state.acting = found
+    return found
+
+
+# The citizen in person; then the pages someone acting for them may open, by scope.
 Me = Annotated[Citizen, Depends(signed_in)]
+MeReading = Annotated[Citizen, Security(signed_in, scopes=[Scope.DOCUMENTS_READ])]
+MeWriting = Annotated[Citizen, Security(signed_in, scopes=[Scope.DOCUMENTS_WRITE])]
+MeSharing = Annotated[Citizen, Security(signed_in, scopes=[Scope.GRANTS_WRITE])]
+# As on the API (vault.api.deps): showing papers to an agency takes documents:read too.
+MeSharingPapers = Annotated[
+    Citizen, Security(signed_in, scopes=[Scope.GRANTS_WRITE, Scope.DOCUMENTS_READ])
+]
+MeFiling = Annotated[
+    Citizen, Security(signed_in, scopes=[Scope.DOSSIERS_WRITE, Scope.DOCUMENTS_READ])
+]
+MeFilingPapers = Annotated[
+    Citizen,
+    Security(signed_in, scopes=[Scope.DOSSIERS_WRITE, Scope.DOCUMENTS_READ, Scope.DOCUMENTS_WRITE]),
+]
 
 
 @router.get("/lang/{language}")
@@ -44,24 +106,46 @@ def choose_language(request: Request, language: str, next: str = "/") -> Redirec
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, session: SessionDep, backend: BackendDep) -> Response:
+    if request.cookies.get(security.ACTING):
+        return _acting_home(request, session, backend)
     token = request.cookies.get(security.SESSION)
     citizen = citizens.citizen_for_token(session, token) if token else None
     if citizen is None:
         return render(request, "citizen/welcome.html")
-    papers = documents.list_documents(session, backend, owner=citizen)
-    types = document_types.document_types()
-    groups: dict[str, list[documents.DocumentView]] = {}
-    for paper in papers:
-        groups.setdefault(paper.doc_type, []).append(paper)
     profile = citizens.profile(session, backend.keyring, citizen)
     return render(
         request,
         "citizen/home.html",
-        groups=groups,
-        types=types,
+        groups=_papers_by_type(session, backend, citizen),
+        types=document_types.document_types(),
         name=profile.full_name,
         unread=inbox.unread_count(session, citizen.id),
+        pending=len(assist_requests.pending_for(session, backend.keyring, citizen)),
     )
+
+
+def _acting_home(request: Request, session: SessionDep, backend: BackendDep) -> Response:
+    """The same home under the acting banner; the papers only when the session may see them."""
+    found = _acting(request, session, backend)
+    readable = Scope.DOCUMENTS_READ in found.scopes
+    return render(
+        request,
+        "citizen/home.html",
+        groups=_papers_by_type(session, backend, found.citizen) if readable else {},
+        types=document_types.document_types(),
+        name=request.state.banner["name"],
+        unread=0,
+        pending=0,
+    )
+
+
+def _papers_by_type(
+    session: SessionDep, backend: BackendDep, citizen: Citizen
+) -> dict[str, list[documents.DocumentView]]:
+    groups: dict[str, list[documents.DocumentView]] = {}
+    for paper in documents.list_documents(session, backend, owner=citizen):
+        groups.setdefault(paper.doc_type, []).append(paper)
+    return groups
 
 
 @router.get("/signup", response_class=HTMLResponse)
@@ -122,7 +206,7 @@ def login(
 @router.post("/logout", dependencies=[CSRF_CHECKED])
 def logout(request: Request, session: SessionDep) -> Response:
     return signed_out(
-        request, security.SESSION, lambda token: citizens.revoke_token(session, token), "/"
+        request, security.SESSION, lambda token: citizens.log_out(session, token), "/"
     )
 
 

@@ -28,12 +28,19 @@ router = APIRouter(prefix="/agency", include_in_schema=False)
 STATUSES = tuple(s for s in DossierStatus if s != DossierStatus.DRAFT)
 
 
-def on_duty(request: Request, session: SessionDep) -> Accessor:
+def officer_session(request: Request, session: SessionDep) -> officers.OfficerSession:
     token = request.cookies.get(security.OFFICER)
     found = officers.session_for_token(session, token) if token else None
     if found is None:
         raise security.LoginRequired(f"/agency/login?next={request.url.path}")
     request.state.officer = found.officer
+    return found
+
+
+OnDuty = Annotated[officers.OfficerSession, Depends(officer_session)]
+
+
+def on_duty(found: OnDuty) -> Accessor:
     return Accessor(found.agency, officer=found.officer.username)
 
 

@@ -13,7 +13,7 @@ from vault.api.deps import BackendDep, SessionDep, SettingsDep
 from vault.api.documents import form_limits
 from vault.catalog import document_types, procedures
 from vault.dossiers import citizen as dossiers
-from vault.web.citizen import Me
+from vault.web.citizen import MeFiling, MeFilingPapers
 from vault.web.forms import CSRF_CHECKED, Posted, uploaded
 from vault.web.pages import redirect, render
 
@@ -21,7 +21,9 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/dossiers", response_class=HTMLResponse)
-def dossiers_page(request: Request, me: Me, session: SessionDep, backend: BackendDep) -> Response:
+def dossiers_page(
+    request: Request, me: MeFiling, session: SessionDep, backend: BackendDep
+) -> Response:
     return render(
         request, "citizen/dossiers.html", dossiers=dossiers.list_for(session, backend, owner=me)
     )
@@ -29,7 +31,7 @@ def dossiers_page(request: Request, me: Me, session: SessionDep, backend: Backen
 
 @router.get("/dossiers/new", response_class=HTMLResponse)
 def new_dossier_page(
-    request: Request, me: Me, session: SessionDep, procedure: str | None = None
+    request: Request, me: MeFiling, session: SessionDep, procedure: str | None = None
 ) -> Response:
     catalog_ = procedures.list_all(session)
     chosen = next((p for p in catalog_ if p.code == procedure), None)
@@ -44,7 +46,9 @@ def new_dossier_page(
 
 
 @router.post("/dossiers")
-def create_dossier(form: Posted, me: Me, session: SessionDep, backend: BackendDep) -> Response:
+def create_dossier(
+    form: Posted, me: MeFiling, session: SessionDep, backend: BackendDep
+) -> Response:
     view = dossiers.create(
         session,
         backend,
@@ -57,7 +61,7 @@ def create_dossier(form: Posted, me: Me, session: SessionDep, backend: BackendDe
 
 @router.get("/dossiers/{dossier_id}", response_class=HTMLResponse)
 def dossier_page(
-    request: Request, dossier_id: uuid.UUID, me: Me, session: SessionDep, backend: BackendDep
+    request: Request, dossier_id: uuid.UUID, me: MeFiling, session: SessionDep, backend: BackendDep
 ) -> Response:
     view = dossiers.view(session, backend, owner=me, dossier_id=dossier_id)
     return render(
@@ -67,7 +71,11 @@ def dossier_page(
 
 @router.post("/dossiers/{dossier_id}/attachments")
 async def attach(
-    request: Request, dossier_id: uuid.UUID, me: Me, session: SessionDep, backend: BackendDep
+    request: Request,
+    dossier_id: uuid.UUID,
+    me: MeFilingPapers,
+    session: SessionDep,
+    backend: BackendDep,
 ) -> Response:
     await uploaded(
         request,
@@ -83,7 +91,7 @@ async def attach(
 def save_form(
     form: Posted,
     dossier_id: uuid.UUID,
-    me: Me,
+    me: MeFiling,
     session: SessionDep,
     backend: BackendDep,
 ) -> Response:
@@ -101,7 +109,7 @@ def save_form(
 @router.post("/dossiers/{dossier_id}/submit", dependencies=[CSRF_CHECKED])
 def submit_dossier(
     dossier_id: uuid.UUID,
-    me: Me,
+    me: MeFiling,
     session: SessionDep,
     backend: BackendDep,
     settings: SettingsDep,
@@ -114,7 +122,7 @@ def submit_dossier(
 
 @router.post("/dossiers/{dossier_id}/withdraw", dependencies=[CSRF_CHECKED])
 def withdraw_dossier(
-    dossier_id: uuid.UUID, me: Me, session: SessionDep, backend: BackendDep
+    dossier_id: uuid.UUID, me: MeFiling, session: SessionDep, backend: BackendDep
 ) -> Response:
     dossiers.withdraw(session, backend, owner=me, dossier_id=dossier_id)
     return redirect(f"/dossiers/{dossier_id}")

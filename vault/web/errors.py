@@ -42,9 +42,11 @@ def _explain(request: Request, error: Exception) -> tuple[int, str, dict[str, An
     if isinstance(error, errors.VaultError):
         status = next((s for c, s in STATUS_CODES.items() if isinstance(error, c)), 400)
         kind = slug(type(error).__name__)
-        which = getattr(error, "field", None) or getattr(error, "reason", None)
-        specific = f"error.{kind}.{which}"  # an officer tells the citizen why a share is over
-        key = specific if which and text.has(specific) else f"error.{kind}"
+        # The most specific text there is: by reason (an officer tells the citizen why a share
+        # is over; one field refused for different causes), then by field.
+        which = (getattr(error, "reason", None), getattr(error, "field", None))
+        specific = [f"error.{kind}.{w}" for w in which if w and text.has(f"error.{kind}.{w}")]
+        key = specific[0] if specific else f"error.{kind}"
         return status, key, {"detail": error.detail, **error.members}
     if isinstance(error, HTTPException):
         return error.status_code, f"error.http.{error.status_code}", {}

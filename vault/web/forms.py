@@ -90,4 +90,5 @@ def signed_out(
         end_session(token)
     response = redirect(to)
     response.delete_cookie(cookie, path="/")
+    response.delete_cookie(security.ACTING, path="/")
     return response

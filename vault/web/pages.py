@@ -40,6 +40,8 @@ def render(request: Request, template: str, *, code: int = 200, **context: Any) 
             "here": quote(request.url.path),
             "today": days.today(),
             "type_name": lambda code: _type_name(code, text.language),
+            # Set when an officer acts for the citizen (vault.web.citizen): the banner's words.
+            "acting": getattr(request.state, "banner", None),
             **context,
         },
         status_code=code,

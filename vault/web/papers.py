@@ -11,21 +11,24 @@ from vault import documents
 from vault.api.deps import BackendDep, SessionDep
 from vault.api.documents import form_limits
 from vault.api.downloads import paper_response, protective_headers
+from vault.assist import certifications
 from vault.catalog import document_types
-from vault.web.citizen import Me
-from vault.web.forms import CSRF_CHECKED, uploaded
+from vault.web.citizen import MeReading, MeWriting
+from vault.web.forms import CSRF_CHECKED, Posted, text, uploaded, whole_number
 from vault.web.pages import redirect, render
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/papers/new", response_class=HTMLResponse)
-def add_paper_page(request: Request, me: Me, type: str | None = None) -> Response:
+def add_paper_page(request: Request, me: MeWriting, type: str | None = None) -> Response:
     return render(request, "citizen/add.html", types=document_types.document_types(), chosen=type)
 
 
 @router.post("/papers")
-async def add_paper(request: Request, me: Me, session: SessionDep, backend: BackendDep) -> Response:
+async def add_paper(
+    request: Request, me: MeWriting, session: SessionDep, backend: BackendDep
+) -> Response:
     paper = await uploaded(
         request,
         form_limits(backend),
@@ -38,7 +41,7 @@ async def add_paper(request: Request, me: Me, session: SessionDep, backend: Back
 
 @router.get("/papers/{paper_id}", response_class=HTMLResponse)
 def paper_page(
-    request: Request, paper_id: uuid.UUID, me: Me, session: SessionDep, backend: BackendDep
+    request: Request, paper_id: uuid.UUID, me: MeReading, session: SessionDep, backend: BackendDep
 ) -> Response:
     paper = documents.view(session, backend, owner=me, document_id=paper_id)
     versions = documents.list_versions(session, backend, owner=me, document_id=paper_id)
@@ -46,11 +49,34 @@ def paper_page(
     return render(request, "citizen/paper.html", paper=paper, versions=versions, kind=kind)
 
 
+@router.post("/papers/{paper_id}/certify")
+def certify_paper(
+    request: Request,
+    paper_id: uuid.UUID,
+    form: Posted,
+    me: MeReading,
+    session: SessionDep,
+    backend: BackendDep,
+) -> Response:
+    """From the paper's page, by an officer acting for the citizen who has seen the original;
+    the version posted is the one the page showed (a newer one since is refused)."""
+    certifications.certify(
+        session,
+        backend,
+        acting=getattr(request.state, "acting", None),
+        citizen=me,
+        document_id=paper_id,
+        version=whole_number(form, "version") or 0,
+        note=text(form, "note") or None,
+    )
+    return redirect(f"/papers/{paper_id}?certified=1")
+
+
 @router.get("/papers/{paper_id}/file")
 def paper_file(
     request: Request,
     paper_id: uuid.UUID,
-    me: Me,
+    me: MeReading,
     session: SessionDep,
     backend: BackendDep,
     version: int | None = None,
@@ -65,7 +91,7 @@ def paper_file(
 
 @router.get("/papers/{paper_id}/thumbnail")
 def paper_thumbnail(
-    paper_id: uuid.UUID, me: Me, session: SessionDep, backend: BackendDep
+    paper_id: uuid.UUID, me: MeReading, session: SessionDep, backend: BackendDep
 ) -> Response:
     data = documents.thumbnail(session, backend, owner=me, document_id=paper_id)
     return Response(data, media_type="image/jpeg", headers=protective_headers())
@@ -73,7 +99,7 @@ def paper_thumbnail(
 
 @router.get("/papers/{paper_id}/replace", response_class=HTMLResponse)
 def replace_page(
-    request: Request, paper_id: uuid.UUID, me: Me, session: SessionDep, backend: BackendDep
+    request: Request, paper_id: uuid.UUID, me: MeWriting, session: SessionDep, backend: BackendDep
 ) -> Response:
     paper = documents.view(session, backend, owner=me, document_id=paper_id)
     return render(
@@ -83,7 +109,7 @@ def replace_page(
 
 @router.post("/papers/{paper_id}/replace")
 async def replace_paper(
-    request: Request, paper_id: uuid.UUID, me: Me, session: SessionDep, backend: BackendDep
+    request: Request, paper_id: uuid.UUID, me: MeWriting, session: SessionDep, backend: BackendDep
 ) -> Response:
     await uploaded(
         request,
@@ -97,7 +123,7 @@ async def replace_paper(
 
 @router.get("/papers/{paper_id}/delete", response_class=HTMLResponse)
 def delete_page(
-    request: Request, paper_id: uuid.UUID, me: Me, session: SessionDep, backend: BackendDep
+    request: Request, paper_id: uuid.UUID, me: MeWriting, session: SessionDep, backend: BackendDep
 ) -> Response:
     paper = documents.view(session, backend, owner=me, document_id=paper_id)
     return render(
@@ -106,6 +132,8 @@ def delete_page(
 
 
 @router.post("/papers/{paper_id}/delete", dependencies=[CSRF_CHECKED])
-def delete_paper(paper_id: uuid.UUID, me: Me, session: SessionDep, backend: BackendDep) -> Response:
+def delete_paper(
+    paper_id: uuid.UUID, me: MeWriting, session: SessionDep, backend: BackendDep
+) -> Response:
     documents.delete(session, backend, owner=me, document_id=paper_id)
     return redirect("/?deleted=1")

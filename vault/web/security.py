@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from datetime import UTC, datetime
 
 from fastapi import Request, Response
 
 SESSION = "vault_session"
 OFFICER = "vault_officer"
+# An officer's acting token, in the counter's browser, while they act for a citizen.
+ACTING = "vault_acting"
 CSRF = "vault_csrf"
 LANGUAGE = "vault_lang"
 CSRF_FIELD = "csrf"
@@ -73,3 +76,10 @@ def check_csrf(request: Request, submitted: str | None) -> None:
     expected = request.cookies.get(CSRF)
     if not expected or not submitted or not hmac.compare_digest(expected, submitted):
         raise CsrfRejected
+
+
+def start_acting(response: Response, request: Request, token: str, expires_at: datetime) -> None:
+    """This browser now shows a citizen's vault under the acting banner, until the session's
+    end; the cookie works only beside its holder's own login (vault.web.citizen)."""
+    left = (expires_at - datetime.now(UTC)).total_seconds()
+    set_cookie(response, request, ACTING, token, max_age=max(1, int(left)))

@@ -14,7 +14,7 @@ from vault.api.deps import BackendDep, SessionDep, SettingsDep
 from vault.api.downloads import protective_headers
 from vault.catalog import document_types
 from vault.sharing import access_log, grants, qr
-from vault.web.citizen import SHARE_DAYS, Me
+from vault.web.citizen import SHARE_DAYS, Me, MeSharing, MeSharingPapers
 from vault.web.forms import CSRF_CHECKED, Posted, ids, whole_number
 from vault.web.pages import redirect, render
 
@@ -24,7 +24,7 @@ router = APIRouter(include_in_schema=False)
 @router.get("/share", response_class=HTMLResponse)
 def share_page(
     request: Request,
-    me: Me,
+    me: MeSharingPapers,
     session: SessionDep,
     backend: BackendDep,
     paper: Annotated[list[uuid.UUID] | None, Query()] = None,
@@ -45,7 +45,7 @@ def share_page(
 @router.post("/share")
 def share(
     form: Posted,
-    me: Me,
+    me: MeSharingPapers,
     session: SessionDep,
     backend: BackendDep,
     settings: SettingsDep,
@@ -66,7 +66,9 @@ def share(
 
 
 @router.get("/shares", response_class=HTMLResponse)
-def shares_page(request: Request, me: Me, session: SessionDep, backend: BackendDep) -> Response:
+def shares_page(
+    request: Request, me: MeSharing, session: SessionDep, backend: BackendDep
+) -> Response:
     return render(
         request, "citizen/shares.html", grants=grants.list_for(session, backend, owner=me)
     )
@@ -76,7 +78,7 @@ def shares_page(request: Request, me: Me, session: SessionDep, backend: BackendD
 def grant_page(
     request: Request,
     grant_id: uuid.UUID,
-    me: Me,
+    me: MeSharing,
     session: SessionDep,
     backend: BackendDep,
     settings: SettingsDep,
@@ -98,7 +100,11 @@ def grant_page(
 
 @router.get("/shares/{grant_id}/qr")
 def grant_qr(
-    grant_id: uuid.UUID, me: Me, session: SessionDep, backend: BackendDep, settings: SettingsDep
+    grant_id: uuid.UUID,
+    me: MeSharing,
+    session: SessionDep,
+    backend: BackendDep,
+    settings: SettingsDep,
 ) -> Response:
     link = grants.share_url(
         session, backend, owner=me, grant_id=grant_id, public_url=settings.public_url
@@ -107,7 +113,7 @@ def grant_qr(
 
 
 @router.post("/shares/{grant_id}/revoke", dependencies=[CSRF_CHECKED])
-def revoke_grant(grant_id: uuid.UUID, me: Me, session: SessionDep) -> Response:
+def revoke_grant(grant_id: uuid.UUID, me: MeSharing, session: SessionDep) -> Response:
     grants.revoke(session, owner=me, grant_id=grant_id)
     return redirect(f"/shares/{grant_id}?revoked=1")
 

@@ -32,6 +32,12 @@
       request.send(new FormData(form));
     });
   });
+  // Recovery codes: a print button where printing can be started from the page.
+  document.querySelectorAll("[data-print]").forEach(function (button) {
+    if (!window.print) { return; }
+    button.hidden = false;
+    button.addEventListener("click", function () { window.print(); });
+  });
   // The QR code fills the screen for the officer's scanner.
   document.querySelectorAll("[data-fullscreen]").forEach(function (link) {
     link.addEventListener("click", function (event) {
