@@ -30,9 +30,12 @@ class Steps:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.count = 0
 
-    def shoot(self, page: Page, label: str) -> None:
+    def shoot(self, page: Page, label: str, *, whole: bool = True) -> None:
+        """`whole`: the full page; otherwise the screen as seen (a sticky banner stays on top
+        of the screen, not of a full-page capture)."""
         self.count += 1
-        page.screenshot(path=str(self.folder / f"{self.count:02d}-{label}.png"), full_page=True)
+        path = str(self.folder / f"{self.count:02d}-{label}.png")
+        page.screenshot(path=path, full_page=whole)
 
 
 def test_an_officer_acts_for_a_citizen_with_her_consent(
@@ -79,7 +82,7 @@ def test_an_officer_acts_for_a_citizen_with_her_consent(
     officer.get_by_role("button", name="Bắt đầu làm thay").click()
     banner = officer.locator(".acting-banner")
     expect(banner).to_contain_text("Bạn đang làm thay cho Nguyễn Thị Lan — còn 30 phút")
-    steps.shoot(officer, "her-vault-under-the-banner")
+    steps.shoot(officer, "her-vault-under-the-banner", whole=False)
 
     officer.get_by_role("link", name="Thêm giấy tờ").click()
     officer.locator("label.choice:has-text('Giấy khai sinh')").first.click()
@@ -87,7 +90,7 @@ def test_an_officer_acts_for_a_citizen_with_her_consent(
     officer.locator("input#file").set_input_files([scan])  # type: ignore[list-item]
     officer.get_by_role("button", name="Lưu giấy tờ").click()
     expect(officer.get_by_role("status")).to_contain_text("Đã lưu giấy tờ")
-    steps.shoot(officer, "uploaded")
+    steps.shoot(officer, "uploaded", whole=False)
 
     officer.get_by_role("link", name="Chia sẻ giấy tờ này").click()
     officer.locator("#agency").select_option(label=counter.name)
@@ -99,7 +102,7 @@ def test_an_officer_acts_for_a_citizen_with_her_consent(
     officer.wait_for_timeout(200)
     box = banner.bounding_box()
     assert box is not None and box["y"] <= 1, box
-    steps.shoot(officer, "shared")
+    steps.shoot(officer, "shared", whole=False)
 
     banner.get_by_role("button", name="Kết thúc").click()
     expect(officer.get_by_text("Phiên làm thay đã kết thúc.")).to_be_visible()
