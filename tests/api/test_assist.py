@@ -413,3 +413,38 @@ def test_a_paper_uploaded_into_a_dossier_needs_documents_write(
     refused = upload(client, acting_as, ("a.png", png()), path=upload_into, doc_type="CCCD")
     assert refused.status_code == 403
     assert "documents:write" in refused.json()["detail"]
+
+
+def test_answers_carrying_a_secret_are_never_cached(
+    client: TestClient, officer: OfficerAccount, citizen: Account, agency: AgencyAccount
+) -> None:
+    """Tokens and codes (RFC 6749 §5.1): no cache, shared or private, may keep them."""
+    request_id = ask(client, officer, citizen, ("documents:read",))
+    client.post(f"{REQUESTS}/{request_id}/approve", headers=citizen.headers)
+    answers = [
+        client.post(
+            "/api/v1/auth/token", data={"username": citizen.national_id, "password": PASSWORD}
+        ),
+        client.post(
+            "/api/v1/officer/token",
+            data={"username": officer.username, "password": officer.password},
+        ),
+        client.post(
+            "/api/v1/agency/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": agency.client_id,
+                "client_secret": agency.client_secret,
+            },
+        ),
+        client.post(f"{REQUESTS}/{request_id}/session", headers=officer.headers),
+        client.post("/api/v1/citizens/me/recovery-codes", headers=citizen.headers),
+        client.post(
+            "/api/v1/assist/password-resets",
+            headers=officer.headers,
+            json={"national_id": citizen.national_id, "identity_check": "chip_card"},
+        ),
+    ]
+    for answer in answers:
+        assert answer.status_code in (200, 201), answer.text
+        assert answer.headers["cache-control"] == "no-store"

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, Request, Response
 
 from vault import agencies
 from vault.api.deps import (
+    NO_STORE,
     BackendDep,
     CurrentAgency,
     SessionDep,
@@ -40,7 +41,7 @@ def _client_credentials(
     raise AuthenticationFailed("Send client_id and client_secret, in the form or as HTTP Basic.")
 
 
-@router.post("/agency/token", response_model=TokenPublic)
+@router.post("/agency/token", response_model=TokenPublic, dependencies=[NO_STORE])
 def issue_agency_token(
     request: Request,
     session: SessionDep,

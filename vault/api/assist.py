@@ -15,9 +15,10 @@ from sqlmodel import Session
 from vault import db
 from vault.accounts import acting, citizens, officers
 from vault.accounts.acting import Acting
-from vault.accounts.models import Citizen, EndReason
+from vault.accounts.models import Citizen
 from vault.accounts.officers import OfficerSession
 from vault.api.deps import (
+    NO_STORE,
     BackendDep,
     CurrentCitizen,
     CurrentOfficer,
@@ -43,7 +44,6 @@ from vault.kit.errors import (
     AuthenticationFailed,
     Forbidden,
     InvalidInput,
-    NotFound,
     NotWhileActing,
 )
 
@@ -51,7 +51,7 @@ router = APIRouter(prefix="/assist", tags=["assist"])
 _any_bearer = HTTPBearer(auto_error=False, scheme_name="any")
 
 
-Caller = Citizen | OfficerSession | Acting
+Caller = sessions.Caller
 
 
 def get_caller(
@@ -116,12 +116,7 @@ def read_request(
     request_id: uuid.UUID, caller: AnyCaller, session: SessionDep, backend: BackendDep
 ) -> AssistRequestPublic:
     """The citizen's own request, or the officer's (the counter waits on its status)."""
-    if isinstance(caller, Citizen):
-        row = requests.for_citizen(session, caller, request_id)
-    elif isinstance(caller, OfficerSession):
-        row = requests.for_officer(session, caller, request_id)
-    else:
-        raise Forbidden("Only the citizen or the officer who asked can see a request.")
+    row = requests.for_caller(session, caller, request_id)
     return AssistRequestPublic.of(requests.view(session, backend.keyring, row))
 
 
@@ -194,6 +189,7 @@ def decline(
     "/requests/{request_id}/session",
     status_code=status.HTTP_201_CREATED,
     response_model=ActingSessionCreated,
+    dependencies=[NO_STORE],
 )
 def open_session(
     request_id: uuid.UUID, officer: CurrentOfficer, session: SessionDep, backend: BackendDep
@@ -239,21 +235,7 @@ def end_session(
     """Ends it at once: by the citizen, by the officer or delegate who holds it (with their own
     token), or with its own token. The very next request with its token is refused. Anyone
     else is told it does not exist."""
-    if isinstance(caller, Acting):
-        if caller.session.id != session_id:
-            raise NotFound("No such acting session.")
-        row, reason = caller.session, EndReason.ACTOR
-    else:
-        row = acting.get(session, session_id)
-        if isinstance(caller, OfficerSession):
-            holds = row.officer_id == caller.officer.id
-            reason = EndReason.ACTOR
-        else:
-            holds = caller.id in (row.citizen_id, row.delegate_id)
-            reason = EndReason.CITIZEN if caller.id == row.citizen_id else EndReason.ACTOR
-        if not holds:
-            raise NotFound("No such acting session.")
-    sessions.end(session, backend.keyring, row, reason)
+    sessions.end_by(session, backend.keyring, caller, session_id)
 
 
 def _session_public(record: sessions.Record) -> AssistSessionPublic:

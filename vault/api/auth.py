@@ -8,14 +8,14 @@ from fastapi.security import OAuth2PasswordRequestForm
 from vault import db
 from vault.accounts import acting, citizens
 from vault.accounts.models import EndReason
-from vault.api.deps import BackendDep, EngineDep, SessionDep, SettingsDep, citizen_bearer
+from vault.api.deps import NO_STORE, BackendDep, EngineDep, SessionDep, SettingsDep, citizen_bearer
 from vault.api.schemas import TokenPublic
 from vault.assist import sessions
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-@router.post("/token", response_model=TokenPublic)
+@router.post("/token", response_model=TokenPublic, dependencies=[NO_STORE])
 def login_citizen(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     request: Request,

@@ -15,7 +15,7 @@ from sqlmodel import Session
 from vault import db
 from vault.accounts import acting
 from vault.accounts.models import Citizen
-from vault.api.deps import BackendDep, CurrentCitizen, EngineDep, SessionDep
+from vault.api.deps import NO_STORE, BackendDep, CurrentCitizen, EngineDep, SessionDep
 from vault.api.schemas import (
     ActingSessionCreated,
     DelegationCreate,
@@ -94,6 +94,7 @@ def end(
     "/delegations/{delegation_id}/session",
     status_code=status.HTTP_201_CREATED,
     response_model=ActingSessionCreated,
+    dependencies=[NO_STORE],
 )
 def open_session(
     delegation_id: uuid.UUID,

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 import anyio.to_thread
-from fastapi import Depends, Request, Security
+from fastapi import Depends, Request, Response, Security
 from fastapi.openapi.models import OAuthFlowClientCredentials
 from fastapi.openapi.models import OAuthFlows as OAuthFlowsModel
 from fastapi.security import OAuth2, OAuth2PasswordBearer, SecurityScopes
@@ -144,6 +144,13 @@ def get_current_agency(
     return Accessor(agency)
 
 
+def no_store(response: Response) -> None:
+    """An answer that carries a secret (a token, a code) is kept by no cache (RFC 6749 §5.1)."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+
+
+NO_STORE = Depends(no_store)
 EngineDep = Annotated[Engine, Depends(get_engine)]
 BackendDep = Annotated[Backend, Depends(get_backend)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]

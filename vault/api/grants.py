@@ -5,6 +5,7 @@ import uuid
 from fastapi import APIRouter, Query, Response, status
 
 from vault.api.deps import (
+    NO_STORE,
     BackendDep,
     CurrentCitizen,
     SessionDep,
@@ -27,7 +28,12 @@ from vault.sharing import access_log, grants, qr
 router = APIRouter(tags=["sharing"])
 
 
-@router.post("/grants", status_code=status.HTTP_201_CREATED, response_model=GrantCreated)
+@router.post(
+    "/grants",
+    status_code=status.HTTP_201_CREATED,
+    response_model=GrantCreated,
+    dependencies=[NO_STORE],
+)
 def create_grant(
     body: GrantCreate,
     citizen: SharesPapers,

@@ -11,7 +11,14 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from vault import db
 from vault.accounts import officers
-from vault.api.deps import CurrentOfficer, EngineDep, SessionDep, SettingsDep, officer_bearer
+from vault.api.deps import (
+    NO_STORE,
+    CurrentOfficer,
+    EngineDep,
+    SessionDep,
+    SettingsDep,
+    officer_bearer,
+)
 from vault.api.schemas import AgencyRef, OfficerPublic, OfficerTokenPublic
 
 router = APIRouter(prefix="/officer", tags=["officer"])
@@ -25,7 +32,7 @@ def officer_public(found: officers.OfficerSession) -> OfficerPublic:
     )
 
 
-@router.post("/token", response_model=OfficerTokenPublic)
+@router.post("/token", response_model=OfficerTokenPublic, dependencies=[NO_STORE])
 def login_officer(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     request: Request,

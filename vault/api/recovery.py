@@ -9,7 +9,14 @@ from sqlmodel import Session
 
 from vault import db
 from vault.accounts import recovery
-from vault.api.deps import BackendDep, CurrentCitizen, CurrentOfficer, EngineDep, SessionDep
+from vault.api.deps import (
+    NO_STORE,
+    BackendDep,
+    CurrentCitizen,
+    CurrentOfficer,
+    EngineDep,
+    SessionDep,
+)
 from vault.api.schemas import (
     PasswordReset,
     PasswordResetCode,
@@ -25,6 +32,7 @@ router = APIRouter(tags=["recovery"])
     "/assist/password-resets",
     status_code=status.HTTP_201_CREATED,
     response_model=PasswordResetCode,
+    dependencies=[NO_STORE],
 )
 def issue_reset_code(
     body: PasswordResetCreate, officer: CurrentOfficer, session: SessionDep, backend: BackendDep
@@ -90,6 +98,7 @@ def reset(
     "/citizens/me/recovery-codes",
     status_code=status.HTTP_201_CREATED,
     response_model=RecoveryCodesPublic,
+    dependencies=[NO_STORE],
 )
 def make_recovery_codes(
     citizen: CurrentCitizen, session: SessionDep, backend: BackendDep

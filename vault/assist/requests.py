@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from vault import audit, db
 from vault.accounts import acting, citizens, logins
-from vault.accounts.acting import Opened
+from vault.accounts.acting import Acting, Opened
 from vault.accounts.models import ActorKind, Citizen, Officer, Scope
 from vault.accounts.officers import OfficerSession
 from vault.agencies.models import Agency
@@ -27,7 +27,14 @@ from vault.assist import sessions
 from vault.assist.models import AssistRequest, ConsentMethod, IdentityCheck, RequestStatus
 from vault.keys import Keyring
 from vault.kit import text
-from vault.kit.errors import Conflict, InvalidInput, NotFound, TooManyAttempts, WrongPassword
+from vault.kit.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    NotWhileActing,
+    TooManyAttempts,
+    WrongPassword,
+)
 from vault.notices import sealing
 
 # How long the citizen has to answer, and the officer to open the session once approved.
@@ -163,6 +170,17 @@ def for_citizen(session: Session, citizen: Citizen, request_id: uuid.UUID) -> As
     if row is None or row.citizen_id != citizen.id:
         raise NotFound("No such request.")
     return row
+
+
+def for_caller(
+    session: Session, caller: Citizen | OfficerSession | Acting, request_id: uuid.UUID
+) -> AssistRequest:
+    """The citizen's own request, or the asking officer's; never one for someone acting."""
+    if isinstance(caller, Citizen):
+        return for_citizen(session, caller, request_id)
+    if isinstance(caller, OfficerSession):
+        return for_officer(session, caller, request_id)
+    raise NotWhileActing("Only the citizen or the officer who asked can see a request.")
 
 
 def for_officer(session: Session, officer: OfficerSession, request_id: uuid.UUID) -> AssistRequest:

@@ -12,7 +12,9 @@ from sqlmodel import Session, col, select
 
 from vault import audit, db, queue
 from vault.accounts import acting, citizens
+from vault.accounts.acting import Acting
 from vault.accounts.models import ActingSession, ActorKind, Citizen, EndReason, Officer
+from vault.accounts.officers import OfficerSession
 from vault.agencies.models import Agency
 from vault.audit.models import AuditEvent
 from vault.catalog import document_types
@@ -177,11 +179,28 @@ def _type_name(code: str) -> str:
         return code
 
 
-def for_citizen(session: Session, citizen: Citizen, session_id: uuid.UUID) -> ActingSession:
+# Who may be calling about a session or a request: the citizen or a delegate with their own
+# token, an officer with theirs, or the holder of an acting token.
+Caller = Citizen | OfficerSession | Acting
+
+
+def end_by(session: Session, keyring: Keyring, caller: Caller, session_id: uuid.UUID) -> None:
+    """Ends it at once, for the citizen, the officer or delegate who holds it, or its own
+    token; to anyone else it does not exist."""
+    if isinstance(caller, Acting):
+        if caller.session.id != session_id:
+            raise NotFound("No such acting session.")
+        end(session, keyring, caller.session, EndReason.ACTOR)
+        return
     row = session.get(ActingSession, session_id)
-    if row is None or row.citizen_id != citizen.id:
+    if isinstance(caller, OfficerSession):
+        holds = row is not None and row.officer_id == caller.officer.id
+    else:
+        holds = row is not None and caller.id in (row.citizen_id, row.delegate_id)
+    if row is None or not holds:
         raise NotFound("No such acting session.")
-    return row
+    by_citizen = isinstance(caller, Citizen) and caller.id == row.citizen_id
+    end(session, keyring, row, EndReason.CITIZEN if by_citizen else EndReason.ACTOR)
 
 
 def end(session: Session, keyring: Keyring, row: ActingSession, reason: EndReason) -> None:

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
 from vault.accounts import acting
-from vault.accounts.models import EndReason
 from vault.api.deps import BackendDep, SessionDep
 from vault.assist import requests, sessions
 from vault.web import security
@@ -55,8 +54,7 @@ def history_page(request: Request, me: Me, session: SessionDep, backend: Backend
 def end_session(
     session_id: uuid.UUID, me: Me, session: SessionDep, backend: BackendDep
 ) -> Response:
-    row = sessions.for_citizen(session, me, session_id)
-    sessions.end(session, backend.keyring, row, EndReason.CITIZEN)
+    sessions.end_by(session, backend.keyring, me, session_id)
     return redirect("/assist/history?ended=1")
 
 
@@ -66,7 +64,7 @@ def end_from_banner(request: Request, session: SessionDep, backend: BackendDep) 
     and the browser forgets its token."""
     found = acting.resolve(session, request.cookies.get(security.ACTING, ""))
     if found is not None:
-        sessions.end(session, backend.keyring, found.session, EndReason.ACTOR)
+        sessions.end_by(session, backend.keyring, found, found.session.id)
     officer = found is None or found.officer is not None
     response = redirect("/agency/assist?ended=1" if officer else "/delegations?ended=1")
     response.delete_cookie(security.ACTING, path="/")
