@@ -29,28 +29,14 @@ from typing import Any
 import sqlalchemy
 import urllib3
 from minio import Minio
-from sqlalchemy.engine import make_url
 
 from tests.support import files
+from tests.support.databases import scratch_database
 from tests.support.seaweed import S3Server, seaweedfs
 from tests.support.server import served, vault_server
 from vault import agencies, db
 
 MIB = 1 << 20
-
-
-@contextmanager
-def scratch_database(admin_url: str) -> Iterator[str]:
-    name = f"vault_bench_{secrets.token_hex(4)}"
-    admin = sqlalchemy.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 def load(
@@ -226,7 +212,7 @@ def main() -> None:
         with scratch_database(admin_url) as database_url, seaweedfs(root / "seaweedfs") as s3:
             bucket = f"bench-{secrets.token_hex(4)}"
             env = {
-                "VAULT_DATA_DIR": str(root / "vault"),
+                "VAULT_DATA_DIR": str(root / "vault-data"),
                 "VAULT_DATABASE_URL": database_url,
                 "VAULT_STORAGE": "s3",
                 "VAULT_S3_ENDPOINT": s3.endpoint,

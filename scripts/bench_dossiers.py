@@ -155,7 +155,7 @@ def main() -> None:
             agencies.create(session, code="UBND-BENCH", name="UBND bench")
         engine.dispose()
         with vault_server(
-            {"VAULT_DATA_DIR": str(root / "vault"), "VAULT_DATABASE_URL": url}, root
+            {"VAULT_DATA_DIR": str(root / "vault-data"), "VAULT_DATABASE_URL": url}, root
         ) as server:
             race(server.url, args.measured, args.requests)
 

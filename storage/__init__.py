@@ -7,8 +7,10 @@ from storage.base import (
     BlobStore,
     BlobWriter,
     ReadAhead,
+    Retaining,
     StoreUnavailable,
     put_bytes,
+    put_retained,
     read_range,
 )
 from storage.filestore import FileStore
@@ -23,7 +25,9 @@ __all__ = [
     "ReadAhead",
     "FileStore",
     "S3Store",
+    "Retaining",
     "StoreUnavailable",
     "put_bytes",
+    "put_retained",
     "read_range",
 ]

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 KEY_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{7,127}")
 
@@ -159,3 +159,18 @@ def read_range(store: BlobStore, key: str, offset: int, length: int) -> bytes:
             parts.append(data)
             length -= len(data)
         return b"".join(parts)
+
+
+@runtime_checkable
+class Retaining(Protocol):
+    def put_retained(self, key: str, data: bytes, until: datetime) -> bool:
+        """Store a small blob that even the store's own credentials cannot delete or overwrite
+        before `until` (S3 object lock, compliance mode). True if the store locked it."""
+
+
+def put_retained(store: BlobStore, key: str, data: bytes, until: datetime) -> bool:
+    """Locked where the store can lock (see Retaining); otherwise a plain put. False then."""
+    if isinstance(store, Retaining):
+        return store.put_retained(key, data, until)
+    put_bytes(store, key, data)
+    return False

@@ -6,6 +6,7 @@ put (single or multipart), ranged get, delete, list.
 
 from __future__ import annotations
 
+import io
 import os
 import threading
 import time
@@ -13,12 +14,15 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import certifi
 import urllib3
 from minio import Minio
+from minio.commonconfig import COMPLIANCE
+from minio.datatypes import Part
 from minio.error import MinioException, S3Error
+from minio.retention import Retention
 from urllib3.util import Retry, Timeout
 
 from storage.base import (
@@ -30,104 +34,182 @@ from storage.base import (
     check_key,
 )
 
+# What S3 servers answer a retention on a bucket made without object lock.
+_NO_LOCK = {
+    "InvalidRequest",
+    "InvalidBucketState",
+    "ObjectLockConfigurationNotFoundError",
+    "NotImplemented",
+    "MissingObjectLockConfiguration",
+}
 
-class _Aborted(Exception):
-    """Raised inside the SDK's read so that it aborts the multipart upload."""
 
+class _Upload:
+    """Sends what the caller writes to the store in parts, `parallel` of them at once in
+    threads of its own, while the caller goes on producing the next ones, in bounded memory:
+    at most `parallel` parts in flight, one waiting and one being filled. A blob that fits in
+    one part is sent with a single PUT when it ends.
 
-class _Pipe:
-    """Carries the caller's bytes to the SDK's upload thread, which sends one part at a time.
-    Holding up to a part lets the caller fill the next part while the SDK sends the previous
-    one, in bounded memory.
+    Neither side waits for ever on the other. The caller waits at most `timeout` for the
+    senders to send a part, then gives up; a failed part is raised at the caller's next write,
+    not at the end of the blob. The senders wait for the caller for as long as it takes to
+    produce (a citizen's upload may be slow), stop as soon as it gives up or a part fails, and
+    the last one to stop aborts the multipart upload, so the caller never waits on the abort.
+    Every store call is bounded by the HTTP client's deadlines.
 
-    Neither side waits for ever on the other. The caller waits at most `timeout` at once for
-    the upload thread, then gives up; the upload thread waits for the caller for as long as the
-    caller takes to produce (a citizen's upload may be slow), but stops as soon as the caller
-    gives up, and removes what it stored if giving up came too late to stop the upload.
+    The SDK's own parallel upload cannot do this: its pool reports a failed part only after
+    reading the whole stream, and is left running when the stream fails; it is built here from
+    the same calls (create, upload part, complete, abort) put_object makes.
     """
 
-    def __init__(self, capacity: int, timeout: float) -> None:
-        self._capacity = capacity
-        self._timeout = timeout
+    def __init__(
+        self, client: Minio, bucket: str, key: str, part_size: int, parallel: int, timeout: float
+    ) -> None:
+        self._client, self._bucket, self._key = client, bucket, key
+        self._part_size, self._parallel, self._timeout = part_size, parallel, timeout
         self._changed = threading.Condition()
-        self._blocks: deque[bytes | memoryview] = deque()
-        self._held = 0
-        self._ended = False
-        self._abandoned = False
-        self._done = False
+        self._filling: list[bytes] = []
+        self._filled = 0
+        self._waiting: deque[tuple[int, bytes]] = deque()
+        self._parts = 0
+        self._senders = 0
+        self._busy = 0
+        self._etags: dict[int, str] = {}
+        self._upload_id: str | None = None
         self._failure: BaseException | None = None
+        self._closed = False
+        self._abandoned = False
 
     def write(self, data: bytes, /) -> int:
-        block = bytes(data)
-        with self._changed:
-            self._wait(lambda: self._held == 0 or self._held + len(block) <= self._capacity)
-            if block:
-                self._blocks.append(block)
-                self._held += len(block)
-                self._changed.notify_all()
+        if self._failure is not None:
+            with self._changed:
+                self._wait(lambda: True)  # raises it
+        if data:
+            self._filling.append(bytes(data))
+            self._filled += len(data)
+            if self._filled >= self._part_size:
+                self._queue_part()
         return len(data)
 
     def finish(self) -> None:
-        """Ends the stream and returns once the blob is stored."""
+        """Sends what is left and returns once the blob is stored."""
+        if not self._parts:
+            with _translated():
+                self._client._put_object(self._bucket, self._key, self._take(), {})
+            return
+        if self._filled:
+            self._queue_part()
         with self._changed:
-            self._ended = True
+            self._closed = True
             self._changed.notify_all()
-            self._wait(lambda: self._done)
+            self._wait(lambda: not self._waiting and not self._busy)
+            upload_id = self._upload_id
+            parts = [Part(number, etag) for number, etag in sorted(self._etags.items())]
+        with _translated():
+            self._client._complete_multipart_upload(
+                self._bucket, self._key, cast(str, upload_id), parts
+            )
 
     def abandon(self) -> None:
         with self._changed:
-            self._abandoned = True
+            self._closed = self._abandoned = True
+            self._waiting.clear()
+            self._changed.notify_all()
+            if not self._senders:
+                self._abort()
+
+    def _take(self) -> bytes:
+        data = b"".join(self._filling)
+        self._filling, self._filled = [], 0
+        return data
+
+    def _queue_part(self) -> None:
+        if self._upload_id is None:
+            with _translated():
+                self._upload_id = self._client._create_multipart_upload(
+                    self._bucket, self._key, {"Content-Type": "application/octet-stream"}
+                )
+        part = self._take()
+        with self._changed:
+            self._wait(lambda: len(self._waiting) + self._busy <= self._parallel)
+            self._parts += 1
+            self._waiting.append((self._parts, part))
+            if self._senders < min(self._parallel, self._parts):
+                self._senders += 1
+                threading.Thread(target=self._send, name="s3-upload", daemon=True).start()
             self._changed.notify_all()
 
     def _wait(self, ready: Callable[[], bool]) -> None:
-        deadline = time.monotonic() + self._timeout
+        """The caller's side, holding the lock: gives up after `timeout` without a part sent."""
+        sent, deadline = len(self._etags), time.monotonic() + self._timeout
         while True:
             if self._failure is not None:
                 with _translated():
                     raise self._failure
             if ready():
                 return
+            if len(self._etags) != sent:
+                sent, deadline = len(self._etags), time.monotonic() + self._timeout
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise StoreUnavailable(f"object store upload stalled for {self._timeout:g} s")
             self._changed.wait(remaining)
 
-    def read(self, size: int = -1, /) -> bytes:
-        """The SDK's side: `size` bytes, fewer only at the end of the stream."""
-        wanted = size if size >= 0 else 1 << 62
-        taken: list[bytes | memoryview] = []
-        with self._changed:
-            while wanted > 0:
-                if self._abandoned:
-                    raise _Aborted
-                if self._blocks:
-                    block = self._blocks.popleft()
-                    if len(block) > wanted:
-                        rest = memoryview(block)[wanted:]
-                        self._blocks.appendleft(rest)
-                        block = memoryview(block)[:wanted]
-                    self._held -= len(block)
-                    taken.append(block)
-                    wanted -= len(block)
+    def _send(self) -> None:
+        failure: BaseException | None = None
+        try:
+            while failure is None and (part := self._next_part()):
+                number, data = part
+                del part
+                etag = ""
+                try:
+                    etag = self._client._upload_part(
+                        self._bucket, self._key, data, None, cast(str, self._upload_id), number
+                    )
+                except BaseException as error:
+                    failure = error
+                del data
+                with self._changed:
+                    self._busy -= 1
+                    if failure is None:
+                        self._etags[number] = etag
+                    else:
+                        self._failure = self._failure or failure
+                        self._closed = True
+                        self._waiting.clear()
                     self._changed.notify_all()
-                elif self._ended:
-                    break
-                else:
-                    self._changed.wait()
-        return b"".join(taken)
+        finally:
+            with self._changed:
+                self._senders -= 1
+                if not self._senders and (self._abandoned or self._failure is not None):
+                    self._abort()
 
-    def stored(self) -> bool:
-        """The upload thread's success. False if the caller gave up meanwhile: the blob it was
-        told had failed must not stay."""
+    def _next_part(self) -> tuple[int, bytes] | None:
         with self._changed:
-            self._done = True
+            while not self._waiting:
+                if self._closed or self._failure is not None:
+                    return None
+                self._changed.wait()
+            self._busy += 1
             self._changed.notify_all()
-            return not self._abandoned
+            return self._waiting.popleft()
 
-    def failed(self, error: BaseException) -> None:
-        with self._changed:
-            self._failure = error
-            self._changed.notify_all()
+    def _abort(self) -> None:
+        """Holds the lock. Best effort, in a thread of its own: a part the store kept stays
+        billed until `vault storage gc` aborts what the store still lists as unfinished."""
+        upload_id, self._upload_id = self._upload_id, None
+        if upload_id is not None:
+            threading.Thread(
+                target=_quietly,
+                args=(self._client._abort_multipart_upload, self._bucket, self._key, upload_id),
+                name="s3-abort",
+                daemon=True,
+            ).start()
+
+
+def _quietly(call: Callable[..., object], *args: object) -> None:
+    with suppress(MinioException, urllib3.exceptions.HTTPError, OSError):
+        call(*args)
 
 
 class _Response:
@@ -160,6 +242,7 @@ class S3Store:
         secure: bool = False,
         region: str | None = None,
         part_size: int = 5 << 20,
+        parallel_parts: int = 2,
         timeout: float = 10.0,
     ) -> None:
         http = urllib3.PoolManager(
@@ -189,6 +272,7 @@ class S3Store:
         )
         self.bucket = bucket
         self._part_size = part_size
+        self._parallel_parts = parallel_parts
         self._timeout = timeout
 
     def ensure_bucket(self) -> None:
@@ -203,36 +287,15 @@ class S3Store:
     @contextmanager
     def writer(self, key: str) -> Iterator[BlobWriter]:
         check_key(key)
-        pipe = _Pipe(self._part_size, self._timeout)
-        threading.Thread(
-            target=self._upload, args=(key, pipe), name="s3-upload", daemon=True
-        ).start()
+        upload = _Upload(
+            self.client, self.bucket, key, self._part_size, self._parallel_parts, self._timeout
+        )
         try:
-            yield pipe
-            pipe.finish()
+            yield upload
+            upload.finish()
         except BaseException:
-            pipe.abandon()
+            upload.abandon()
             raise
-
-    def _upload(self, key: str, pipe: _Pipe) -> None:
-        """One part at a time: with parallel parts the SDK runs a thread pool, which it leaves
-        running when the stream it reads fails, and it only reports a failed part once it has
-        read the whole stream. On a failure put_object aborts the multipart upload itself."""
-        try:
-            self.client.put_object(
-                self.bucket,
-                key,
-                pipe,  # type: ignore[arg-type]
-                length=-1,
-                part_size=self._part_size,
-                num_parallel_uploads=1,
-            )
-        except BaseException as error:
-            pipe.failed(error)
-            return
-        if not pipe.stored():
-            with suppress(MinioException, urllib3.exceptions.HTTPError, OSError):
-                self.client.remove_object(self.bucket, key)
 
     @contextmanager
     def reader(self, key: str, offset: int = 0, length: int | None = None) -> Iterator[BlobReader]:
@@ -244,6 +307,27 @@ class S3Store:
         finally:
             response.close()
             response.release_conn()
+
+    def put_retained(self, key: str, data: bytes, until: datetime) -> bool:
+        """Under object lock in compliance mode when the bucket was made with object lock
+        (`mc mb --with-lock`); a bucket without it (or a server without the feature) refuses
+        the retention, and the blob is then stored plainly."""
+        check_key(key)
+        with _translated():
+            try:
+                self.client.put_object(
+                    self.bucket,
+                    key,
+                    io.BytesIO(data),
+                    len(data),
+                    retention=Retention(COMPLIANCE, until),
+                )
+                return True
+            except S3Error as error:
+                if error.code not in _NO_LOCK:
+                    raise
+            self.client.put_object(self.bucket, key, io.BytesIO(data), len(data))
+            return False
 
     def delete(self, key: str) -> None:
         check_key(key)

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
+from tests.support.databases import scratch_database
 from tests.support.seaweed import S3Server, seaweedfs
 from tests.support.sinks import SmtpSink, WebhookReceiver
 from vault import bootstrap, db
@@ -125,18 +126,9 @@ def postgres_server() -> str:
 @pytest.fixture(scope="session")
 def postgres_database(postgres_server: str) -> Iterator[str]:
     """A database of this test session, migrated once; tables are emptied after each test."""
-    name = f"vault_test_{secrets.token_hex(6)}"
-    admin = sqlalchemy.create_engine(postgres_server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = make_url(postgres_server).set(database=name).render_as_string(hide_password=False)
-    db.upgrade(url)
-    try:
+    with scratch_database(postgres_server, "vault_test") as url:
+        db.upgrade(url)
         yield url
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -164,6 +156,7 @@ def _empty_postgres(url: str) -> None:
 
 @pytest.fixture
 def settings(stack: Stack, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Settings]:
+    assert stack.database in ("sqlite", "postgresql") and stack.storage in ("file", "s3"), stack
     options: dict[str, object] = {}
     if stack.database == "sqlite":
         shutil.copy(request.getfixturevalue("sqlite_template"), tmp_path / "vault.db")

@@ -9,18 +9,20 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 
 from vault import api, db, web
-from vault.api import health, problems, redaction
+from vault.api import health, problems, redaction, uploads
 from vault.api.bodies import BodyLimit
+from vault.api.observed import Observed
+from vault.audit import metrics as audit_metrics
 from vault.bootstrap import build_backend, keep_files_private
 from vault.dossiers.stats import ReuseCollector
 from vault.jobs import embedded, runner
 from vault.jobs.metrics import JobsCollector
 from vault.jobs.retries import Tally
 from vault.jobs.work import Work
-from vault.kit import lifeline, rate
+from vault.kit import lifeline, metrics, rate
 from vault.settings import Settings
 
 
@@ -73,16 +75,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.declare(app)
     app.include_router(health.router)
     web.install(app)
+    app.add_middleware(uploads.TusHeaders)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(Observed)
+    audit_metrics.install()
 
-    metrics = CollectorRegistry()
-    metrics.register(ReuseCollector(app.state.engine))
-    metrics.register(JobsCollector(app.state.engine, settings))
+    from_database = CollectorRegistry()
+    from_database.register(ReuseCollector(app.state.engine))
+    from_database.register(JobsCollector(app.state.engine, settings))
 
     @app.get("/metrics", include_in_schema=False)
     def read_metrics() -> Response:
-        """Prometheus exposition: the reuse figures (as GET /api/v1/stats gives them), the job
-        queue and the notices' deliveries."""
-        return Response(generate_latest(metrics), media_type=CONTENT_TYPE_LATEST)
+        """Prometheus exposition: requests, bodies, logins, audited outcomes and failures of
+        the parts the vault depends on (every worker's, under --workers N), then what the
+        database says at this scrape: reuse figures, the job queue, the notices' deliveries."""
+        return Response(metrics.exposition(from_database), media_type=metrics.CONTENT_TYPE_LATEST)
 
     return app

@@ -13,10 +13,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from storage import BlobStore, FileStore, S3Store
 from vault import db
-from vault.blobs.backend import Backend, Limits
+from vault.blobs.backend import Backend, Limits, ReadingOptions
 from vault.catalog import procedures
 from vault.crypto import MasterKeyError, MasterKeys, masterkeys
-from vault.documents import intake
+from vault.documents import intake, recognition
 from vault.keys import Keyring, checks
 from vault.kit import sandbox
 from vault.settings import Settings
@@ -42,14 +42,29 @@ def build_backend(settings: Settings) -> Backend:
     return Backend(
         store=build_store(settings),
         keyring=keyring(settings),
-        sandbox=sandbox.shared(preload=intake.SANDBOX_PRELOAD),
-        limits=Limits(
-            max_upload_bytes=settings.max_upload_bytes,
-            max_pages=settings.max_pages,
-            max_image_bytes=settings.max_image_bytes,
-            max_image_pixels=settings.max_image_pixels,
-        ),
+        sandbox=shared_sandbox(),
+        limits=limits(settings),
+        reading=reading_options(settings),
     )
+
+
+def shared_sandbox() -> sandbox.Sandbox:
+    """The process's parser sandbox, its workers started with the parsers preloaded."""
+    return sandbox.shared(preload=intake.SANDBOX_PRELOAD + recognition.SANDBOX_PRELOAD)
+
+
+def limits(settings: Settings) -> Limits:
+    return Limits(
+        max_upload_bytes=settings.max_upload_bytes,
+        max_pages=settings.max_pages,
+        max_image_bytes=settings.max_image_bytes,
+        max_image_pixels=settings.max_image_pixels,
+    )
+
+
+def reading_options(settings: Settings) -> ReadingOptions:
+    tessdata = str(settings.tessdata_dir) if settings.tessdata_dir else None
+    return ReadingOptions(enabled=settings.reading, tessdata=tessdata)
 
 
 def keep_files_private() -> None:

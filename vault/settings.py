@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     # On SQLite `vault serve` runs the queue itself; false leaves it to a `vault worker`.
     # On PostgreSQL jobs always run in `vault worker` processes.
     serve_runs_jobs: bool = True
+    # Reading papers: QR codes during the upload, OCR (Tesseract, Vietnamese) in a job. Both run
+    # on this host, in the parser sandbox; off (VAULT_READING=off) stores papers unread.
+    reading: bool = True
+    # Where vie.traineddata is; unset, Debian's tesseract-ocr-vie directory and the usual others.
+    tessdata_dir: Path | None = None
 
     @field_validator("smtp_url", "notify_webhook_url", "notify_webhook_secret", mode="before")
     @classmethod

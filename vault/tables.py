@@ -20,7 +20,8 @@ from vault.assist.models import (
 )
 from vault.audit.models import AuditEvent
 from vault.catalog.models import Procedure
-from vault.documents.models import Document, DocumentVersion
+from vault.documents.models import Document, DocumentVersion, ResumableUpload, UploadPiece
+from vault.documents.recognition.models import DocumentReading
 from vault.dossiers.models import Dossier, DossierAttachment, DossierEvent
 from vault.keys.models import AgencyKey, CitizenKey, IndexKey, MasterKeyCheck
 from vault.notices.models import Contact, Delivery, NoticePreference, Notification
@@ -42,6 +43,7 @@ __all__ = [
     "Delivery",
     "MasterKeyCheck",
     "Document",
+    "DocumentReading",
     "DocumentVersion",
     "Dossier",
     "DossierAttachment",
@@ -57,6 +59,8 @@ __all__ = [
     "PeriodicRun",
     "Procedure",
     "ResetCode",
+    "ResumableUpload",
+    "UploadPiece",
     "Delegation",
     "DependentVault",
     "Guardianship",

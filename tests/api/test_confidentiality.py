@@ -2,6 +2,8 @@
 shredding."""
 
 import contextlib
+import os
+import tempfile
 import uuid
 
 import pytest
@@ -12,7 +14,7 @@ from sqlmodel import Session, select
 from storage import put_bytes, read_range
 from tests.support import files
 from tests.support.api import register, upload
-from tests.support.at_rest import raw_database
+from tests.support.at_rest import open_spools, raw_database
 from vault import crypto
 from vault.app import create_app
 from vault.crypto import masterkeys
@@ -70,6 +72,40 @@ def test_stored_thumbnail_has_no_metadata(client: TestClient) -> None:
         f"/api/v1/documents/{body['id']}/thumbnail", headers=citizen.headers
     ).content
     assert files.MARKER not in thumbnail and b"Exif" not in thumbnail
+
+
+def test_a_pdf_is_checked_from_a_spool_of_ciphertext_never_read_back_from_the_store(
+    app: FastAPI, client: TestClient, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spool_dir = tmp_path / "spool"
+    spool_dir.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spool_dir))
+    backend = app.state.backend
+    spools: list[bytes] = []
+    reads: list[str] = []
+    run_on, reader = backend.sandbox.run_on, backend.store.reader
+
+    def watched_run_on(function, source, *args, **kwargs):
+        spools.extend(open_spools(spool_dir).values())  # while the parser reads it
+        return run_on(function, source, *args, **kwargs)
+
+    def watched_reader(key, *args, **kwargs):
+        reads.append(key)
+        return reader(key, *args, **kwargs)
+
+    monkeypatch.setattr(backend.sandbox, "run_on", watched_run_on)
+    monkeypatch.setattr(backend.store, "reader", watched_reader)
+    citizen = register(client)
+    kept = upload(client, citizen, ("a.pdf", files.pdf(pages=3, padding=3 << 20)))
+    refused = upload(client, citizen, ("b.pdf", files.pdf_with_javascript()))
+
+    assert kept.status_code == 201 and refused.status_code == 422
+    assert reads == []
+    assert len(spools) == 2
+    assert spools[0].startswith(b"DVLT") and files.MARKER not in spools[0]
+    assert spools[0] in raw_store(app)  # the same ciphertext, encrypted once
+    assert len(raw_store(app)) == 2  # the paper and its thumbnail; nothing of the refused one
+    assert open_spools(spool_dir) == {} and os.listdir(spool_dir) == []
 
 
 @pytest.fixture

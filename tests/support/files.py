@@ -82,12 +82,15 @@ def png_bomb(width: int = 30000, height: int = 30000) -> bytes:
     )
 
 
-def pdf(*, text: bytes = MARKER, pages: int = 1) -> bytes:
+def pdf(*, text: bytes = MARKER, pages: int = 1, padding: int = 0) -> bytes:
+    """`padding`: that many random bytes in a stream after the pages, which no page draws."""
     document = pikepdf.new()
     for _ in range(pages):
         document.add_blank_page(page_size=(595, 842))
     for page in document.pages:
         page.Contents = document.make_stream(b"BT /F1 12 Tf 72 720 Td (" + text + b") Tj ET")
+    if padding:
+        document.Root.Padding = document.make_stream(os.urandom(padding))
     buffer = io.BytesIO()
     document.save(buffer, compress_streams=False)
     return buffer.getvalue()
@@ -174,3 +177,27 @@ def big_pdf_stream(size: int, chunk: int = 1 << 20) -> tuple[int, object]:
         yield blob_tail + xref + trailer
 
     return total, pieces()
+
+
+def scanned_page(*, width: int = 2480, height: int = 3508, quality: int = 80) -> bytes:
+    """One page as a scanner makes it: a full A4 page at 300 dpi (by default) as a colour JPEG,
+    paper grain (noise, so that it compresses like a real scan) under lines of dark "text"."""
+    grain = Image.frombytes("L", (width, height), os.urandom(width * height))
+    paper = Image.merge("RGB", [grain.point(lambda v, s=s: s + v // 11) for s in (220, 214, 206)])
+    draw = ImageDraw.Draw(paper)
+    for top in range(height // 12, height - height // 12, max(height // 40, 4)):
+        draw.rectangle((width // 10, top, width * 9 // 10, top + height // 120), fill=(40, 40, 60))
+    buffer = io.BytesIO()
+    paper.save(buffer, "JPEG", quality=quality, dpi=(300, 300))
+    return buffer.getvalue()
+
+
+def scanned_pdf(*, min_pages: int = 1, min_bytes: int = 0, **page: int) -> bytes:
+    """A scanned paper: one full-page JPEG per page, embedded as it is (DCTDecode, as scanners
+    and img2pdf write them), at least `min_pages` pages and at least `min_bytes` long."""
+    import img2pdf
+
+    pages: list[bytes] = []
+    while len(pages) < min_pages or sum(map(len, pages)) < min_bytes:
+        pages.append(scanned_page(**page))
+    return img2pdf.convert(pages)  # type: ignore[no-any-return]

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from vault import audit, db
 from vault.accounts.models import LoginThrottle
+from vault.kit import metrics
 from vault.kit.errors import InvalidInput, TooManyAttempts
 
 _hasher = PasswordHasher()
@@ -90,6 +91,7 @@ class Attempt:
         blocked = [db.aware(r.blocked_until) for r in rows if r.blocked_until]
         if blocked and max(blocked) > now:
             seconds = int((max(blocked) - now).total_seconds()) + 1
+            metrics.LOGINS.labels("throttled").inc()
             raise TooManyAttempts(
                 "Too many failed logins; wait before trying again.", retry_after=seconds
             )
@@ -97,15 +99,18 @@ class Attempt:
             row.failures += 1
             if row.failures >= limits[row.key]:
                 row.blocked_until = now + policy.block
+                metrics.LOCKOUTS.inc()
             session.add(row)
         session.flush()
 
     def succeeded(self, session: Session) -> None:
+        metrics.LOGINS.labels("success").inc()
         session.execute(delete(LoginThrottle).where(col(LoginThrottle.key).in_(self._keys)))
 
     def failed(self, session: Session, event: audit.Event) -> None:
         """Already counted; audited in a transaction of its own once the refusal has rolled
         the request back."""
+        metrics.LOGINS.labels("failure").inc()
         audit.append_after_refusal(session, event)
 
 

@@ -6,6 +6,7 @@ from vault.api import (
     agency,
     agency_dossiers,
     assist,
+    audit,
     auth,
     certifications,
     citizens,
@@ -18,8 +19,10 @@ from vault.api import (
     officer,
     problems,
     procedures,
+    reading,
     recovery,
     stats,
+    uploads,
 )
 from vault.api.errors import add_error_handlers
 
@@ -29,6 +32,8 @@ for module in (
     citizens,
     document_types,
     documents,
+    uploads,
+    reading,
     grants,
     agency,
     procedures,
@@ -41,6 +46,7 @@ for module in (
     certifications,
     recovery,
     delegations,
+    audit,
 ):
     router.include_router(module.router)
 

@@ -1,13 +1,18 @@
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Response, status
+from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 
-from vault import erasure
+from vault import erasure, export
 from vault.accounts import citizens
 from vault.accounts.models import Citizen
 from vault.api.deps import BackendDep, CurrentCitizen, SessionDep
+from vault.api.downloads import content_disposition, protective_headers
 from vault.api.schemas import CitizenCreate, CitizenPublic, ProfileUpdate
+from vault.audit import checkpoints
 from vault.blobs.backend import Backend
 
 router = APIRouter(prefix="/citizens", tags=["citizens"])
@@ -60,3 +65,30 @@ def update_me(
 def erase_me(citizen: CurrentCitizen, session: SessionDep, backend: BackendDep) -> None:
     """Close the account: its key is destroyed, so none of its papers can ever be read again."""
     erasure.erase(session, backend, citizen)
+
+
+@router.get(
+    "/me/export",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/zip": {}}}},
+)
+def export_me(citizen: CurrentCitizen, session: SessionDep, backend: BackendDep) -> Response:
+    """Everything the vault holds for the citizen, as a zip streamed as it is made: every
+    current paper under its own file name, papers.json, access-log.json, grants.json,
+    dossiers.json and audit.json (the whole chain, with its proof). The citizen alone: not
+    someone acting for them."""
+    archive = export.gather(session, backend, citizen)
+    headers = {
+        **protective_headers(),
+        "Content-Disposition": content_disposition("giay-to-cua-toi.zip"),
+    }
+    return StreamingResponse(archive.chunks(), media_type="application/zip", headers=headers)
+
+
+@router.get("/me/audit-proof")
+def audit_proof(citizen: CurrentCitizen, session: SessionDep) -> dict[str, Any]:
+    """The citizen's audit chain up to its latest event the latest signed checkpoint covers,
+    with that event's RFC 6962 inclusion proof: checkable offline with the published verifier
+    key (`vault audit verify-proof`, or the README's few lines of Python). 409 before any
+    checkpoint covers the chain. Reading it is not itself an event."""
+    return checkpoints.proof_for(session, str(citizen.id)).document()

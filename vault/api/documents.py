@@ -1,34 +1,44 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 import anyio.to_thread
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
+from sqlmodel import Session
 
 from vault import documents
+from vault.accounts.models import Citizen
 from vault.api.deps import BackendDep, ReadsPapers, SessionDep, WritesPapers
 from vault.api.downloads import paper_response, protective_headers
 from vault.api.forms import FormLimits, streamed_form
+from vault.api.reading import DocumentRead
 from vault.api.schemas import UPLOAD_BODY, AgencyRef, DocumentPublic, SignaturePublic
 from vault.blobs.backend import Backend
+from vault.documents import recognition, search
 
 router = APIRouter(prefix="/documents", tags=["documents"])
 
 
 def form_limits(backend: Backend) -> FormLimits:
     limits = backend.limits
-    return FormLimits(max_file_bytes=limits.max_upload_bytes, max_files=limits.max_pages)
+    # Each page may also come as a finished resumable upload's `upload_id` field.
+    return FormLimits(
+        max_file_bytes=limits.max_upload_bytes,
+        max_files=limits.max_pages,
+        max_fields=16 + limits.max_pages,
+    )
 
 
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    response_model=DocumentPublic,
+    response_model=DocumentRead,
     openapi_extra=UPLOAD_BODY,
 )
 async def upload_document(
     request: Request, citizen: WritesPapers, session: SessionDep, backend: BackendDep
-) -> DocumentPublic:
+) -> DocumentRead:
     """Store a paper: one PDF, or photos that become its pages. Fields: doc_type, title,
     number, issued_on, expires_on; the file parts are named `file`."""
     async with streamed_form(request, form_limits(backend)) as parts:
@@ -37,24 +47,43 @@ async def upload_document(
                 session, backend, owner=citizen, parts=parts, end_read=session.commit
             )
         )
-    return DocumentPublic.of(view)
+    return await anyio.to_thread.run_sync(_with_reading, session, backend, citizen, view)
 
 
 @router.get("", response_model=list[DocumentPublic])
 def list_documents(
-    citizen: ReadsPapers, session: SessionDep, backend: BackendDep, doc_type: str | None = None
+    citizen: ReadsPapers,
+    session: SessionDep,
+    backend: BackendDep,
+    doc_type: str | None = None,
+    q: Annotated[str | None, Query(max_length=200, description=SEARCH)] = None,
 ) -> list[DocumentPublic]:
-    views = documents.list_documents(session, backend, owner=citizen, doc_type=doc_type)
+    if q is not None and q.strip():
+        views = search.search(session, backend, owner=citizen, query=q, doc_type=doc_type)
+    else:
+        views = documents.list_documents(session, backend, owner=citizen, doc_type=doc_type)
     return [DocumentPublic.of(view) for view in views]
 
 
-@router.get("/{document_id}", response_model=DocumentPublic)
+@router.get("/{document_id}", response_model=DocumentRead)
 def read_document(
     document_id: uuid.UUID, citizen: ReadsPapers, session: SessionDep, backend: BackendDep
-) -> DocumentPublic:
-    return DocumentPublic.of(
-        documents.view(session, backend, owner=citizen, document_id=document_id)
-    )
+) -> DocumentRead:
+    view = documents.view(session, backend, owner=citizen, document_id=document_id)
+    return _with_reading(session, backend, citizen, view)
+
+
+SEARCH = (
+    "Words in the title, number, type or OCR text of the paper; accents and case do not "
+    "matter and every word must match"
+)
+
+
+def _with_reading(
+    session: Session, backend: Backend, citizen: Citizen, view: documents.DocumentView
+) -> DocumentRead:
+    reading = recognition.reading_of(session, backend, owner=citizen, document_id=view.id)
+    return DocumentRead.read(view, reading)
 
 
 @router.get("/{document_id}/content", response_class=Response)

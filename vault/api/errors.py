@@ -18,7 +18,7 @@ from vault import db
 from vault.api import methods
 from vault.api.redaction import redact
 from vault.crypto import IntegrityError, MasterKeyError
-from vault.kit import errors
+from vault.kit import errors, metrics
 
 log = logging.getLogger("vault.api")
 
@@ -36,6 +36,11 @@ STATUS_CODES: dict[type[errors.VaultError], int] = {
     errors.UnsupportedGrantType: status.HTTP_400_BAD_REQUEST,
     errors.Forbidden: status.HTTP_403_FORBIDDEN,
     errors.Gone: status.HTTP_410_GONE,
+    errors.TooManyUploads: status.HTTP_429_TOO_MANY_REQUESTS,
+    errors.ChecksumMismatch: 460,  # tus 1.0.0, checksum extension
+    errors.UnsupportedProtocol: status.HTTP_412_PRECONDITION_FAILED,
+    errors.MalformedRequest: status.HTTP_400_BAD_REQUEST,
+    errors.WrongContentType: status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
 }
 TITLES = {
     400: "Bad request",
@@ -45,11 +50,13 @@ TITLES = {
     405: "Method not allowed",
     409: "Conflict",
     410: "Gone",
+    412: "Precondition failed",
     413: "Content too large",
     415: "Unsupported media type",
     416: "Range not satisfiable",
     422: "Unprocessable content",
     429: "Too many requests",
+    460: "Checksum mismatch",
     500: "Internal server error",
     503: "Service unavailable",
 }
@@ -93,6 +100,8 @@ async def _vault_error(_request: Request, error: Exception) -> JSONResponse:
         headers["WWW-Authenticate"] = "Bearer"
     if isinstance(error, errors.Gone):
         extra["reason"] = error.reason
+    if isinstance(error, errors.UnsupportedProtocol):
+        headers["Tus-Version"] = "1.0.0"
     if isinstance(error, errors.UnsupportedGrantType):
         extra["error"] = "unsupported_grant_type"
     extra |= error.members
@@ -144,8 +153,24 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
     return problem(error.status_code, str(error.detail), kind=kind, headers=headers)
 
 
-async def _store_unavailable(_request: Request, _error: Exception) -> JSONResponse:
-    log.error("object store unavailable", exc_info=_error)
+def count_failure(error: Exception) -> None:
+    """On /metrics: a request refused because a part the vault depends on failed."""
+    if isinstance(error, StoreUnavailable):
+        part = "store"
+    elif isinstance(error, MasterKeyError):
+        part = "keys"
+    elif isinstance(error, (IntegrityError, BlobNotFound)):
+        part = "integrity"
+    elif db.unavailable(error):
+        part = "database"
+    else:
+        return
+    metrics.BACKEND_ERRORS.labels(part).inc()
+
+
+async def _store_unavailable(_request: Request, error: Exception) -> JSONResponse:
+    count_failure(error)
+    log.error("object store unavailable", exc_info=error)
     return problem(
         503,
         "The document store is not reachable right now; nothing was changed. Try again shortly.",
@@ -157,6 +182,7 @@ async def _store_unavailable(_request: Request, _error: Exception) -> JSONRespon
 async def _database_error(request: Request, error: Exception) -> JSONResponse:
     if not db.unavailable(error):
         raise error  # a bug, not an outage: the 500 handler answers and the traceback is logged
+    count_failure(error)
     log.error(
         "database unavailable on %s %s: %s",
         request.method,
@@ -180,6 +206,7 @@ def _database_failure(error: BaseException) -> str:
 async def _integrity_error(request: Request, error: Exception) -> JSONResponse:
     """A paper that does not authenticate, or whose object has gone from the store."""
     what = "missing from the store" if isinstance(error, BlobNotFound) else "failed its check"
+    count_failure(error)
     log.error("stored paper %s on %s %s", what, request.method, redact(request.url.path))
     return problem(
         500,
@@ -192,6 +219,7 @@ async def _integrity_error(request: Request, error: Exception) -> JSONResponse:
 async def _key_error(_request: Request, error: Exception) -> JSONResponse:
     """The key file is missing, unreadable or not the one the data was wrapped under: the
     vault cannot serve until an operator puts it back, which /readyz names."""
+    count_failure(error)
     log.error("master key problem: %s", error)
     return problem(
         503,

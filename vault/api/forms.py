@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from urllib.parse import parse_qsl
 
 import anyio
 import anyio.from_thread
@@ -44,8 +45,14 @@ class FormLimits:
 
 @asynccontextmanager
 async def streamed_form(request: Request, limits: FormLimits) -> AsyncIterator[Iterator[FormPart]]:
-    """The parts of the request's form, to be iterated in a worker thread."""
-    boundary = _boundary(request.headers.get("content-type", ""))
+    """The parts of the request's form, to be iterated in a worker thread. A form without files
+    (a paper made of finished resumable uploads) may also come urlencoded; it is small, and
+    read whole under the ordinary body limit."""
+    content_type = request.headers.get("content-type", "")
+    if parse_options_header(content_type)[0] == b"application/x-www-form-urlencoded":
+        yield _urlencoded(await request.body(), limits)
+        return
+    boundary = _boundary(content_type)
     bodies.lift(request.scope)
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limits.max_body:
@@ -62,6 +69,50 @@ async def streamed_form(request: Request, limits: FormLimits) -> AsyncIterator[I
         tasks.cancel_scope.cancel()
     if failure is not None:
         raise failure
+
+
+@asynccontextmanager
+async def streamed_body(request: Request, limit: int) -> AsyncIterator[Iterator[bytes]]:
+    """A raw body's bytes, to be iterated in a worker thread, at most `limit` of them. A client
+    that goes away mid-body ends the iteration early instead of failing it: what arrived is
+    the caller's to keep or drop."""
+    bodies.lift(request.scope)
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise FileTooLarge(f"The body is limited to {limit:,} bytes here.")
+    send, receive = anyio.create_memory_object_stream[_Batch](max_buffer_size=4)
+    limits = FormLimits(max_file_bytes=max(0, limit - _OVERHEAD), max_files=0)
+    failure: BaseException | None = None
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(_pump, request, send, limits)
+        try:
+            with receive:
+                yield _until_disconnect(_batches(receive))
+        except BaseException as error:
+            failure = error
+        tasks.cancel_scope.cancel()
+    if failure is not None:
+        raise failure
+
+
+def _urlencoded(body: bytes, limits: FormLimits) -> Iterator[FormPart]:
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidInput("The form is not valid UTF-8 text.") from None
+    if len(pairs) > limits.max_fields:
+        raise InvalidInput("Too many form fields.")
+    for name, value in pairs:
+        if len(value) > limits.max_field_bytes:
+            raise InvalidInput(f"The field {name!r} is too long.", field=name)
+    return iter([FormField(name, value) for name, value in pairs])
+
+
+def _until_disconnect(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    try:
+        yield from chunks
+    except ClientDisconnect:
+        return
 
 
 def _boundary(content_type: str) -> bytes:
@@ -90,7 +141,11 @@ async def _pump(request: Request, send: MemoryObjectSendStream[_Batch], limits: 
                     batch, size = [], 0
             if batch:
                 await send.send(batch)
-        except (FileTooLarge, ClientDisconnect) as error:
+        except ClientDisconnect as error:
+            if batch:  # what did arrive is handed on first: a resumable upload keeps it
+                await send.send(batch)
+            await send.send(error)
+        except FileTooLarge as error:
             await send.send(error)
         except anyio.BrokenResourceError:
             pass  # the reader stopped early: the request was refused already

@@ -52,6 +52,7 @@ def create_grant(
         expires_in_days=body.expires_in_days,
         max_uses=body.max_uses,
         public_url=settings.public_url,
+        masks=body.masks_by_paper(),
     )
     return GrantCreated.of(view)
 
@@ -122,6 +123,7 @@ def read_access_log(
             doc_type=r.doc_type,
             purpose=r.purpose,
             delegate=DelegatePublic(id=r.delegate.id, name=r.delegate.name) if r.delegate else None,
+            masked=r.masked,
         )
         for r in access_log.for_citizen(session, backend, owner=citizen, limit=limit)
     ]

@@ -36,6 +36,8 @@ from vault.notices import contacts
 from vault.notices.inbox import NoticeView
 from vault.notices.models import Medium, NoticeKind
 from vault.sharing.grants import GrantView
+from vault.sharing.masks import MAX_PER_PAPER as MAX_MASKS
+from vault.sharing.masks import Mask
 from vault.sharing.models import GrantStatus
 
 # SQLite hands timestamps back without their zone; they were written in UTC.
@@ -186,6 +188,19 @@ def _signed(body: dict[str, Any]) -> dict[str, Any]:
 RESULT_BODY = _signed(UPLOAD_BODY)
 
 
+class MaskPublic(BaseModel):
+    """A rectangle blacked out on one page of a shared paper."""
+
+    page: int = Field(description="The page, numbered from 1", examples=[1])
+    x: float = Field(description="Left edge, a fraction of the page's width", examples=[0.03])
+    y: float = Field(description="Top edge, a fraction of the page's height", examples=[0.3])
+    w: float = Field(description="Width, a fraction of the page's width", examples=[0.25])
+    h: float = Field(description="Height, a fraction of the page's height", examples=[0.5])
+
+    def mask(self) -> Mask:
+        return Mask(self.page, self.x, self.y, self.w, self.h)
+
+
 class GrantCreate(BaseModel):
     agency: str = Field(description="The agency's code", examples=["UBND-HAICHAU"])
     document_ids: list[uuid.UUID] = Field(min_length=1)
@@ -194,6 +209,17 @@ class GrantCreate(BaseModel):
     max_uses: int | None = Field(
         default=None, description="How many downloads, 1 to 10000; unlimited if absent"
     )
+    masks: dict[uuid.UUID, list[MaskPublic]] = Field(
+        default_factory=dict,
+        description=(
+            "Parts of papers to black out, by document id: rectangles in fractions of the "
+            f"page (x + w and y + h at most 1), at most {MAX_MASKS} a paper. The agency only "
+            "receives copies with those pixels destroyed; the stored paper is unchanged."
+        ),
+    )
+
+    def masks_by_paper(self) -> dict[uuid.UUID, list[Mask]]:
+        return {paper: [m.mask() for m in boxes] for paper, boxes in self.masks.items()}
 
 
 class GrantPublic(BaseModel):
@@ -210,10 +236,18 @@ class GrantPublic(BaseModel):
     revoked_at: Moment | None = Field(
         description="When the grant ended before its time: revoked, or completed with its dossier"
     )
+    masks: dict[uuid.UUID, list[MaskPublic]] = Field(
+        default_factory=dict, description="The masked papers' masks; the others are shared whole"
+    )
 
     @classmethod
     def of(cls, view: GrantView) -> Self:
-        return cls(agency=view.agency_code, **_fields(view, cls, exclude={"agency"}))
+        masks = {
+            paper: [MaskPublic.model_validate(m, from_attributes=True) for m in boxes]
+            for paper, boxes in view.masks.items()
+        }
+        fields = _fields(view, cls, exclude={"agency", "masks"})
+        return cls(agency=view.agency_code, masks=masks, **fields)
 
 
 class GrantCreated(GrantPublic):
@@ -238,6 +272,8 @@ class AccessLogEntry(BaseModel):
     purpose: str | None
     # The citizen who acted, when the owner delegated to them (an `acting_session_id` too).
     delegate: DelegatePublic | None = None
+    # The agency received a copy with the citizen's masks applied, not the paper as stored.
+    masked: bool = False
 
 
 class SharedPaperPublic(BaseModel):
@@ -252,6 +288,10 @@ class SharedPaperPublic(BaseModel):
     issued_on: date | None
     expires_on: date | None
     trust: Trust
+    masked: bool = Field(
+        default=False,
+        description="The citizen blacked out parts of it: every copy served is the masked one",
+    )
 
 
 class CitizenRef(BaseModel):

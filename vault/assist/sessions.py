@@ -28,6 +28,7 @@ _VERBS = {
     "document.upload": "đã tải lên {paper}",
     "document.version": "đã tải lên bản mới của {paper}",
     "document.delete": "đã xoá {paper}",
+    "document.reading.accept": "đã xác nhận thông tin kho đọc được từ {paper}",
     "document.read": "đã xem {paper}",
     "document.certify": "đã chứng thực {paper}",
     "grant.create": "đã chia sẻ giấy tờ với {agency}",

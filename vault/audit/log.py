@@ -180,7 +180,11 @@ def _micros(moment: datetime) -> int:
 
 
 def entry_hash(row: AuditEvent) -> str:
-    body = {
+    return _digest(row.prev_hash, _body(row))
+
+
+def _body(row: AuditEvent) -> dict[str, Any]:
+    return {
         "chain": row.chain,
         "seq": row.seq,
         "occurred_at": _micros(row.occurred_at),
@@ -194,8 +198,29 @@ def entry_hash(row: AuditEvent) -> str:
         "agency_id": str(row.agency_id) if row.agency_id else None,
         "details": json.loads(row.details),
     }
+
+
+def _digest(prev_hash: str, body: dict[str, Any]) -> str:
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(_DOMAIN + row.prev_hash.encode() + canonical.encode()).hexdigest()
+    return hashlib.sha256(_DOMAIN + prev_hash.encode() + canonical.encode()).hexdigest()
+
+
+# What a published event (a proof, an export) holds besides the hashed fields.
+LINKS = ("prev_hash", "hash")
+
+
+def published(row: AuditEvent) -> dict[str, Any]:
+    """An event as a proof or an export gives it: every field entry_hash covers, in the form it
+    hashes them (occurred_at in integer microseconds since the epoch, UTC; details as an
+    object), plus `prev_hash` and its own `hash`, both hex."""
+    return _body(row) | {"prev_hash": row.prev_hash, "hash": row.entry_hash}
+
+
+def hash_of(event: dict[str, Any]) -> str:
+    """entry_hash recomputed from a published event: SHA-256 of "dvlt-audit-v1\\0", the
+    previous hash (its 64 hex characters) and the canonical JSON of every other field."""
+    body = {key: value for key, value in event.items() if key not in LINKS}
+    return _digest(str(event["prev_hash"]), body)
 
 
 @dataclass(frozen=True)

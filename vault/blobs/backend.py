@@ -19,8 +19,17 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class ReadingOptions:
+    """Whether papers are read (QR codes, OCR), and where Tesseract's models are."""
+
+    enabled: bool = True
+    tessdata: str | None = None  # None: Debian's directory and the usual others
+
+
+@dataclass(frozen=True)
 class Backend:
     store: BlobStore
     keyring: Keyring
     sandbox: Sandbox
     limits: Limits
+    reading: ReadingOptions = ReadingOptions()

@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import secrets
-from collections import deque
+import tempfile
 from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import BinaryIO, cast
+from typing import BinaryIO, TypeVar, cast
 
 from storage import BlobNotFound, BlobReader, BlobStore, ReadAhead, StoreUnavailable, read_range
 from vault import crypto
 from vault.keys import ObjectBinding
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -35,69 +37,94 @@ def new_key() -> str:
     return secrets.token_hex(16)
 
 
-class Edges:
-    """The plaintext of an object's first chunk and last two chunks, kept while it is written:
-    a PDF's parser reads mostly there, so checking a fresh upload needs few reads back.
-    Only references to the incoming pieces are kept; bytes are copied once, at the end."""
-
-    def __init__(self, chunk_size: int) -> None:
-        self._size = chunk_size
-        self._first: list[bytes] = []
-        self._first_length = 0
-        self._recent: deque[tuple[int, bytes]] = deque()
-        self._recent_length = 0
-        self._position = 0
-
-    def add(self, piece: bytes) -> None:
-        if self._first_length < self._size:
-            self._first.append(piece)
-            self._first_length += len(piece)
-        self._recent.append((self._position, piece))
-        self._position += len(piece)
-        self._recent_length += len(piece)
-        while self._recent_length - len(self._recent[0][1]) >= 3 * self._size:
-            self._recent_length -= len(self._recent.popleft()[1])
-
-    def chunks(self) -> dict[int, bytes]:
-        found = {0: b"".join(self._first)[: self._size]}
-        if not self._recent:
-            return found
-        tail = b"".join(piece for _, piece in self._recent)
-        start = self._recent[0][0]
-        last = max(0, self._position - 1) // self._size
-        for index in (last - 1, last):
-            offset = index * self._size - start
-            if index >= 0 and offset >= 0:
-                found[index] = tail[offset : offset + self._size]
-        return found
-
-
 def write_stream(
     store: BlobStore,
     binding: ObjectBinding,
     chunks: Iterable[bytes],
     *,
     on_key: Callable[[str], None],
-    edges: Edges | None = None,
 ) -> StoredObject:
     """Encrypt while reading; `on_key` learns the key before the first byte is written,
     so that a failure at any point can still find and delete the object."""
+    key, dek = _new_object(on_key)
+    with store.writer(key) as sink:
+        return _encrypt(sink.write, key, dek, binding, chunks)
+
+
+@contextmanager
+def write_checked(
+    store: BlobStore,
+    binding: ObjectBinding,
+    chunks: Iterable[bytes],
+    *,
+    on_key: Callable[[str], None],
+) -> Iterator[tuple[StoredObject, BinaryIO]]:
+    """Writes like `write_stream`, and appends the same ciphertext to a local spool, so that
+    what was written can be checked without reading it back from the store: the block gets
+    the object and a verified, seekable plaintext view of the spool, while the store may still
+    be taking the last parts. The object exists once the block exits cleanly; if the block
+    raises, the store's upload is abandoned.
+
+    The spool holds only the ciphertext the store gets, under the object's data key, which is
+    in memory here (and wrapped, in the database, once the paper is kept). It has no name
+    (O_TMPFILE), so it is gone when closed, on errors too, or when the process dies."""
+    key, dek = _new_object(on_key)
+    with _spool() as spool, store.writer(key) as sink:
+
+        def tee(block: bytes) -> None:
+            sink.write(block)
+            _spooled(lambda: spool.write(block))
+
+        stored = _encrypt(tee, key, dek, binding, chunks)
+        _spooled(spool.flush)
+        descriptor = spool.fileno()
+        with _view(
+            stored,
+            binding,
+            lambda offset, length: _spooled(lambda: os.pread(descriptor, length, offset)),
+        ) as view:
+            yield stored, view
+
+
+def _new_object(on_key: Callable[[str], None]) -> tuple[str, bytes]:
     key, dek = new_key(), crypto.new_key()
+    on_key(key)
+    return key, dek
+
+
+def _encrypt(
+    write: Callable[[bytes], object],
+    key: str,
+    dek: bytes,
+    binding: ObjectBinding,
+    chunks: Iterable[bytes],
+) -> StoredObject:
     encryptor = crypto.Encryptor(dek, object_id=binding.document_id.bytes, context=binding.context)
     digest = hashlib.sha256()
-    on_key(key)
-    with store.writer(key) as sink:
-        sink.write(encryptor.header)
-        for chunk in chunks:
-            digest.update(chunk)
-            if edges is not None:
-                edges.add(chunk)
-            # A chunk at a time: each update then returns one sealed chunk or none, uncopied.
-            view, step = memoryview(chunk), encryptor.chunk_size
-            for start in range(0, len(view), step):
-                sink.write(encryptor.update(view[start : start + step]))
-        sink.write(encryptor.finalize())
+    write(encryptor.header)
+    step = encryptor.chunk_size
+    for chunk in chunks:
+        digest.update(chunk)
+        # A chunk at a time: each update then returns one sealed chunk or none, uncopied.
+        view = memoryview(chunk)
+        for start in range(0, len(view), step):
+            sealed = encryptor.update(view[start : start + step])
+            if sealed:
+                write(sealed)
+    write(encryptor.finalize())
     return StoredObject(key, dek, encryptor.plaintext_size, digest.hexdigest(), encryptor.header)
+
+
+def _spool() -> BinaryIO:
+    return _spooled(lambda: tempfile.TemporaryFile(prefix="vault-spool-"))
+
+
+def _spooled(operation: Callable[[], T]) -> T:
+    """A full or failing local disk fails the upload as the store failing would."""
+    try:
+        return operation()
+    except OSError as error:
+        raise StoreUnavailable(f"upload spool: {error.strerror or type(error).__name__}") from error
 
 
 def write_bytes(
@@ -175,24 +202,27 @@ def read_bytes(store: BlobStore, obj: StoredObject, binding: ObjectBinding) -> b
 
 
 @contextmanager
-def seekable(
-    store: BlobStore,
-    obj: StoredObject,
-    binding: ObjectBinding,
-    *,
-    edges: Edges | None = None,
+def _view(
+    obj: StoredObject, binding: ObjectBinding, fetch: Callable[[int, int], bytes]
 ) -> Iterator[BinaryIO]:
-    header = obj.header or read_range(store, obj.key, 0, crypto.HEADER_SIZE)
+    """`fetch(offset, length)` reads the object's ciphertext; every chunk is verified."""
+    header = obj.header or fetch(0, crypto.HEADER_SIZE)
     decryptor = crypto.Decryptor(obj.dek, header, context=binding.context, plaintext_size=obj.size)
-    view = crypto.SeekablePlaintext(
-        decryptor,
-        lambda offset, length: read_range(store, obj.key, offset, length),
-        known=edges.chunks() if edges else None,
-    )
+    view = crypto.SeekablePlaintext(decryptor, fetch)
     try:
         yield cast(BinaryIO, view)  # a raw binary file in all but name
     finally:
         view.close()
+
+
+@contextmanager
+def seekable(store: BlobStore, obj: StoredObject, binding: ObjectBinding) -> Iterator[BinaryIO]:
+    """A stored object's plaintext as a seekable file, read from the store by ranges as the
+    reader goes: for a job that parses a paper already stored (OCR of a PDF's first pages)."""
+    with _view(
+        obj, binding, lambda offset, length: read_range(store, obj.key, offset, length)
+    ) as view:
+        yield view
 
 
 def discard(store: BlobStore, key: str) -> None:

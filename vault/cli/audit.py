@@ -1,4 +1,5 @@
-"""`vault audit …`: verifying and anchoring the audit chains."""
+"""`vault audit …`: verifying, anchoring and checkpointing the audit chains, and checking a
+citizen's proof offline."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from typing import Annotated
 
 import typer
 
-from vault import audit, db
+from vault import audit, bootstrap, db
 from vault.audit import anchors as anchor_log
-from vault.cli.common import keyring, load_settings, operator_errors
+from vault.audit import checkpoints, proofs
+from vault.cli.common import fail, keyring, load_settings, operator_errors, unit_of_work
 
 app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 
@@ -69,3 +71,62 @@ def audit_anchor(
     with operator_errors():
         anchor_log.append(target, anchor)
     typer.echo(f"anchored {len(anchor['heads'])} chains in {target}")
+
+
+@app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Put every new event into the Merkle tree and sign a checkpoint of it now (the hourly
+    job does the same), kept in the database and written to the object store."""
+    with operator_errors():
+        settings = load_settings()
+        checkpoint, new = checkpoints.take(
+            db.make_engine(settings.resolved_database_url),
+            bootstrap.build_store(settings),
+            keyring(settings).master,
+        )
+    if not new:
+        typer.echo(f"no new event since the last checkpoint ({checkpoint.tree_size} events)")
+        return
+    locked = " (object lock)" if checkpoint.object_locked else ""
+    typer.echo(f"signed a checkpoint of {checkpoint.tree_size} events{locked}")
+    typer.echo(checkpoint.note, nl=False)
+
+
+@app.command("public-key")
+def audit_public_key() -> None:
+    """The verifier key of the checkpoints (a C2SP signed-note verifier key), to publish."""
+    with unit_of_work(writes=False) as session:
+        key = checkpoints.verifier_key(session)
+    typer.echo(key)
+
+
+@app.command("verify-proof")
+def audit_verify_proof(
+    file: Annotated[
+        Path, typer.Argument(help="A proof from GET /citizens/me/audit-proof, or audit.json.")
+    ],
+    public_key: Annotated[
+        str,
+        typer.Option(help="The verifier key (`vault audit public-key`), or a file holding it."),
+    ],
+) -> None:
+    """Check a citizen's audit proof offline: the checkpoint's signature, the chain, the leaf
+    and its inclusion path. Exit 0 if it holds, 1 if not."""
+    with operator_errors():
+        key_file = Path(public_key)
+        if "+" not in public_key and key_file.is_file():
+            public_key = key_file.read_text(encoding="utf-8").strip()
+        try:
+            document = json.loads(file.read_text(encoding="utf-8"))
+        except ValueError:
+            raise fail(f"{file} is not JSON") from None
+    found = proofs.problems(document, public_key)
+    for problem in found:
+        typer.secho(f"FAILED: {problem}", fg=typer.colors.RED)
+    if found:
+        raise typer.Exit(code=1)
+    proof = document.get("proof") or document
+    typer.echo(
+        f"the proof holds: {len(proof['events'])} events, leaf {proof['leaf_index']} "
+        f"of a checkpoint of {proof['tree_size']}"
+    )

@@ -8,9 +8,10 @@ from typing import Annotated
 import typer
 
 from vault import bootstrap, db, queue
+from vault.audit import checkpoints
 from vault.cli.common import fail, keyring, load_settings, operator_errors
-from vault.crypto import masterkeys
-from vault.keys import Keyring, checks, rotation
+from vault.crypto import masterkeys, notes
+from vault.keys import Keyring, checks, rotation, signing_keys
 from vault.settings import Settings
 
 app = typer.Typer(help="Master keys: rotation and status.", no_args_is_help=True)
@@ -105,8 +106,10 @@ def keys_retire(
             usage = Keyring.usage(session).get(version, 0)
             index_keys = Keyring.index_key_usage(session).get(version, 0)
             agency_keys = Keyring.agency_key_usage(session).get(version, 0)
-            if usage or index_keys or agency_keys:
+            signing = signing_keys.usage_by_version(session).get(version, 0)
+            if usage or index_keys or agency_keys or signing:
                 also = f" and {agency_keys} agency keys" if agency_keys else ""
+                also += f" and {signing} audit signing keys" if signing else ""
                 raise fail(
                     f"version {version} still wraps {usage} citizen keys and {index_keys} index "
                     f"keys{also}; run `vault keys rewrap`"
@@ -116,3 +119,33 @@ def keys_retire(
             checks.forget(session, version)
         masterkeys.remove_version(settings.resolved_master_key_file, version)
     typer.echo(f"removed master key version {version}")
+
+
+@app.command("init-signing")
+def keys_init_signing(
+    name: Annotated[
+        str | None,
+        typer.Option(help="The log's name (origin); default <VAULT_PUBLIC_URL host>/audit."),
+    ] = None,
+    replace: Annotated[
+        bool, typer.Option(help="Retire the current signing key and make a new one.")
+    ] = False,
+) -> None:
+    """Create the Ed25519 key that signs the audit checkpoints, kept wrapped under the master
+    key. Prints the verifier key to publish."""
+    with operator_errors():
+        settings = load_settings()
+        master = keyring(settings).master
+        engine = db.make_engine(settings.resolved_database_url)
+        with db.unit_of_work(engine) as session:
+            current = signing_keys.live(session)
+            if current is not None and not replace:
+                raise fail(
+                    f"a signing key exists ({current.key_id}); --replace retires it for a new one"
+                )
+            row = signing_keys.create(
+                session, master, name or checkpoints.origin_for(settings.public_url)
+            )
+            verifier = notes.verifier_key(row.name, row.public_key)
+    typer.echo(f"created the audit signing key {row.key_id}; publish its verifier key:")
+    typer.echo(verifier)

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Annotated
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
 from vault import bootstrap
 from vault.cli.common import load_settings, operator_errors
-from vault.settings import public_url_for
+from vault.kit import metrics
+from vault.settings import Settings, public_url_for
 
 # uvicorn's default of 5 s is less than a worker can take to import the app on a loaded host;
 # the supervisor then kills the starting worker and starts another, over and over.
@@ -32,6 +37,11 @@ def serve(
     if "public_url" not in settings.model_fields_set:
         # The workers build their settings from the environment, which they inherit.
         os.environ["VAULT_PUBLIC_URL"] = public_url_for(host, port)
+    with _metrics_shared(workers):
+        _run(uvicorn, settings, host, port, workers)
+
+
+def _run(uvicorn: Any, settings: Settings, host: str, port: int, workers: int) -> None:
     uvicorn.run(
         "vault.app:create_app",
         factory=True,
@@ -45,3 +55,25 @@ def serve(
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
+
+
+@contextmanager
+def _metrics_shared(workers: int) -> Iterator[None]:
+    """With several workers, each writes its samples to files in one directory that any
+    worker's /metrics sums: set here, before the workers start, and emptied at each start (a
+    previous run's files would add old counts). An operator's own directory is used as given."""
+    given = os.environ.get(metrics.MULTIPROC_ENV)
+    if workers <= 1 and not given:
+        yield
+        return
+    if given:
+        for stale in Path(given).glob("*.db"):
+            stale.unlink()
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="vault-metrics-") as shared:
+        os.environ[metrics.MULTIPROC_ENV] = shared
+        try:
+            yield
+        finally:
+            del os.environ[metrics.MULTIPROC_ENV]

@@ -29,7 +29,8 @@ def storage_gc(
     ] = 60,
     dry_run: Annotated[bool, typer.Option(help="Only count what would be deleted.")] = False,
 ) -> None:
-    """Delete blobs that no document refers to (left by a crash or a failed commit)."""
+    """Delete resumable uploads past their time, then blobs that nothing refers to (left by a
+    crash or a failed commit)."""
     with operator_errors():
         settings = load_settings()
         engine = db.make_engine(settings.resolved_database_url)
@@ -42,5 +43,10 @@ def storage_gc(
     verb = "would delete" if dry_run else "deleted"
     typer.echo(
         f"scanned {report.scanned} blobs, {verb} {report.deleted}, kept {report.young} young"
-        + ("" if dry_run else f"; aborted {report.aborted} incomplete uploads")
+        + (
+            ""
+            if dry_run
+            else f"; aborted {report.aborted} incomplete uploads"
+            f"; removed {report.expired_uploads} expired resumable uploads"
+        )
     )

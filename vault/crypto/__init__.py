@@ -11,6 +11,7 @@ from vault.crypto.contexts import (
     national_id_aad,
     object_context,
     profile_aad,
+    signing_key_aad,
 )
 from vault.crypto.errors import IntegrityError, StreamStateError
 from vault.crypto.masterkeys import MasterKeyError, MasterKeys
@@ -58,5 +59,6 @@ __all__ = [
     "profile_aad",
     "read_exact",
     "seal",
+    "signing_key_aad",
     "subkey",
 ]

@@ -13,6 +13,9 @@ from enum import Enum
 class ObjectKind(bytes, Enum):
     CONTENT = b"dvlt/v1/ctx"
     THUMBNAIL = b"dvlt/v1/thm"
+    # A piece of a resumable upload not yet made into a paper: `document_id` is the upload's
+    # id and `version` the piece's place in it (0 binds the upload's own key and metadata).
+    UPLOAD = b"dvlt/v1/upl"
 
 
 def object_context(
@@ -72,3 +75,8 @@ def agency_key_aad(*, key_id: str, agency_id: uuid.UUID, master_version: int) ->
         + struct.pack(">I", master_version)
         + key_id.encode()
     )
+
+
+def signing_key_aad(*, key_id: str, master_version: int) -> bytes:
+    """The audit log's signing key opens only as that key, under that master version."""
+    return b"dvlt/v1/audit-signing-key" + struct.pack(">I", master_version) + key_id.encode()

@@ -320,8 +320,9 @@ class SeekablePlaintext(SizedReader):
     """A read-only, seekable plaintext view of an object, fetched by range and verified per chunk.
 
     PDF parsers jump around a file (the cross-reference table sits at its end);
-    this lets them read a large stored PDF without it ever existing in plaintext
-    anywhere but a few cached chunks in memory.
+    this lets them read a large PDF without it ever existing in plaintext anywhere but
+    a few cached chunks in memory. `fetch(offset, length)` reads its ciphertext: from
+    the store, or from a local spool of what is being written.
     """
 
     def __init__(
@@ -330,14 +331,10 @@ class SeekablePlaintext(SizedReader):
         fetch: Callable[[int, int], bytes],
         *,
         cached_chunks: int = 8,
-        known: dict[int, bytes] | None = None,
     ) -> None:
-        """`known` holds plaintext chunks the caller already has (it just encrypted them);
-        they are used as they are, and only the other chunks are fetched and verified."""
         super().__init__(decryptor.plaintext_size)
         self._decryptor = decryptor
         self._fetch = fetch
-        self._known = known or {}
         self._cache: OrderedDict[int, bytes] = OrderedDict()
         self._cached_chunks = cached_chunks
 
@@ -355,8 +352,6 @@ class SeekablePlaintext(SizedReader):
         return done
 
     def _chunk(self, index: int) -> bytes:
-        if index in self._known:
-            return self._known[index]
         chunk = self._cache.get(index)
         if chunk is None:
             _, _, offset, length = self._decryptor.span(

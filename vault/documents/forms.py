@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 _TEXT_FIELDS = {"title": 200, "number": 64}
 _DATE_FIELDS = ("issued_on", "expires_on")
+UNREAD = "KHAC"  # the type of a paper uploaded without one, until the citizen confirms one
 
 
 class DetailsForm:
@@ -34,6 +35,8 @@ class DetailsForm:
         self._given.add(name)
         value = value.strip()
         if name == "doc_type":
+            if not value and not self._signed:
+                return  # left for the vault to read: the paper is KHAC until the citizen confirms
             if self.doc_type is not None and value != self.doc_type:
                 raise InvalidInput("A new version keeps the paper's document type.", field=name)
             self.doc_type = document_types.document_type(value).code
@@ -66,6 +69,8 @@ class DetailsForm:
                 self.dates[name] = getattr(previous, name)
 
     def finish(self) -> str:
+        if self.doc_type is None and not self._signed:
+            self.doc_type = UNREAD
         if self.doc_type is None:
             raise InvalidInput(
                 "doc_type is required; see GET /api/v1/document-types.", field="doc_type"

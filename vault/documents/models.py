@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
     Column,
+    DateTime,
     ForeignKey,
     Index,
     LargeBinary,
@@ -61,3 +63,47 @@ class DocumentVersion(SQLModel, table=True):
     signature: bytes | None = Field(default=None, sa_type=LargeBinary)
     signer_key_pem: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = timestamp_field()
+
+
+class UploadState(StrEnum):
+    RECEIVING = "receiving"  # bytes still to come
+    COMPLETE = "complete"  # every byte arrived; not yet made into a paper
+    CONSUMED = "consumed"  # made into a paper; its pieces are gone
+
+
+class ResumableUpload(SQLModel, table=True):
+    """A tus upload on its way to becoming a paper. Its bytes are pieces in the store, each a
+    DVLT object under the upload's own key, which is wrapped by the citizen's key; its file name
+    and type are sealed under that key too. `received` counts only bytes whose piece is stored
+    and recorded."""
+
+    __tablename__ = "resumable_upload"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    owner_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("citizen.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    length: int = Field(sa_type=BigInteger)
+    received: int = Field(default=0, sa_type=BigInteger)
+    pieces: int = 0
+    kek_version: int
+    wrapped_key: bytes = Field(sa_type=LargeBinary)
+    sealed_metadata: bytes = Field(sa_type=LargeBinary)
+    state: UploadState = Field(sa_type=state_type(UploadState, 16))
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()
+    expires_at: datetime = Field(sa_type=DateTime(timezone=True), index=True)
+
+
+class UploadPiece(SQLModel, table=True):
+    """The bytes [start, start + size) of an upload, as one stored object."""
+
+    __tablename__ = "upload_piece"
+
+    upload_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("resumable_upload.id", ondelete="CASCADE"), primary_key=True)
+    )
+    number: int = Field(primary_key=True)
+    start: int = Field(sa_type=BigInteger)
+    size: int = Field(sa_type=BigInteger)
+    object_key: str = Field(max_length=64, unique=True)

@@ -1,5 +1,6 @@
 """The orphan sweep: blobs no row refers to are deleted once they are older than a grace
-period (an upload in flight writes its blob before its row commits)."""
+period (an upload in flight writes its blob before its row commits). Resumable uploads past
+their time are removed first (vault.documents.resumable), pieces and all."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from sqlmodel import col, or_, select
 
 from storage import BlobInfo, BlobStore
 from vault import db
+from vault.audit import checkpoints
+from vault.documents import resumable
 from vault.documents.models import DocumentVersion
 
 
@@ -22,15 +25,20 @@ class SweepReport:
     young: int = 0
     deleted: int = 0
     aborted: int = 0
+    expired_uploads: int = 0
 
 
 def sweep(
     engine: Engine, store: BlobStore, *, grace: timedelta, dry_run: bool = False
 ) -> SweepReport:
     report = SweepReport()
+    if not dry_run:
+        # Resumable uploads past their time go first, so that their pieces go in this sweep.
+        report.expired_uploads = resumable.sweep_expired(engine, store).expired
     cutoff = db.utc_now() - grace
     for batch in _batches(store.iter_blobs(), 500):
         report.scanned += len(batch)
+        batch = [blob for blob in batch if _swept(blob.key)]
         old = {blob.key for blob in batch if blob.modified < cutoff}
         report.young += len(batch) - len(old)
         for key in old - _referenced(engine, old):
@@ -40,6 +48,12 @@ def sweep(
     if not dry_run:
         report.aborted = store.abort_incomplete(cutoff)
     return report
+
+
+def _swept(key: str) -> bool:
+    """Published audit checkpoints are kept for good (under object lock where the bucket has
+    it): not the sweep's to delete, referenced or not."""
+    return not key.startswith(checkpoints.OBJECT_PREFIX)
 
 
 def _referenced(engine: Engine, keys: set[str]) -> set[str]:
@@ -52,7 +66,8 @@ def _referenced(engine: Engine, keys: set[str]) -> set[str]:
                 )
             )
         ).all()
-    return {key for row in rows for key in row if key is not None}
+        pieces = resumable.referenced(session, keys)
+    return {key for row in rows for key in row if key is not None} | pieces
 
 
 def _batches(blobs: Iterator[BlobInfo], size: int) -> Iterator[list[BlobInfo]]:

@@ -1,9 +1,11 @@
 """Receiving one paper from an upload form as it streams in.
 
 Photos are normalised in the sandbox (several photos are the pages of one PDF); a PDF is
-encrypted into the store as it arrives and checked afterwards through a seekable, verified
-view of what was stored, which the parser in the sandbox reads on demand. Nothing readable
-touches a disk, and whatever was written is deleted again if the paper is refused.
+encrypted as it arrives, each chunk once, and its ciphertext goes both to the store and to a
+local spool. The parser in the sandbox then checks it through a seekable, verified view of
+the spool, while the store takes the last parts: the check never reads the object back from
+the store. Nothing readable touches a disk, and whatever was written is deleted again if the
+paper is refused.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from dataclasses import dataclass, field
 from itertools import chain
 from typing import Protocol
 
-from vault import crypto
 from vault.blobs import objects
 from vault.blobs.backend import Backend
+from vault.documents import recognition
 from vault.documents.intake import images, pdfs
 from vault.documents.intake.sniff import SNIFF_BYTES, Kind, sniff
 from vault.keys import ObjectBinding
@@ -48,6 +50,7 @@ class Received:
     thumbnail: objects.StoredObject | None
     filename: str | None
     verbatim: bool  # the stored bytes are exactly the uploaded file (a PDF)
+    photos: list[images.Page] = field(default_factory=list)  # normalised, for reading
 
     @property
     def keys(self) -> list[str]:
@@ -78,7 +81,7 @@ class _Collected:
     pages: list[images.Page] = field(default_factory=list)
     thumbnail: bytes | None = None
     pdf: objects.StoredObject | None = None
-    edges: objects.Edges | None = None
+    pdf_pages: int = 0
     filename: str | None = None
 
 
@@ -127,14 +130,7 @@ def _take_file(
     if collected.pdf is not None or (kind is Kind.PDF and collected.pages):
         raise InvalidInput("Upload a PDF on its own; several photos become the pages of one PDF.")
     if kind is Kind.PDF:
-        collected.edges = objects.Edges(crypto.CHUNK_SIZE)
-        collected.pdf = objects.write_stream(
-            backend.store,
-            binding,
-            budget.count(chain([head], rest)),
-            on_key=written.append,
-            edges=collected.edges,
-        )
+        _take_pdf(backend, budget.count(chain([head], rest)), collected, binding, written)
         return
     if len(collected.pages) >= limits.max_pages:
         raise InvalidInput(f"A paper has at most {limits.max_pages} pages.", field="file")
@@ -145,9 +141,28 @@ def _take_file(
         kind,
         max_pixels=limits.max_image_pixels,
         max_pages=limits.max_pages - len(collected.pages),
+        codes_in=recognition.code_reader(backend, len(collected.pages)),
     )
     collected.pages.extend(normalised.pages)
     collected.thumbnail = collected.thumbnail or normalised.thumbnail
+
+
+def _take_pdf(
+    backend: Backend,
+    chunks: Iterable[bytes],
+    collected: _Collected,
+    binding: ObjectBinding,
+    written: list[str],
+) -> None:
+    """Checked, and its thumbnail drawn, from the spool while the store takes the last parts;
+    a PDF refused here is never completed in the store."""
+    with objects.write_checked(backend.store, binding, chunks, on_key=written.append) as (
+        stored,
+        view,
+    ):
+        facts = backend.sandbox.run_on(pdfs.inspect, view, max_pages=backend.limits.max_pdf_pages)
+        collected.thumbnail = _pdf_thumbnail(backend, facts)
+    collected.pdf, collected.pdf_pages = stored, facts.pages
 
 
 def _store(
@@ -159,13 +174,7 @@ def _store(
 ) -> Received:
     store = backend.store
     if collected.pdf is not None:
-        content = collected.pdf
-        with objects.seekable(store, content, binding, edges=collected.edges) as view:
-            facts = backend.sandbox.run_on(
-                pdfs.inspect, view, max_pages=backend.limits.max_pdf_pages
-            )
-        content_type, pages = PDF, facts.pages
-        collected.thumbnail = _pdf_thumbnail(backend, facts)
+        content, content_type, pages = collected.pdf, PDF, collected.pdf_pages
     elif collected.pages:
         first = collected.pages[0]
         single = len(collected.pages) == 1
@@ -180,7 +189,9 @@ def _store(
             store, thumbnail_binding, collected.thumbnail, on_key=written.append
         )
     verbatim = collected.pdf is not None
-    return Received(content, content_type, pages, thumbnail, collected.filename, verbatim)
+    received = Received(content, content_type, pages, thumbnail, collected.filename, verbatim)
+    received.photos = collected.pages
+    return received
 
 
 def _pdf_thumbnail(backend: Backend, facts: pdfs.PdfFacts) -> bytes | None:

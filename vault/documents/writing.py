@@ -14,7 +14,7 @@ from vault.accounts.models import Citizen
 from vault.blobs import objects
 from vault.blobs.backend import Backend
 from vault.catalog.document_types import Trust
-from vault.documents import issued, uploads
+from vault.documents import issued, recognition, resumable, uploads
 from vault.documents.forms import DetailsForm
 from vault.documents.models import Document, DocumentVersion
 from vault.documents.reading import DocumentView, describe, get, version_row
@@ -38,19 +38,27 @@ def upload(
     agency issued and signed, stored only if the signature verifies. `end_read` is called
     before the paper streams in. `before_recording` runs once the paper is stored and checked,
     before any row or audit event is written: where a caller takes its own locks (they come
-    before the audit chain's)."""
+    before the audit chain's). Finished resumable uploads named by `upload_id` fields are
+    files of the paper like `file` parts, and are used up by it."""
     end_read()
     document = Document(id=uuid.uuid4(), owner_id=owner.id, doc_type="")
     form = DetailsForm(signed=issuer is not None)
-    received = _receive(session, backend, owner, document.id, 1, parts, form)
+    consumption = resumable.Consumption(session, backend, owner, end_read)
+    received = _receive(session, backend, owner, document.id, 1, consumption.expand(parts), form)
     document.doc_type = form.finish()
     issuance = issued.check(issuer, received, form) if issuer else None
+    # Before any row: a QR code is decoded in the sandbox while no write lock is held.
+    codes = recognition.codes_on(backend, received.photos) if issuer is None else []
     if before_recording is not None:
         before_recording()
+    consumption.consume()
     session.add(document)
     session.flush()
     version = _add_version(session, backend, owner, document, 1, received, form, issuance)
     if issuer is None:
+        recognition.start(
+            session, backend, owner=owner, document=document, version=version, codes=codes
+        )
         _record(session, owner, "document.upload", document, version)
     else:
         actor = ("agency", str(issuer.agency_id))
@@ -73,9 +81,14 @@ def add_version(
     previous = describe(session, backend, document, version_row(session, document, current))
     end_read()
     form = DetailsForm(doc_type=document.doc_type)
-    received = _receive(session, backend, owner, document.id, current + 1, parts, form)
+    consumption = resumable.Consumption(session, backend, owner, end_read)
+    received = _receive(
+        session, backend, owner, document.id, current + 1, consumption.expand(parts), form
+    )
     form.inherit(previous)
     form.finish()
+    consumption.consume()
+    codes = recognition.codes_on(backend, received.photos)
     moved = session.execute(
         update(Document)
         .where(col(Document.id) == document.id, col(Document.current_version) == current)
@@ -85,6 +98,9 @@ def add_version(
         raise Conflict("The paper was changed or deleted meanwhile; try again.")
     session.refresh(document)
     version = _add_version(session, backend, owner, document, current + 1, received, form)
+    recognition.start(
+        session, backend, owner=owner, document=document, version=version, codes=codes
+    )
     _record(session, owner, "document.version", document, version)
     return describe(session, backend, document, version)
 

@@ -66,12 +66,15 @@ def create(
         sealed_form=b"",
     )
     chosen, missing = _auto_attach(session, owner, spec, days.today())
+    workflow.save_form(session, backend, dossier, _prefill(session, backend, owner, spec, chosen))
+    # The dossier's row first: nothing tells the flush that its attachments depend on it, and
+    # rows added together were sometimes inserted children first (a foreign-key violation).
+    session.add(dossier)
+    session.flush()
     for doc_type, candidate in chosen.items():
         session.add(_attachment(dossier, doc_type, candidate, reused=True))
     for lacking in missing:
         session.add(_lacking(dossier, lacking.doc_type, lacking.reason))
-    workflow.save_form(session, backend, dossier, _prefill(session, backend, owner, spec, chosen))
-    session.add(dossier)
     session.flush()
     workflow.move(session, backend, dossier, DossierStatus.DRAFT, actor=("citizen", str(owner.id)))
     return workflow.describe(session, backend, dossier, missing)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -152,3 +153,36 @@ def counts(engine: Engine, settings: Settings) -> dict[str, int]:
             text("SELECT count(*) FROM kv WHERE key LIKE 'failed:%'")
         ).scalar_one()
     return {"todo": int(todo) + int(later), "failed": int(failed)}
+
+
+def oldest_waiting_seconds(engine: Engine, settings: Settings) -> float | None:
+    """How long the oldest job due now has waited, on PostgreSQL (procrastinate notes when
+    each job was deferred); None on the embedded queue, whose table keeps no time, and when
+    nothing waits. A queue nobody works off shows here before anyone complains."""
+    if not on_postgres(settings):
+        return None
+    with engine.connect() as connection:
+        waited = connection.execute(
+            text(
+                "SELECT EXTRACT(EPOCH FROM now() - min(greatest(e.at, j.scheduled_at))) "
+                "FROM procrastinate_jobs j JOIN procrastinate_events e "
+                "ON e.job_id = j.id AND e.type = 'deferred' "
+                "WHERE j.status = 'todo' AND (j.scheduled_at IS NULL OR j.scheduled_at <= now())"
+            )
+        ).scalar_one()
+    return float(waited) if waited is not None else None
+
+
+def failed_by_task(engine: Engine, settings: Settings) -> dict[str, int]:
+    """Jobs failed for good, by task: an anchor that keeps failing is not a reminder."""
+    if on_postgres(settings):
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text(
+                    "SELECT task_name, count(*) FROM procrastinate_jobs "
+                    "WHERE status = 'failed' GROUP BY task_name"
+                )
+            ).all()
+        return {str(task): int(count) for task, count in rows}
+    huey = embedded.build(None, sqlite_file(settings), Tally(), periodic=False)
+    return dict(Counter(task.name for task in embedded.failed_jobs(huey).values()))

@@ -39,6 +39,7 @@ PERIODIC = (
     ),
     Periodic(queue.Task.STORAGE_GC, time(3, 0), _no_args),
     Periodic(queue.Task.AUDIT_ANCHOR, None, _no_args),
+    Periodic(queue.Task.AUDIT_CHECKPOINT, None, _no_args),
 )
 
 

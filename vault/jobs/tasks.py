@@ -13,8 +13,8 @@ from vault import db, queue
 from vault.accounts import citizens
 from vault.accounts.models import Citizen
 from vault.assist import sessions
-from vault.audit import anchors
-from vault.documents import expiry, sweep
+from vault.audit import anchors, checkpoints
+from vault.documents import expiry, recognition, sweep
 from vault.jobs.work import Work
 from vault.keys import rotation
 from vault.notices import inbox, outbox
@@ -32,7 +32,7 @@ class NotSetUp(Exception):
 
 def deliver(work: Work, delivery: str) -> None:
     delivery_id = uuid.UUID(delivery)
-    with db.unit_of_work(work.engine) as session:
+    with db.one_statement_each(work.engine) as session:
         out = outbox.claim(session, work.keyring, delivery_id)
         phone = out.phone if out else None
         if out is not None and out.own_phone and out.channel is Channel.WEBHOOK:
@@ -84,7 +84,7 @@ def _send(work: Work, out: outbox.Outgoing, phone: str | None) -> None:
 def _record(
     work: Work, delivery_id: uuid.UUID, state: DeliveryState, error: str | None = None
 ) -> None:
-    with db.unit_of_work(work.engine) as session:
+    with db.one_statement_each(work.engine) as session:
         outbox.record(session, delivery_id, state, error)
 
 
@@ -114,9 +114,24 @@ def audit_anchor(work: Work) -> None:
     anchors.append(work.anchor_file, anchors.take(work.engine, work.keyring.master))
 
 
+def audit_checkpoint(work: Work) -> None:
+    try:
+        checkpoint, new = checkpoints.take(work.engine, work.store, work.keyring.master)
+    except checkpoints.NoSigningKey as missing:
+        log.warning("audit checkpoint skipped: %s", missing.detail)
+        return
+    if new:
+        log.info("signed an audit checkpoint of %d events", checkpoint.tree_size)
+
+
 def storage_gc(work: Work) -> None:
     report = sweep.sweep(work.engine, work.store, grace=work.gc_grace)
-    log.info("storage gc: scanned %d blobs, deleted %d", report.scanned, report.deleted)
+    log.info(
+        "storage gc: scanned %d blobs, deleted %d, removed %d expired resumable uploads",
+        report.scanned,
+        report.deleted,
+        report.expired_uploads,
+    )
 
 
 def keys_rewrap(work: Work) -> None:
@@ -132,12 +147,21 @@ def assist_close(work: Work, session: str) -> None:
         sessions.close_one(unit, work.keyring, uuid.UUID(session))
 
 
+def read_paper(work: Work, document: str, version: int) -> None:
+    """OCR of a paper uploaded without a QR code that said what it is."""
+    recognition.read_queued(
+        work.engine, work.backend(), document_id=uuid.UUID(document), version=int(version)
+    )
+
+
 TASKS: dict[queue.Task, Callable[..., Any]] = {
     queue.Task.DELIVER: deliver,
     queue.Task.EXPIRY_REMINDERS: expiry_reminders,
     queue.Task.SHARES_DIGEST: shares_digest,
     queue.Task.AUDIT_ANCHOR: audit_anchor,
+    queue.Task.AUDIT_CHECKPOINT: audit_checkpoint,
     queue.Task.STORAGE_GC: storage_gc,
     queue.Task.KEYS_REWRAP: keys_rewrap,
     queue.Task.ASSIST_CLOSE: assist_close,
+    queue.Task.READ_PAPER: read_paper,
 }

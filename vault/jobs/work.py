@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from storage import BlobStore
 from vault import bootstrap, db
+from vault.blobs.backend import Backend, Limits, ReadingOptions
 from vault.keys import Keyring
 from vault.notices.channels import Mailer, Webhook
 from vault.settings import Settings
@@ -26,6 +27,14 @@ class Work:
     anchor_file: Path
     gc_grace: timedelta
     retry_seconds: float
+    limits: Limits = Limits(max_upload_bytes=1 << 30)
+    reading: ReadingOptions = ReadingOptions()
+
+    def backend(self) -> Backend:
+        """What a task that reads papers needs: the store, the keys, the parser sandbox."""
+        return Backend(
+            self.store, self.keyring, bootstrap.shared_sandbox(), self.limits, self.reading
+        )
 
     @classmethod
     def from_settings(
@@ -55,4 +64,6 @@ class Work:
             anchor_file=settings.data_dir / "audit-anchors.jsonl",
             gc_grace=timedelta(minutes=60),
             retry_seconds=settings.job_retry_seconds,
+            limits=bootstrap.limits(settings),
+            reading=bootstrap.reading_options(settings),
         )

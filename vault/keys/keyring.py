@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from vault import crypto
 from vault.crypto import MasterKeyError, MasterKeys, masterkeys
 from vault.db import after_commit, utc_now
-from vault.keys import agency_keys, checks, national_ids
+from vault.keys import agency_keys, checks, national_ids, signing_keys
 from vault.keys.models import AgencyKey, CitizenKey, IndexKey, KeyUse
 
 _RELOAD_INTERVAL = 5.0
@@ -254,6 +254,7 @@ class Keyring:
         target = master.current_version
         self._rewrap_index_keys(session, master, target)
         agency_keys.rewrap(session, master, target)
+        signing_keys.rewrap(session, master, target)
         rows = session.exec(
             select(CitizenKey).where(CitizenKey.master_version < target).limit(batch)
         ).all()

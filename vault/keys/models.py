@@ -83,3 +83,20 @@ class AgencyKey(SQLModel, table=True):
     created_at: datetime = timestamp_field()
     retired_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     rewrapped_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class AuditSigningKey(SQLModel, table=True):
+    """The operator's Ed25519 key that signs the audit log's checkpoints
+    (vault.keys.signing_keys), wrapped by a master key version. A replaced key is retired, not
+    deleted: the checkpoints it signed must keep verifying."""
+
+    __tablename__ = "audit_signing_key"
+
+    key_id: str = Field(primary_key=True, max_length=32)
+    name: str = Field(max_length=200)
+    public_key: bytes = Field(sa_type=LargeBinary)
+    master_version: int = Field(index=True)
+    wrapped_key: bytes = Field(sa_type=LargeBinary)
+    created_at: datetime = timestamp_field()
+    retired_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    rewrapped_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))

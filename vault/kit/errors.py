@@ -22,6 +22,14 @@ class Conflict(VaultError):
     pass
 
 
+class OffsetMismatch(Conflict):
+    """tus: a chunk sent for another offset than the upload has reached."""
+
+
+class UploadNotReady(Conflict):
+    """A resumable upload made into a paper before all its bytes arrived, or a second time."""
+
+
 class InvalidInput(VaultError):
     """`field` names the input refused; `reason`, when the same field can be refused for
     different causes a page tells apart (a problem document carries it as `reason`)."""
@@ -42,6 +50,30 @@ class UnsupportedFile(VaultError):
 
 class FileTooLarge(VaultError):
     pass
+
+
+class UploadQuotaExceeded(FileTooLarge):
+    """Too many bytes in the citizen's unfinished uploads."""
+
+
+class TooManyUploads(VaultError):
+    """Too many unfinished uploads for one citizen."""
+
+
+class ChecksumMismatch(VaultError):
+    """tus: the chunk's Upload-Checksum does not match what arrived; nothing of it was kept."""
+
+
+class MalformedRequest(VaultError):
+    """A protocol header missing or not in its form (tus answers these 400)."""
+
+
+class UnsupportedProtocol(VaultError):
+    """tus: a Tus-Resumable version this server does not speak."""
+
+
+class WrongContentType(VaultError):
+    """A body sent with a media type the route does not take."""
 
 
 class CorruptFile(VaultError):

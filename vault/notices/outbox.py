@@ -44,15 +44,21 @@ class Outgoing:
 
 def claim(session: Session, keyring: Keyring, delivery_id: uuid.UUID) -> Outgoing | None:
     """What to send, the delivery marked as taken in hand; None once it is done with (sent,
-    refused for good, or its address gone). A job for a delivery already done (a repeat)
-    reads it and stops: no row lock, nothing written, nothing for the commit to flush."""
-    delivery = session.get(Delivery, delivery_id)
-    if delivery is None or delivery.state is not DeliveryState.PENDING:
-        return None
-    if not _claimed(session, delivery_id):  # done by another run of its job since the read
+    refused for good, or its address gone). The mark is one conditional UPDATE returning the
+    row, so a repeat of a job already done reads nothing, locks nothing and writes nothing; a
+    notice is read with the citizen's own address in the same statement."""
+    delivery = session.scalars(
+        update(Delivery)
+        .where(col(Delivery.id) == delivery_id, col(Delivery.state) == DeliveryState.PENDING)
+        .values(claimed_at=db.utc_now())
+        .returning(Delivery)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if delivery is None:
         return None
     contact = session.get(Contact, delivery.contact_id) if delivery.contact_id else None
     address = contacts.opened(session, keyring, contact) if contact else None
+    own: Contact | None = None
     if delivery.purpose is Purpose.VERIFY:
         if address is None or address.code is None:
             return None
@@ -63,17 +69,26 @@ def claim(session: Session, keyring: Keyring, delivery_id: uuid.UUID) -> Outgoin
             "verify",
         )
     else:
-        notice = session.get(Notification, delivery.notification_id)
-        if notice is None:
+        found = session.exec(
+            select(Notification, Contact)
+            .outerjoin(
+                Contact,
+                (col(Contact.citizen_id) == Notification.citizen_id)
+                & (col(Contact.role) == ContactRole.SELF),
+            )
+            .where(Notification.id == delivery.notification_id)
+        ).first()
+        if found is None:
             return None
+        notice, own = found
         title, link, kind = notice.title, notice.link, notice.kind.value
         body = inbox.body_of(session, keyring, notice)
     email = phone = None
     if address is not None:
         email = address.address if address.medium is Medium.EMAIL else None
         phone = address.address if address.medium is Medium.PHONE else None
-    elif delivery.channel is Channel.WEBHOOK:
-        email = _own_verified_email(session, keyring, delivery.citizen_id)
+    elif delivery.channel is Channel.WEBHOOK and own is not None and own.verified_at is not None:
+        email = contacts.opened(session, keyring, own).address
     return Outgoing(
         event_id=delivery.id,
         citizen_id=delivery.citizen_id,
@@ -87,16 +102,6 @@ def claim(session: Session, keyring: Keyring, delivery_id: uuid.UUID) -> Outgoin
         phone=phone,
         own_phone=contact is None,
     )
-
-
-def _claimed(session: Session, delivery_id: uuid.UUID) -> bool:
-    claimed = session.execute(
-        update(Delivery)
-        .where(col(Delivery.id) == delivery_id, col(Delivery.state) == DeliveryState.PENDING)
-        .values(claimed_at=db.utc_now())
-        .execution_options(synchronize_session=False)
-    )
-    return bool(claimed.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def record(
@@ -126,12 +131,3 @@ def lost(session: Session, before: datetime) -> list[uuid.UUID]:
             )
         ).all()
     )
-
-
-def _own_verified_email(session: Session, keyring: Keyring, citizen_id: uuid.UUID) -> str | None:
-    own = session.exec(
-        select(Contact).where(Contact.citizen_id == citizen_id, Contact.role == ContactRole.SELF)
-    ).first()
-    if own is None or own.verified_at is None:
-        return None
-    return contacts.opened(session, keyring, own).address

@@ -28,10 +28,12 @@ class Task(StrEnum):
     EXPIRY_REMINDERS = "expiry_reminders"
     SHARES_DIGEST = "shares_digest"
     AUDIT_ANCHOR = "audit_anchor"
+    AUDIT_CHECKPOINT = "audit_checkpoint"
     STORAGE_GC = "storage_gc"
     KEYS_REWRAP = "keys_rewrap"
     RUN_DUE = "run_due"
     ASSIST_CLOSE = "assist_close"
+    READ_PAPER = "read_paper"
 
 
 def enqueue(

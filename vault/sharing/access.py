@@ -27,7 +27,7 @@ from vault.db import group_commit
 from vault.documents.models import Document, DocumentVersion
 from vault.kit import days, filenames
 from vault.kit.errors import Forbidden, Gone, InvalidInput, NotFound
-from vault.sharing import grants, watermark
+from vault.sharing import grants, masking, masks, watermark
 from vault.sharing.models import Grant, GrantDocument, GrantStatus
 
 _GONE = {
@@ -66,6 +66,8 @@ class SharedPaper:
     issued_on: date | None
     expires_on: date | None
     trust: Trust
+    # The citizen blacked out parts of it: the agency only receives the masked copy.
+    masked: bool = False
 
 
 @dataclass(frozen=True)
@@ -82,19 +84,21 @@ class SharedView:
 
 @dataclass(frozen=True)
 class Delivery:
-    """The paper as the agency receives it: streamed as stored, or a stamped copy."""
+    """The paper as the agency receives it: streamed as stored, or a copy made for the agency
+    (`stamped`: stamped, masked, or both)."""
 
     content: documents.Content | None = None
     stream: Generator[bytes] | None = None
     stamped: bytes | None = None
     stamped_type: str = ""
     filename: str = ""
+    masked: bool = False
 
 
-def _papers_of(grant: Grant) -> Select[Document, DocumentVersion]:
-    """The papers of a grant, each at the version that was shared."""
+def _papers_of(grant: Grant) -> Select[Document, DocumentVersion, GrantDocument]:
+    """The papers of a grant, each at the version that was shared, with its masks."""
     return (
-        select(Document, DocumentVersion)
+        select(Document, DocumentVersion, GrantDocument)
         .join(GrantDocument, col(GrantDocument.document_id) == Document.id)
         .join(
             DocumentVersion,
@@ -111,7 +115,10 @@ def open_share(
     """The share's papers, described; `end_read` is called before the opening is recorded."""
     grant = _live_grant(session, who, token, "share.open")
     rows = session.exec(_papers_of(grant)).all()
-    papers = [_paper(documents.describe(session, backend, doc, row)) for doc, row in rows]
+    papers = [
+        _paper(documents.describe(session, backend, doc, row), masked=link.masks is not None)
+        for doc, row, link in rows
+    ]
     citizen = session.get(Citizen, grant.citizen_id)
     assert citizen is not None
     profile = citizens.profile(session, backend.keyring, citizen)
@@ -176,16 +183,27 @@ def deliver(
     if row is None:
         refuse(session, who, grant, "share.download", "not_in_grant", document_id)
         raise NotFound("This paper is not in the share.")
-    document, version = row
+    document, version, link = row
     content = documents.content_of(session, backend, document, version)
     # The store is read (and the first chunk verified) before the use is counted: the grant's
     # row stays locked only for the count and the audit event, and a damaged paper costs no use.
     stamped = stamp or page is not None
-    delivery = (
-        _stamped(session, backend, who, grant, content, page) if stamped else _streamed(content)
-    )
+    hidden = masks.load(link.masks)
+    if hidden:
+        # Every route of a masked paper ends here: the agency never gets the stored bytes.
+        delivery = _masked(session, backend, who, grant, content, hidden, stamped, page)
+    elif stamped:
+        delivery = _stamped(session, backend, who, grant, content, page)
+    else:
+        delivery = _streamed(content)
     action = "share.download" if page is None else "share.preview"
-    details = {"doc_type": document.doc_type, "version": version.version, "stamped": stamped}
+    details: dict[str, object] = {
+        "doc_type": document.doc_type,
+        "version": version.version,
+        "stamped": stamped,
+    }
+    if hidden:
+        details["masked"] = True
     try:
         _record(session, end_read, who, grant, action, document_id, details, count=page is None)
     except BaseException:
@@ -219,6 +237,43 @@ def _stamped(
     stem = content.filename.rsplit(".", 1)[0]
     name = filenames.for_download(f"{stem}-{who.agency.code}", kind)
     return Delivery(stamped=stamped, stamped_type=kind, filename=name)
+
+
+def _masked(
+    session: Session,
+    backend: Backend,
+    who: Accessor,
+    grant: Grant,
+    content: documents.Content,
+    hidden: list[masks.Mask],
+    stamped: bool,
+    page: int | None,
+) -> Delivery:
+    if content.size > backend.limits.max_image_bytes:
+        # Never the unmasked bytes instead: a masked paper is only ever served masked.
+        raise InvalidInput(
+            "This paper is too large for its masks to be applied; ask the citizen to share a "
+            "smaller scan.",
+            reason="too_large_to_mask",
+        )
+    lines = None
+    if stamped:
+        purpose = grants.purpose_of(session, backend, grant)
+        lines = watermark.lines(purpose=purpose, agency=who.agency.name, day=days.today())
+    data = b"".join(content.chunks())
+    copy, kind = backend.sandbox.run(
+        masking.apply,
+        data,
+        content.content_type,
+        masks.by_page(hidden),
+        lines,
+        page,
+        max_pixels=backend.limits.max_image_pixels,
+        max_pages=masks.MAX_PAGES,
+    )
+    stem = content.filename.rsplit(".", 1)[0]
+    name = filenames.for_download(f"{stem}-{who.agency.code}-masked", kind)
+    return Delivery(stamped=copy, stamped_type=kind, filename=name, masked=True)
 
 
 def record_unauthenticated(session: Session, method: str) -> None:
@@ -300,7 +355,7 @@ def _unusable(session: Session, grant_id: uuid.UUID, *, count: bool) -> GrantSta
     return state if state in _GONE else GrantStatus.USED_UP
 
 
-def _paper(view: documents.DocumentView) -> SharedPaper:
+def _paper(view: documents.DocumentView, *, masked: bool) -> SharedPaper:
     return SharedPaper(
         id=view.id,
         doc_type=view.doc_type,
@@ -313,6 +368,7 @@ def _paper(view: documents.DocumentView) -> SharedPaper:
         issued_on=view.issued_on,
         expires_on=view.expires_on,
         trust=view.trust,
+        masked=masked,
     )
 
 

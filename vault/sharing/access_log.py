@@ -55,6 +55,8 @@ class AccessRecord:
     purpose: str | None
     # A citizen the owner delegated to, acting in a session of theirs.
     delegate: DelegateRef | None = None
+    # The agency received a copy with the citizen's masks applied, not the paper as stored.
+    masked: bool = False
 
 
 def for_citizen(
@@ -95,6 +97,7 @@ def for_citizen(
                 delegate=delegates.get(event.actor_id or "")
                 if event.actor_type == "delegate"
                 else None,
+                masked=details.get("masked") is True,
             )
         )
     return records

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -16,8 +16,11 @@ from vault import agencies, audit, crypto, db, documents
 from vault.accounts.models import Citizen
 from vault.agencies.models import Agency
 from vault.blobs.backend import Backend
+from vault.documents.models import Document
 from vault.kit import text
 from vault.kit.errors import InvalidInput, NotFound
+from vault.sharing import masks as masking_rules
+from vault.sharing.masks import Mask
 from vault.sharing.models import Grant, GrantDocument, GrantStatus
 
 MAX_DAYS = 90
@@ -42,6 +45,8 @@ class GrantView:
     uses: int
     status: GrantStatus
     revoked_at: datetime | None
+    # The masked papers' masks; a paper not named here is shared whole.
+    masks: dict[uuid.UUID, list[Mask]]
     share_url: str | None = None
     token: str | None = None
 
@@ -70,10 +75,12 @@ def create(
     public_url: str,
     require_papers: bool = True,
     versions: Mapping[uuid.UUID, int] | None = None,
+    masks: Mapping[uuid.UUID, Sequence[Mask]] | None = None,
 ) -> GrantView:
     """`require_papers=False` for a dossier whose papers are all optional and none attached;
     `versions`: the version to share of a paper, where it is not the current one — a dossier
-    shares the version its rules checked, not one uploaded since."""
+    shares the version its rules checked, not one uploaded since; `masks`: the parts of a
+    paper to black out in every copy the agency receives (vault.sharing.masks)."""
     purpose = text.one_line(purpose)
     if not purpose:
         raise InvalidInput("Say what the papers are shared for.", field="purpose")
@@ -87,6 +94,8 @@ def create(
     if not (1 if require_papers else 0) <= len(unique_ids) <= MAX_PAPERS:
         raise InvalidInput(f"Share 1 to {MAX_PAPERS} papers.", field="document_ids")
     papers = [documents.get(session, owner=owner, document_id=i) for i in unique_ids]
+    shared = {p.id: (versions or {}).get(p.id, p.current_version) for p in papers}
+    checked = _checked_masks(session, backend, papers, shared, masks or {})
     agency = agencies.active_by_code(session, agency_code)
 
     kek = _citizen_key(session, backend, owner.id)
@@ -112,7 +121,8 @@ def create(
             GrantDocument(
                 grant_id=grant.id,
                 document_id=paper.id,
-                version=(versions or {}).get(paper.id, paper.current_version),
+                version=shared[paper.id],
+                masks=masking_rules.dump(checked.get(paper.id, [])),
             )
         )
     audit.append(
@@ -124,7 +134,12 @@ def create(
             actor_id=str(owner.id),
             grant_id=grant.id,
             agency_id=agency.id,
-            details={"documents": len(papers), "days": expires_in_days, "max_uses": max_uses},
+            details={
+                "documents": len(papers),
+                "days": expires_in_days,
+                "max_uses": max_uses,
+                **({"masked": len(checked)} if checked else {}),
+            },
         ),
     )
     session.flush()
@@ -221,15 +236,31 @@ def _citizen_key(session: Session, backend: Backend, citizen_id: uuid.UUID) -> b
     return backend.keyring.citizen_key(session, citizen_id)[1]
 
 
+def _checked_masks(
+    session: Session,
+    backend: Backend,
+    papers: list[Document],
+    shared: Mapping[uuid.UUID, int],
+    masks: Mapping[uuid.UUID, Sequence[Mask]],
+) -> masking_rules.Masks:
+    """Checked against the version each paper is shared at."""
+    if not masks:
+        return {}
+    facts = {}
+    for paper in papers:
+        row = documents.version_row(session, paper, shared[paper.id])
+        facts[paper.id] = masking_rules.Paper(row.pages, row.content_type, row.size)
+    return masking_rules.check(masks, facts, max_bytes=backend.limits.max_image_bytes)
+
+
 def _view(session: Session, backend: Backend, grant: Grant, agency: Agency) -> GrantView:
-    document_ids = session.exec(
-        select(GrantDocument.document_id).where(GrantDocument.grant_id == grant.id)
-    ).all()
+    links = session.exec(select(GrantDocument).where(GrantDocument.grant_id == grant.id)).all()
+    document_ids = [link.document_id for link in links]
     return GrantView(
         id=grant.id,
         agency_code=agency.code,
         agency_name=agency.name,
-        document_ids=list(document_ids),
+        document_ids=document_ids,
         purpose=purpose_of(session, backend, grant),
         created_at=grant.created_at,
         expires_at=db.aware(grant.expires_at),
@@ -237,6 +268,7 @@ def _view(session: Session, backend: Backend, grant: Grant, agency: Agency) -> G
         uses=grant.uses,
         status=status(grant),
         revoked_at=grant.revoked_at,
+        masks={link.document_id: masking_rules.load(link.masks) for link in links if link.masks},
     )
 
 

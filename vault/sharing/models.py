@@ -11,6 +11,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     LargeBinary,
+    Text,
 )
 from sqlmodel import Field, SQLModel
 
@@ -58,7 +59,8 @@ class Grant(SQLModel, table=True):
 
 
 class GrantDocument(SQLModel, table=True):
-    """A paper in a grant, pinned to the version shared; deleting the paper removes the row."""
+    """A paper in a grant, pinned to the version shared; deleting the paper removes the row.
+    `masks`: the parts the citizen blacked out, as JSON (see vault.sharing.masks); none if null."""
 
     __tablename__ = "share_grant_document"
 
@@ -71,3 +73,4 @@ class GrantDocument(SQLModel, table=True):
         )
     )
     version: int
+    masks: str | None = Field(default=None, sa_type=Text)

@@ -39,18 +39,18 @@ def stamp(
         with Image.open(io.BytesIO(data)) as image:
             picture = image.convert("RGB")
         if page is not None:
-            picture = _screen_sized(picture)
-        return _jpeg(_stamp_image(picture, text)), "image/jpeg"
+            picture = screen_sized(picture)
+        return _jpeg(stamp_image(picture, text)), "image/jpeg"
     import pypdfium2
 
     document = pypdfium2.PdfDocument(data)
     try:
         if page is not None:
             index = min(max(page, 1), len(document)) - 1
-            shown = _screen_sized(_render(document, index))
-            return _jpeg(_stamp_image(shown, text)), "image/jpeg"
+            shown = screen_sized(_render(document, index))
+            return _jpeg(stamp_image(shown, text)), "image/jpeg"
         pages = [
-            Page(_jpeg(_stamp_image(_render(document, index), text)), "image/jpeg")
+            Page(_jpeg(stamp_image(_render(document, index), text)), "image/jpeg")
             for index in range(min(len(document), MAX_PAGES))
         ]
     finally:
@@ -62,7 +62,7 @@ def _render(document: Any, index: int) -> Image.Image:
     return document[index].render(scale=_DPI / 72).to_pil().convert("RGB")  # type: ignore[no-any-return]
 
 
-def _screen_sized(image: Image.Image) -> Image.Image:
+def screen_sized(image: Image.Image) -> Image.Image:
     image.thumbnail((PREVIEW_LONG_SIDE, PREVIEW_LONG_SIDE), Image.Resampling.LANCZOS)
     return image
 
@@ -73,7 +73,7 @@ def _jpeg(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def _stamp_image(image: Image.Image, text: list[str]) -> Image.Image:
+def stamp_image(image: Image.Image, text: list[str]) -> Image.Image:
     """Text tiled diagonally across the page: dark enough to read, light enough to see through."""
     width, height = image.size
     size = max(12, min(width, height) // 32)

@@ -24,6 +24,8 @@ from vault.web import (
 def install(app: FastAPI) -> None:
     static = StaticFiles(directory=str(resources.files("vault.web").joinpath("static")))
     app.mount("/static", static, name="static")
+    # The resumable uploads' API takes the pages' session too (with their CSRF token).
+    app.state.page_citizen = citizen.page_citizen
     app.include_router(counter.router)
     app.include_router(counter_assist.router)
     app.include_router(citizen.router)

@@ -7,17 +7,19 @@ import math
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response, Security
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from fastapi.security import SecurityScopes
+from sqlmodel import Session
 
-from vault import audit, db, documents
+from vault import audit, db, documents, export
 from vault.accounts import acting, citizens, officers
 from vault.accounts.acting import Acting
 from vault.accounts.models import Citizen, Scope
 from vault.api.deps import BackendDep, EngineDep, SessionDep, SettingsDep
+from vault.api.downloads import content_disposition, protective_headers
 from vault.assist import requests as assist_requests
 from vault.catalog import document_types
-from vault.kit.errors import NotWhileActing
+from vault.kit.errors import Forbidden, NotWhileActing
 from vault.notices import inbox
 from vault.web import security
 from vault.web.forms import CSRF_CHECKED, Posted, day, signed_out
@@ -26,6 +28,7 @@ from vault.web.pages import local_path, redirect, render
 
 router = APIRouter(include_in_schema=False)
 SHARE_DAYS = (1, 3, 7, 30, 90)
+EXPORT_NAME = "giay-to-cua-toi.zip"
 
 
 def signed_in(
@@ -76,6 +79,23 @@ def _acting(request: Request, session: SessionDep, backend: BackendDep) -> Actin
     }
     request.state.acting = found
     return found
+
+
+def page_citizen(request: Request, session: Session, scopes: list[str]) -> Citizen | None:
+    """The citizen of the browser's page session, for the JSON routes a page's script calls
+    (the resumable uploads): None without one. A method that changes something must carry
+    the page's CSRF token in an X-CSRF-Token header (the cookies alone prove nothing)."""
+    if not (request.cookies.get(security.SESSION) or request.cookies.get(security.ACTING)):
+        return None
+    if request.method not in {"GET", "HEAD", "OPTIONS"}:
+        try:
+            security.check_csrf(request, request.headers.get("x-csrf-token"))
+        except security.CsrfRejected:
+            raise Forbidden("The page's CSRF token is missing or wrong; reload the page.") from None
+    try:
+        return signed_in(SecurityScopes(scopes), request, session, request.app.state.backend)
+    except security.LoginRequired:
+        return None
 
 
 # The citizen in person; then the pages someone acting for them may open, by scope.
@@ -227,3 +247,12 @@ def update_profile(form: Posted, me: Me, session: SessionDep, backend: BackendDe
     }
     citizens.update_profile(session, backend.keyring, me, changes)
     return redirect("/profile?saved=1")
+
+
+@router.post("/profile/export", dependencies=[CSRF_CHECKED])
+def export_everything(me: Me, session: SessionDep, backend: BackendDep) -> Response:
+    """The button "Tải về toàn bộ giấy tờ của tôi": the same zip as GET /citizens/me/export,
+    for the citizen in person only."""
+    archive = export.gather(session, backend, me, reading=False)
+    headers = {**protective_headers(), "Content-Disposition": content_disposition(EXPORT_NAME)}
+    return StreamingResponse(archive.chunks(), media_type="application/zip", headers=headers)

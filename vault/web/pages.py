@@ -90,6 +90,7 @@ def days_left(expires_on: date | None) -> int | None:
 
 
 templates.env.filters["size"] = size
+templates.env.filters["isodate"] = date.fromisoformat  # a date the vault read, for _.date
 templates.env.globals["days_left"] = days_left
 templates.env.globals["EXPIRY_WARNING_DAYS"] = EXPIRY_WARNING_DAYS
 # The states pages compare against, so that a template never spells one out.

@@ -13,6 +13,7 @@ from vault.api.documents import form_limits
 from vault.api.downloads import paper_response, protective_headers
 from vault.assist import certifications
 from vault.catalog import document_types
+from vault.documents import recognition
 from vault.web.citizen import MeReading, MeWriting
 from vault.web.forms import CSRF_CHECKED, Posted, text, uploaded, whole_number
 from vault.web.pages import redirect, render
@@ -46,7 +47,24 @@ def paper_page(
     paper = documents.view(session, backend, owner=me, document_id=paper_id)
     versions = documents.list_versions(session, backend, owner=me, document_id=paper_id)
     kind = document_types.document_types().get(paper.doc_type)
-    return render(request, "citizen/paper.html", paper=paper, versions=versions, kind=kind)
+    reading = recognition.reading_of(session, backend, owner=me, document_id=paper_id)
+    return render(
+        request,
+        "citizen/paper.html",
+        paper=paper,
+        versions=versions,
+        kind=kind,
+        reading=reading,
+    )
+
+
+@router.post("/papers/{paper_id}/reading/accept", dependencies=[CSRF_CHECKED])
+def accept_reading(
+    paper_id: uuid.UUID, me: MeWriting, session: SessionDep, backend: BackendDep
+) -> Response:
+    """The one tap that makes the vault's suggestion the paper's type, number and dates."""
+    recognition.accept(session, backend, owner=me, document_id=paper_id, corrections={})
+    return redirect(f"/papers/{paper_id}?confirmed=1")
 
 
 @router.post("/papers/{paper_id}/certify")

@@ -13,9 +13,9 @@ from vault import agencies, documents
 from vault.api.deps import BackendDep, SessionDep, SettingsDep
 from vault.api.downloads import protective_headers
 from vault.catalog import document_types
-from vault.sharing import access_log, grants, qr
+from vault.sharing import access_log, grants, masks, qr
 from vault.web.citizen import SHARE_DAYS, Me, MeSharing, MeSharingPapers
-from vault.web.forms import CSRF_CHECKED, Posted, ids, whole_number
+from vault.web.forms import CSRF_CHECKED, Posted, ids, text, whole_number
 from vault.web.pages import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -31,6 +31,7 @@ def share_page(
 ) -> Response:
     papers = documents.list_documents(session, backend, owner=me)
     active = [a for a in agencies.list_all(session) if a.disabled_at is None]
+    limit = backend.limits.max_image_bytes
     return render(
         request,
         "citizen/share.html",
@@ -39,7 +40,18 @@ def share_page(
         agencies=active,
         types=document_types.document_types(),
         days=SHARE_DAYS,
+        maskable={p.id for p in papers if masks.maskable(p, max_bytes=limit)},
+        mask_pages=masks.MAX_PAGES,
     )
+
+
+@router.get("/share/papers/{paper_id}/pages/{page}")
+def share_page_image(
+    paper_id: uuid.UUID, page: int, me: MeSharingPapers, session: SessionDep, backend: BackendDep
+) -> Response:
+    """A page of the citizen's PDF, to draw masks on (a photo is shown from its own file)."""
+    image = masks.page_preview(session, backend, owner=me, document_id=paper_id, page=page)
+    return Response(image, media_type="image/jpeg", headers=protective_headers())
 
 
 @router.post("/share")
@@ -61,6 +73,8 @@ def share(
         expires_in_days=grants.DEFAULT_DAYS if days is None else days,
         max_uses=whole_number(form, "max_uses"),
         public_url=settings.public_url,
+        # Drawn on the page by static/masks.js; without it the form sends none.
+        masks=masks.from_json(text(form, "masks")),
     )
     return redirect(f"/shares/{grant.id}?new=1")
 

@@ -1,11 +1,15 @@
 """Photos and scans: decoded with a pixel limit, turned upright, re-encoded without any
 metadata block (EXIF with GPS, XMP, comments, ICC), thumbnailed, and several pages bound
-into one PDF. Runs inside the sandbox worker, never in the server process."""
+into one PDF. Runs inside the sandbox worker, never in the server process.
+
+`normalise` can be handed a reader of codes (the reading's QR decoder) to run on each page's
+decoded, upright pixels while it has them: the photo is decoded once, not again to be read."""
 
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import img2pdf
 import pillow_heif
@@ -33,6 +37,8 @@ _SRGB = ImageCms.createProfile("sRGB")
 class Page:
     data: bytes
     content_type: str
+    # The codes a reader found on the page; None when none was asked to look, or it failed.
+    codes: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -41,10 +47,19 @@ class Normalised:
     thumbnail: bytes
 
 
-def normalise(data: bytes, kind: Kind, *, max_pixels: int, max_pages: int) -> Normalised:
+def normalise(
+    data: bytes,
+    kind: Kind,
+    *,
+    max_pixels: int,
+    max_pages: int,
+    codes_in: Callable[[Image.Image], list[str]] | None = None,
+) -> Normalised:
+    """`codes_in` looks at each page until one has a code; its failure never refuses a page."""
     Image.MAX_IMAGE_PIXELS = max_pixels
     pages: list[Page] = []
     thumbnail = b""
+    found = False
     try:
         with Image.open(io.BytesIO(data), formats=[_FORMATS[kind]]) as image:
             frames = ImageSequence.Iterator(image) if kind is Kind.TIFF else [image]
@@ -56,12 +71,25 @@ def normalise(data: bytes, kind: Kind, *, max_pixels: int, max_pages: int) -> No
                 upright = _plain(ImageOps.exif_transpose(frame))
                 if not thumbnail:
                     thumbnail = make_thumbnail(upright)
-                pages.append(_encode(upright, lossless=kind in _LOSSLESS))
+                page = _encode(upright, lossless=kind in _LOSSLESS)
+                if codes_in is not None and not found:
+                    page = replace(page, codes=_codes(codes_in, upright))
+                    found = bool(page.codes)
+                pages.append(page)
     except Image.DecompressionBombError:
         raise ImageBomb(f"This image has more than {max_pixels:,} pixels.") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
         raise CorruptFile(f"This {kind.value} image is damaged or incomplete.") from error
     return Normalised(pages=pages, thumbnail=thumbnail)
+
+
+def _codes(
+    codes_in: Callable[[Image.Image], list[str]], image: Image.Image
+) -> tuple[str, ...] | None:
+    try:
+        return tuple(codes_in(image))
+    except Exception:  # noqa: BLE001 - a code that cannot be read never refuses the page
+        return None
 
 
 def _too_many_pixels(size: tuple[int, int], limit: int) -> str:

@@ -11,8 +11,160 @@
       if (count) { count.textContent = taken.files.length + " \u2713"; }
     });
   });
+  // Resumable uploads (vendored tus-js-client, /static/tus.min.js): the picked files go
+  // through /api/v1/uploads in pieces; a lost connection pauses them and they go on by
+  // themselves when it is back; a reload offers to continue an unfinished one. The paper is
+  // then made from the finished uploads' ids by the page's own form.
+  var tusReady = !!(window.tus && window.tus.isSupported);
+  var ENDPOINT = "/api/v1/uploads";
+  var MIB = 1048576;
+  var lang = document.documentElement.lang || "vi";
+  function mb(bytes) {
+    return (bytes / MIB).toLocaleString(lang, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+  }
+  function retryDelays() {
+    var delays = [0, 500, 1000, 2000, 3000];
+    for (var i = 0; i < 40; i++) { delays.push(5000); }
+    return delays;
+  }
+  function resumable(form) {
+    var box = form.querySelector("fieldset.files");
+    var bar = form.querySelector("progress");
+    var status = form.querySelector("[data-upload-status]");
+    var offer = form.querySelector("[data-resume-offer]");
+    var csrf = form.querySelector("input[name=csrf]").value;
+    var buttons = form.querySelectorAll("button[type=submit]");
+    var running = null;
+    var offline = !navigator.onLine;
+    function text(name, values) {
+      var t = box.getAttribute("data-text-" + name) || "";
+      Object.keys(values || {}).forEach(function (k) { t = t.split("{" + k + "}").join(values[k]); });
+      return t;
+    }
+    function say(message) { status.hidden = false; status.textContent = message; }
+    function busy(on) { Array.prototype.forEach.call(buttons, function (b) { b.disabled = on; }); }
+    function tusRequest(method, url) {
+      var request = new XMLHttpRequest();
+      request.open(method, url);
+      request.setRequestHeader("Tus-Resumable", "1.0.0");
+      if (method !== "HEAD") { request.setRequestHeader("X-CSRF-Token", csrf); }
+      return request;
+    }
+    window.addEventListener("offline", function () {
+      offline = true;
+      if (running) { running.abort(); say(text("offline")); }
+    });
+    window.addEventListener("online", function () {
+      var wasOffline = offline;
+      offline = false;
+      if (wasOffline && running) { running.start(); }
+    });
+    // An upload left unfinished by a closed page or a restarted phone: offer to continue it.
+    var storage = window.tus.defaultOptions.urlStorage;
+    storage.findAllUploads().then(function (stored) {
+      stored = stored.filter(function (s) { return s.uploadUrl && s.uploadUrl.indexOf(ENDPOINT + "/") !== -1; });
+      if (!stored.length) { return; }
+      var first = stored[0];
+      var request = tusRequest("HEAD", first.uploadUrl);
+      request.addEventListener("load", function () {
+        if (request.status !== 200) { storage.removeUpload(first.urlStorageKey); return; }
+        var offset = Number(request.getResponseHeader("Upload-Offset")) || 0;
+        var name = (first.metadata && first.metadata.filename) || "";
+        offer.querySelector("[data-resume-text]").textContent = text("resume", {
+          name: name, total: mb(first.size), percent: Math.floor(100 * offset / (first.size || 1))
+        });
+        offer.hidden = false;
+      });
+      request.send();
+      offer.querySelector("[data-resume-discard]").addEventListener("click", function () {
+        stored.forEach(function (s) {
+          tusRequest("DELETE", s.uploadUrl).send();
+          storage.removeUpload(s.urlStorageKey);
+        });
+        offer.hidden = true;
+      });
+    });
+    form.addEventListener("submit", function (event) {
+      var files = [];
+      form.querySelectorAll("input[type=file][name=file]").forEach(function (input) {
+        Array.prototype.forEach.call(input.files, function (f) { files.push(f); });
+      });
+      if (!files.length) { return; }  // the server says what is missing
+      event.preventDefault();
+      busy(true);
+      var total = files.reduce(function (sum, f) { return sum + f.size; }, 0);
+      var done = 0;
+      var ids = [];
+      bar.hidden = false;
+      function show(sent) {
+        var percent = total ? Math.floor(100 * sent / total) : 100;
+        bar.value = percent;
+        say(text("progress", { percent: percent, sent: mb(sent), total: mb(total) }));
+      }
+      function finish() {
+        running = null;
+        say(text("saving"));
+        var data = new FormData(form);
+        data.delete("file");
+        ids.forEach(function (id) { data.append("upload_id", id); });
+        var request = new XMLHttpRequest();
+        request.open("POST", form.action);
+        request.addEventListener("load", function () {
+          if (request.status < 400 && request.responseURL) { window.location.assign(request.responseURL); return; }
+          document.open(); document.write(request.responseText); document.close();
+        });
+        request.addEventListener("error", function () { say(text("failed")); busy(false); });
+        request.send(data);
+      }
+      function next(index) {
+        if (index === files.length) { finish(); return; }
+        var file = files[index];
+        var resumed = false;
+        var upload = new window.tus.Upload(file, {
+          endpoint: ENDPOINT,
+          chunkSize: 8 * MIB,
+          retryDelays: retryDelays(),
+          headers: { "X-CSRF-Token": csrf },
+          metadata: { filename: file.name, filetype: file.type || "application/octet-stream" },
+          removeFingerprintOnSuccess: true,
+          onShouldRetry: function (error) {
+            var code = error.originalResponse ? error.originalResponse.getStatus() : 0;
+            return !offline && (code === 0 || code >= 500 || code === 409 || code === 423);
+          },
+          onProgress: function (sent) {
+            if (resumed) {
+              resumed = false;
+              offer.querySelector("[data-resume-text]").textContent = text("resuming", {
+                percent: Math.floor(100 * sent / (file.size || 1))
+              });
+            }
+            show(done + sent);
+          },
+          onError: function () {
+            if (offline || !navigator.onLine) { offline = true; say(text("offline")); return; }
+            running = null;
+            say(text("failed"));
+            busy(false);
+          },
+          onSuccess: function () {
+            ids.push(upload.url.split("/").pop());
+            done += file.size;
+            next(index + 1);
+          }
+        });
+        running = upload;
+        upload.findPreviousUploads().then(function (previous) {
+          if (previous.length) { resumed = true; upload.resumeFromPreviousUpload(previous[0]); }
+          if (!offline) { upload.start(); } else { say(text("offline")); }
+        });
+      }
+      next(0);
+    });
+  }
+  if (tusReady) { document.querySelectorAll("form[data-resumable]").forEach(resumable); }
   // Uploads show their progress; the server's answer replaces the page.
   document.querySelectorAll("form[data-upload]").forEach(function (form) {
+    if (tusReady && form.hasAttribute("data-resumable")) { return; }
     form.addEventListener("submit", function (event) {
       if (!window.FormData || !window.XMLHttpRequest) { return; }
       event.preventDefault();

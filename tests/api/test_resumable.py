@@ -1,0 +1,358 @@
+"""Resumable uploads over tus 1.0.0 (/api/v1/uploads), spoken by hand, in process, on both
+stacks; the real clients through a cutting proxy and a killed server are in
+test_resumable_clients.py."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+from sqlmodel import select
+from typer.testing import CliRunner
+
+from tests.support import files
+from tests.support.api import Account, register, register_agency
+from tests.support.assist import acting_headers, register_officer
+from tests.support.env import settings_env
+from tests.support.tus import (
+    CHUNK,
+    TUS,
+    checksum,
+    create,
+    head,
+    marked_pdf,
+    patch,
+    send_all,
+    upload_id,
+)
+from vault import db
+from vault.cli import app as cli
+from vault.documents import resumable
+from vault.documents.models import ResumableUpload, UploadPiece
+from vault.jobs import tasks
+from vault.jobs.work import Work
+from vault.settings import Settings
+
+
+@pytest.fixture
+def citizen(client: TestClient) -> Account:
+    return register(client)
+
+
+def blob_keys(app: FastAPI) -> set[str]:
+    return {blob.key for blob in app.state.backend.store.iter_blobs()}
+
+
+def make_paper(client: TestClient, citizen: Account, *ids: str, **fields: str):
+    return client.post(
+        "/api/v1/documents",
+        headers=citizen.headers,
+        data={"doc_type": "GKS", **fields, "upload_id": list(ids)},
+    )
+
+
+def test_options_answers_without_a_token(client: TestClient, app: FastAPI) -> None:
+    answer = client.options("/api/v1/uploads")
+    assert answer.status_code == 204
+    assert answer.headers["tus-resumable"] == "1.0.0"
+    assert answer.headers["tus-version"] == "1.0.0"
+    assert set(answer.headers["tus-extension"].split(",")) == {
+        "creation",
+        "creation-with-upload",
+        "termination",
+        "expiration",
+        "checksum",
+    }
+    assert answer.headers["tus-max-size"] == str(app.state.backend.limits.max_upload_bytes)
+    assert answer.headers["tus-checksum-algorithm"] == "sha1,sha256"
+
+
+def test_a_paper_from_a_resumable_upload_is_byte_identical(
+    app: FastAPI, client: TestClient, citizen: Account
+) -> None:
+    data = marked_pdf(3 << 20)
+    created = create(client, citizen.headers, len(data), filename="giấy khai sinh.pdf")
+    assert created.headers["location"].startswith("/api/v1/uploads/")
+    assert created.headers["tus-resumable"] == "1.0.0"
+    assert "GMT" in created.headers["upload-expires"]
+    uid = upload_id(created)
+    offset = 0
+    for size in (1, 1 << 20, (1 << 20) + 5, len(data)):
+        piece = data[offset : offset + size]
+        if not piece:
+            break
+        sent = patch(client, citizen.headers, uid, offset, piece)
+        assert sent.status_code == 204, sent.text
+        offset += len(piece)
+        assert sent.headers["upload-offset"] == str(offset)
+    where = head(client, citizen.headers, uid)
+    assert where.status_code == 200
+    assert where.headers["upload-offset"] == where.headers["upload-length"] == str(len(data))
+    assert where.headers["cache-control"] == "no-store"
+    assert "filename" in where.headers["upload-metadata"]
+
+    paper = make_paper(client, citizen, uid, title="Khai sinh")
+    assert paper.status_code == 201, paper.text
+    body = paper.json()
+    assert body["sha256"] == hashlib.sha256(data).hexdigest()
+    assert body["filename"] == "giấy khai sinh.pdf"
+    content = client.get(f"/api/v1/documents/{body['id']}/content", headers=citizen.headers)
+    assert content.content == data
+    # Used up: its pieces are gone, a second use is refused, tus no longer knows it.
+    again = make_paper(client, citizen, uid)
+    assert again.status_code == 409
+    assert again.headers["content-type"] == "application/problem+json"
+    assert head(client, citizen.headers, uid).status_code == 404
+    with db.unit_of_work(app.state.engine, writes=False) as session:
+        assert not session.exec(select(UploadPiece)).all()
+    assert len(blob_keys(app)) == 2  # the paper and its thumbnail
+
+
+def test_photos_by_upload_id_are_the_pages_of_one_paper_and_a_new_version(
+    client: TestClient, citizen: Account
+) -> None:
+    front, back = files.jpeg_with_gps(), files.jpeg_with_gps(orientation=1)
+    ids = [send_all(client, citizen.headers, image) for image in (front, back)]
+    paper = make_paper(client, citizen, *ids)
+    assert paper.status_code == 201, paper.text
+    assert paper.json()["pages"] == 2
+    newer = send_all(client, citizen.headers, files.pdf(text=b"NEWER"))
+    version = client.post(
+        f"/api/v1/documents/{paper.json()['id']}/versions",
+        headers=citizen.headers,
+        data={"upload_id": newer},
+    )
+    assert version.status_code == 201, version.text
+    assert version.json()["version"] == 2
+
+
+def test_an_unfinished_upload_is_not_made_into_a_paper(
+    client: TestClient, citizen: Account
+) -> None:
+    data = files.pdf()
+    uid = upload_id(create(client, citizen.headers, len(data)))
+    assert patch(client, citizen.headers, uid, 0, data[:100]).status_code == 204
+    refused = make_paper(client, citizen, uid)
+    assert refused.status_code == 409
+    assert refused.json()["type"] == "/problems/upload-not-ready"
+    assert "unfinished" in refused.json()["detail"]
+    unknown = make_paper(client, citizen, "not-an-id")
+    assert unknown.status_code == 422 and unknown.json()["field"] == "upload_id"
+
+
+def test_the_rules_of_a_direct_upload_apply(client: TestClient, citizen: Account) -> None:
+    uid = send_all(client, citizen.headers, files.pdf_with_javascript())
+    refused = make_paper(client, citizen, uid)
+    assert refused.status_code == 422
+    assert refused.json()["type"] == "/problems/active-content"
+    # A refused paper leaves the upload as it was: it can be cancelled, or expire.
+    assert head(client, citizen.headers, uid).status_code == 200
+
+
+def test_offset_mismatch_is_409(client: TestClient, citizen: Account) -> None:
+    uid = upload_id(create(client, citizen.headers, 100))
+    assert patch(client, citizen.headers, uid, 0, b"%PDF-" + b"a" * 10).status_code == 204
+    wrong = patch(client, citizen.headers, uid, 5, b"b" * 10)
+    assert wrong.status_code == 409
+    assert wrong.json()["type"] == "/problems/offset-mismatch"
+    assert wrong.headers["tus-resumable"] == "1.0.0"
+    assert head(client, citizen.headers, uid).headers["upload-offset"] == "15"
+
+
+def test_checksum_mismatch_is_460_and_nothing_of_the_chunk_is_kept(
+    app: FastAPI, client: TestClient, citizen: Account
+) -> None:
+    data = marked_pdf(3 << 20)
+    uid = upload_id(create(client, citizen.headers, len(data)))
+    before = blob_keys(app)
+    bad = patch(
+        client, citizen.headers, uid, 0, data, **{"Upload-Checksum": checksum(b"something else")}
+    )
+    assert bad.status_code == 460
+    assert bad.headers["content-type"] == "application/problem+json"
+    assert bad.json()["type"] == "/problems/checksum-mismatch"
+    assert head(client, citizen.headers, uid).headers["upload-offset"] == "0"
+    assert blob_keys(app) == before
+    for algorithm in ("sha1", "sha256"):
+        good = patch(
+            client,
+            citizen.headers,
+            uid,
+            0 if algorithm == "sha1" else 1 << 20,
+            data[: 1 << 20] if algorithm == "sha1" else data[1 << 20 :],
+            **{
+                "Upload-Checksum": checksum(
+                    data[: 1 << 20] if algorithm == "sha1" else data[1 << 20 :], algorithm
+                )
+            },
+        )
+        assert good.status_code == 204, good.text
+    assert make_paper(client, citizen, uid).status_code == 201
+    unknown = patch(client, citizen.headers, uid, 0, b"x", **{"Upload-Checksum": "md5 AAAA"})
+    assert unknown.status_code == 400
+
+
+def test_another_citizens_upload_is_404(client: TestClient, citizen: Account) -> None:
+    uid = upload_id(create(client, citizen.headers, 10))
+    other = register(client, full_name="Trần Thị Khác")
+    assert head(client, other.headers, uid).status_code == 404
+    assert patch(client, other.headers, uid, 0, b"0123456789").status_code == 404
+    gone = client.delete(f"/api/v1/uploads/{uid}", headers={**other.headers, **TUS})
+    assert gone.status_code == 404
+    assert gone.json()["type"] == "/problems/not-found"
+    stolen = make_paper(client, other, uid)
+    assert stolen.status_code == 422
+    assert head(client, citizen.headers, uid).status_code == 200
+
+
+def test_authentication_and_acting_scopes(client: TestClient, citizen: Account) -> None:
+    anonymous = client.post("/api/v1/uploads", headers={**TUS, "Upload-Length": "10"})
+    assert anonymous.status_code == 401
+    assert anonymous.headers["tus-resumable"] == "1.0.0"
+    register_agency(client, "UBND-UPLOADS")
+    officer = register_officer(client, "UBND-UPLOADS")
+    writing = acting_headers(client, officer, citizen)
+    assert create(client, writing, 10).status_code == 201
+    reading = acting_headers(client, officer, citizen, scopes=("documents:read",))
+    refused = create(client, reading, 10)
+    assert refused.status_code == 403
+    assert refused.json()["type"] == "/problems/not-while-acting"
+
+
+def test_protocol_errors_have_the_statuses_tus_names(client: TestClient, citizen: Account) -> None:
+    old = client.post(
+        "/api/v1/uploads",
+        headers={**citizen.headers, "Tus-Resumable": "0.2.2", "Upload-Length": "10"},
+    )
+    assert old.status_code == 412
+    assert old.headers["tus-version"] == "1.0.0"
+    assert old.headers["content-type"] == "application/problem+json"
+    uid = upload_id(create(client, citizen.headers, 10))
+    wrong_type = client.patch(
+        f"/api/v1/uploads/{uid}",
+        headers={**citizen.headers, **TUS, "Content-Type": "text/plain", "Upload-Offset": "0"},
+        content=b"0123456789",
+    )
+    assert wrong_type.status_code == 415
+    too_long = patch(client, citizen.headers, uid, 0, b"01234567890")
+    assert too_long.status_code == 413
+    assert head(client, citizen.headers, uid).headers["upload-offset"] == "0"
+    no_offset = client.patch(
+        f"/api/v1/uploads/{uid}", headers={**citizen.headers, **CHUNK}, content=b"0"
+    )
+    assert no_offset.status_code == 400
+    too_big = create(client, citizen.headers, (1 << 30) + 1)
+    assert too_big.status_code == 413
+
+
+def test_creation_with_upload_and_termination(
+    app: FastAPI, client: TestClient, citizen: Account
+) -> None:
+    data = files.pdf()
+    created = client.post(
+        "/api/v1/uploads",
+        headers={**citizen.headers, **CHUNK, "Upload-Length": str(len(data))},
+        content=data,
+    )
+    assert created.status_code == 201, created.text
+    assert created.headers["upload-offset"] == str(len(data))
+    uid = upload_id(created)
+    assert blob_keys(app)
+    gone = client.delete(f"/api/v1/uploads/{uid}", headers={**citizen.headers, **TUS})
+    assert gone.status_code == 204
+    assert head(client, citizen.headers, uid).status_code == 404
+    assert not blob_keys(app)
+
+
+def test_quotas_ten_uploads_then_429_and_two_gib_then_413(
+    client: TestClient, citizen: Account
+) -> None:
+    for _ in range(resumable.MAX_PENDING):
+        assert create(client, citizen.headers, 10).status_code == 201
+    eleventh = create(client, citizen.headers, 10)
+    assert eleventh.status_code == 429
+    assert eleventh.json()["type"] == "/problems/too-many-uploads"
+
+    other = register(client, full_name="Lê Văn Nhiều")
+    assert create(client, other.headers, 1 << 30).status_code == 201
+    assert create(client, other.headers, (1 << 30) - 10).status_code == 201
+    over = create(client, other.headers, 11)
+    assert over.status_code == 413
+    assert over.json()["type"] == "/problems/upload-quota-exceeded"
+    assert create(client, other.headers, 10).status_code == 201
+
+
+def _age(app: FastAPI, hours: float) -> None:
+    with db.unit_of_work(app.state.engine) as session:
+        session.execute(
+            update(ResumableUpload).values(expires_at=db.utc_now() - timedelta(hours=hours))
+        )
+
+
+def test_an_expired_upload_is_removed_by_vault_storage_gc(
+    app: FastAPI, client: TestClient, citizen: Account, settings: Settings
+) -> None:
+    data = marked_pdf(2 << 20)
+    uid = upload_id(create(client, citizen.headers, len(data)))
+    assert patch(client, citizen.headers, uid, 0, data[: 1 << 20]).status_code == 204
+    kept = send_all(client, citizen.headers, files.pdf())  # not expired: stays
+    with db.unit_of_work(app.state.engine) as session:
+        session.execute(
+            update(ResumableUpload)
+            .where(ResumableUpload.id == __import__("uuid").UUID(uid))
+            .values(expires_at=db.utc_now() - timedelta(seconds=1))
+        )
+    assert head(client, citizen.headers, uid).status_code == 404
+    pieces = len(blob_keys(app))
+    swept = CliRunner().invoke(
+        cli, ["storage", "gc", "--grace-minutes", "60"], env=settings_env(settings)
+    )
+    assert swept.exit_code == 0, swept.output
+    assert "removed 1 expired resumable uploads" in swept.output
+    assert len(blob_keys(app)) == pieces - 1
+    assert head(client, citizen.headers, kept).status_code == 200
+    # The pieces of a live upload are never taken for orphans, however old.
+    again = CliRunner().invoke(
+        cli, ["storage", "gc", "--grace-minutes", "0"], env=settings_env(settings)
+    )
+    assert again.exit_code == 0, again.output
+    assert make_paper(client, citizen, kept).status_code == 201
+
+
+def test_the_periodic_gc_job_removes_expired_uploads(
+    app: FastAPI, client: TestClient, citizen: Account, settings: Settings
+) -> None:
+    uid = upload_id(create(client, citizen.headers, 1000))
+    assert patch(client, citizen.headers, uid, 0, b"%PDF-" + b"x" * 500).status_code == 204
+    _age(app, 1)
+    backend = app.state.backend
+    work = Work.from_settings(
+        settings, engine=app.state.engine, keyring=backend.keyring, store=backend.store
+    )
+    tasks.storage_gc(work)
+    with db.unit_of_work(app.state.engine, writes=False) as session:
+        assert not session.exec(select(ResumableUpload)).all()
+    assert not blob_keys(app)
+
+
+def test_the_page_session_works_with_its_csrf_token_only(
+    app: FastAPI, client: TestClient, citizen: Account
+) -> None:
+    from tests.support.pages import CSRF_INPUT, signed_in
+
+    browser = signed_in(app, citizen)
+    found = CSRF_INPUT.search(browser.get("/papers/new").text)
+    assert found
+    no_token = create(browser, {}, 10)
+    assert no_token.status_code == 403
+    assert no_token.json()["type"] == "/problems/forbidden"
+    wrong = create(browser, {"X-CSRF-Token": "not-the-token"}, 10)
+    assert wrong.status_code == 403
+    uid = upload_id(create(browser, {"X-CSRF-Token": found.group(1)}, 10))
+    assert head(browser, {}, uid).status_code == 200  # reading needs no token
+    assert patch(browser, {}, uid, 0, b"0123456789").status_code == 403
+    assert head(client, citizen.headers, uid).status_code == 200  # the same citizen's upload

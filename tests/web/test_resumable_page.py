@@ -1,0 +1,130 @@
+"""The add-paper page with tus-js-client (vendored) in Chromium: through a link cut every 2 MiB;
+a slow uplink lost half-way (CDP network emulation) and back, with nobody touching anything;
+a reload mid-upload that offers to continue where it stopped."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from sqlmodel import select
+
+from tests.support.api import new_national_id
+from tests.support.cutting import CuttingProxy, cutting_proxy
+from tests.support.server import RunningServer
+from tests.support.tus import marked_pdf
+from tests.web.conftest import PHONE
+from tests.web.test_pages import _sign_up
+from vault import db
+from vault.documents.models import ResumableUpload
+from vault.settings import Settings
+
+pytestmark = pytest.mark.servers
+SIZE = 6 << 20
+
+
+def _port(server: RunningServer) -> int:
+    port = urlsplit(server.url).port
+    assert port is not None
+    return port
+
+
+def _phone(browser: Browser, proxy: CuttingProxy) -> Page:
+    context = browser.new_context(viewport=PHONE, locale="vi-VN")
+    page = context.new_page()
+    _sign_up(page, proxy.url, new_national_id(), "Phạm Văn Tải")
+    return page
+
+
+def _pick(page: Page, base: str, pdf: Path) -> None:
+    page.goto(f"{base}/papers/new")
+    page.locator("label.choice:has-text('Giấy khai sinh')").click()
+    page.locator("input#file").set_input_files(str(pdf))
+
+
+def _percent(page: Page) -> int:
+    return int(page.locator("progress").evaluate("bar => bar.value"))
+
+
+def _stored(page: Page, base: str) -> bytes:
+    expect(page.get_by_role("status").first).to_contain_text("Đã lưu giấy tờ", timeout=60_000)
+    found = re.search(r"/papers/([0-9a-f-]{36})", page.url)
+    assert found, page.url
+    return page.request.get(f"{base}/papers/{found.group(1)}/file").body()
+
+
+def test_tus_js_client_through_a_link_cut_every_2_mib(
+    browser: Browser, served: RunningServer, tmp_path: Path
+) -> None:
+    data = marked_pdf(SIZE)
+    pdf = tmp_path / "ban-ve.pdf"
+    pdf.write_bytes(data)
+    with cutting_proxy(_port(served), 2 << 20) as proxy:
+        page = _phone(browser, proxy)
+        _pick(page, proxy.url, pdf)
+        page.get_by_role("button", name="Lưu giấy tờ").click()
+        assert _stored(page, proxy.url) == data
+        assert proxy.cuts >= 2, proxy.cuts
+
+
+def test_offline_half_way_pauses_and_goes_on_by_itself(
+    browser: Browser, served: RunningServer, tmp_path: Path
+) -> None:
+    data = marked_pdf(SIZE)
+    pdf = tmp_path / "hop-dong.pdf"
+    pdf.write_bytes(data)
+    with cutting_proxy(_port(served), 1 << 40, rate=1 << 20) as proxy:
+        page = _phone(browser, proxy)
+        _pick(page, proxy.url, pdf)
+        network = page.context.new_cdp_session(page)
+        network.send("Network.enable")
+        page.get_by_role("button", name="Lưu giấy tờ").click()
+        bar, status = page.locator("progress"), page.locator("[data-upload-status]")
+        expect(bar).to_be_visible()
+        expect(status).to_contain_text("Đã tải lên")
+        expect(status).to_contain_text("MB")
+        deadline = time.monotonic() + 30
+        while _percent(page) < 35 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert 35 <= _percent(page) < 90, _percent(page)
+        offline = {"latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
+        network.send("Network.emulateNetworkConditions", {**offline, "offline": True})
+        expect(status).to_contain_text("Mất kết nối")
+        paused_at = _percent(page)
+        time.sleep(2)
+        assert _percent(page) == paused_at, "the upload went on while offline"
+        network.send("Network.emulateNetworkConditions", {**offline, "offline": False})
+        assert _stored(page, proxy.url) == data
+
+
+def test_a_reload_mid_upload_offers_to_continue_where_it_stopped(
+    browser: Browser, served: RunningServer, settings: Settings, tmp_path: Path
+) -> None:
+    data = marked_pdf(SIZE)
+    pdf = tmp_path / "so-do.pdf"
+    pdf.write_bytes(data)
+    with cutting_proxy(_port(served), 1 << 40, rate=1 << 20) as proxy:
+        page = _phone(browser, proxy)
+        _pick(page, proxy.url, pdf)
+        page.get_by_role("button", name="Lưu giấy tờ").click()
+        deadline = time.monotonic() + 30
+        while _percent(page) < 40 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        page.reload()
+        offer = page.locator("[data-resume-offer]")
+        expect(offer).to_be_visible()
+        expect(offer).to_contain_text("so-do.pdf")
+        expect(offer).to_contain_text("Bạn có tệp tải lên dở")
+        _pick(page, proxy.url, pdf)
+        page.get_by_role("button", name="Lưu giấy tờ").click()
+        expect(offer).to_contain_text("Tải tiếp từ chỗ đã dừng")
+        assert _stored(page, proxy.url) == data
+    engine = db.make_engine(settings.resolved_database_url)
+    with db.unit_of_work(engine, writes=False) as session:
+        uploads = session.exec(select(ResumableUpload)).all()
+    engine.dispose()
+    assert len(uploads) == 1, "the reload started the upload over instead of continuing it"
