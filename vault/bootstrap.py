@@ -168,7 +168,10 @@ def require_master_keys(settings: Settings) -> KeyReport:
     """The check every entry point that wraps or unwraps makes before anything else (serve,
     each worker's app, the CLI's key and audit commands): MasterKeyError, one line naming the
     versions and the file, when a version the data needs is missing or wrong. Nothing is made."""
-    report = key_report(settings)
+    return _required(settings, key_report(settings))
+
+
+def _required(settings: Settings, report: KeyReport) -> KeyReport:
     problem = report.problem()
     if problem:
         raise MasterKeyError(problem)
@@ -222,7 +225,8 @@ def prepare(settings: Settings) -> None:
         log.warning(
             "generated a new master key file at %s; back it up apart from the data", key_file
         )
-    master = require_master_keys(settings).master
+        report = key_report(settings)
+    master = _required(settings, report).master
     assert master is not None
     db.upgrade(settings.resolved_database_url, master=master)
     engine = db.make_engine(settings.resolved_database_url)

@@ -7,12 +7,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import DateTime, Engine, Enum, event, exc
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import DateTime, Engine, Enum, event, exc, make_url
 from sqlmodel import Field, Session, create_engine
 
 from vault.crypto import MasterKeys
@@ -228,10 +231,35 @@ def alembic_config(url: str, *, master: MasterKeys | None = None) -> Config:
 
 
 def upgrade(url: str, *, master: MasterKeys | None = None) -> None:
+    """Each start and each CLI command calls this: a database already at the head is answered
+    by one read of its version, without alembic loading every migration file again."""
+    if _at_head(url):
+        return
     config = alembic_config(url, master=master)
     command.upgrade(config, "head")
     if config.attributes.get(SCRUB):
         _scrub(url, sorted(config.attributes[SCRUB]))
+
+
+@cache
+def _heads() -> frozenset[str]:
+    return frozenset(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
+
+
+def _at_head(url: str) -> bool:
+    if url.startswith("sqlite"):
+        database = make_url(url).database
+        if not database or not Path(database).exists():
+            return False
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_heads()
+    except exc.SQLAlchemyError:
+        return False  # the upgrade itself reports what is wrong
+    finally:
+        engine.dispose()
+    return frozenset(current) == _heads()
 
 
 def _scrub(url: str, tables: list[str]) -> None:
