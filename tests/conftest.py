@@ -67,8 +67,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def _needs_servers(item: pytest.Item) -> bool:
-    if item.get_closest_marker("slow") or item.get_closest_marker("servers"):
+def _left_out_of_fast(item: pytest.Item) -> bool:
+    if any(item.get_closest_marker(mark) for mark in ("slow", "servers", "journey")):
         return True
     if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
         return True
@@ -83,10 +83,10 @@ def _needs_servers(item: pytest.Item) -> bool:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not config.getoption("--fast"):
         return
-    deselected = [item for item in items if _needs_servers(item)]
+    deselected = [item for item in items if _left_out_of_fast(item)]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
-        items[:] = [item for item in items if not _needs_servers(item)]
+        items[:] = [item for item in items if not _left_out_of_fast(item)]
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -27,6 +27,8 @@ from vault.assist.models import Delegation, DependentVault, Guardianship
 from vault.audit.models import AuditEvent
 from vault.kit import days
 
+pytestmark = pytest.mark.journey  # whole journeys: the full tier, not the edit loop
+
 DEPENDENTS = "/api/v1/dependents"
 DELEGATIONS = "/api/v1/delegations"
 CERTIFY = "/api/v1/assist/certifications"

@@ -22,6 +22,8 @@ from vault.documents.recognition import cccd, ocr, qr
 from vault.jobs import runner
 from vault.settings import Settings
 
+pytestmark = pytest.mark.journey  # whole journeys: the full tier, not the edit loop
+
 MARRIAGE = "1.000894"
 BIRTH_LINES = [
     "Số: 987654/2001",

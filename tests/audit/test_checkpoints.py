@@ -33,6 +33,8 @@ from vault.cli import app as cli
 from vault.crypto import merkle, notes, statements
 from vault.settings import Settings
 
+pytestmark = pytest.mark.journey  # whole journeys: the full tier, not the edit loop
+
 runner = CliRunner()
 README = Path(__file__).resolve().parents[2] / "README.md"
 B = "/api/v1"

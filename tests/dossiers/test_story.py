@@ -15,6 +15,8 @@ from vault.crypto import signatures
 from vault.documents.models import Document
 from vault.kit import days
 
+pytestmark = pytest.mark.journey  # whole journeys: the full tier, not the edit loop
+
 MARRIAGE, MARITAL_STATUS, BIRTH = "1.000894", "1.004873", "1.001193"
 TODAY = days.today()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
@@ -14,6 +15,8 @@ from tests.support.env import settings_env
 from tests.support.sinks import WebhookReceiver
 from vault.cli import app as cli
 from vault.settings import Settings
+
+pytestmark = pytest.mark.journey  # whole journeys: the full tier, not the edit loop
 
 runner = CliRunner()
 

@@ -30,6 +30,8 @@ from vault.kit import days
 from vault.notices import channels, contacts, inbox, texts
 from vault.settings import Settings
 
+pytestmark = pytest.mark.journey  # whole journeys: the full tier, not the edit loop
+
 runner = CliRunner()
 PHONE = "0905123456"
 

@@ -22,6 +22,8 @@ from vault.crypto import MasterKeyError, masterkeys
 from vault.keys.models import CitizenKey, MasterKeyCheck
 from vault.settings import Settings
 
+pytestmark = pytest.mark.journey  # whole journeys: the full tier, not the edit loop
+
 runner = CliRunner()
 ADVICE = "Put the right key file back from its backup; no key was created or replaced"
 

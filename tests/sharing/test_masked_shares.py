@@ -29,6 +29,8 @@ from vault.accounts import officers
 from vault.kit import days
 from vault.sharing.models import GrantDocument
 
+pytestmark = pytest.mark.journey  # whole journeys: the full tier, not the edit loop
+
 PHOTO = {"page": 1, "x": 0.02, "y": 0.28, "w": 0.27, "h": 0.52}
 QR = {"page": 1, "x": 0.75, "y": 0.02, "w": 0.23, "h": 0.37}
 ADDRESS = {"page": 1, "x": 0.28, "y": 0.79, "w": 0.7, "h": 0.19}

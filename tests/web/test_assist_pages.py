@@ -17,6 +17,8 @@ from tests.support.pages import counter_signed_in, post_form, signed_in
 from vault import db
 from vault.assist import agency_keys
 
+pytestmark = pytest.mark.journey  # whole journeys: the full tier, not the edit loop
+
 REQUEST_PAGE = re.compile(r"^/agency/assist/([0-9a-f-]{36})$")
 
 

@@ -19,6 +19,8 @@ from tests.support.api import Account, register
 from tests.support.pages import CSRF_INPUT, signed_in
 from vault.kit import days
 
+pytestmark = pytest.mark.journey  # whole journeys: the full tier, not the edit loop
+
 
 @pytest.fixture
 def lan(client: TestClient) -> Account:

@@ -16,6 +16,8 @@ from tests.support.api import Account, register
 from tests.support.pages import CSRF_INPUT, signed_in
 from vault.notices import contacts
 
+pytestmark = pytest.mark.journey  # whole journeys: the full tier, not the edit loop
+
 SETTINGS = "/notifications/settings"
 
 

@@ -3,12 +3,15 @@ confirmed with one tap."""
 
 from __future__ import annotations
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tests.support import cards
 from tests.support.api import register
 from tests.support.pages import CSRF_INPUT, post_form, signed_in
+
+pytestmark = pytest.mark.journey  # whole journeys: the full tier, not the edit loop
 
 
 def test_a_card_added_unread_is_suggested_and_confirmed_with_one_tap(

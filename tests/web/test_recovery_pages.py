@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -12,6 +13,8 @@ from tests.api.test_recovery import NEW_PASSWORD, give_code, log_in, reset
 from tests.support.api import register, register_agency
 from tests.support.assist import register_officer
 from tests.support.pages import CSRF_INPUT, signed_in
+
+pytestmark = pytest.mark.journey  # whole journeys: the full tier, not the edit loop
 
 CODE = re.compile(r"<code>([A-Z0-9]{4} [A-Z0-9]{4})</code>")
 

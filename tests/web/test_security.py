@@ -15,6 +15,8 @@ from PIL import Image
 from tests.support import api, files
 from tests.support.api import PASSWORD, Account
 
+pytestmark = pytest.mark.journey  # whole journeys: the full tier, not the edit loop
+
 CSRF_INPUT = re.compile(r'name="csrf" value="([^"]+)"')
 
 
