@@ -72,9 +72,9 @@ def _json(http: urllib3.PoolManager, method: str, url: str, **options: Any) -> A
     return response.json()
 
 
-def set_stage(url: str, database_url: str, bucket: str, clients: int) -> Stage:
+def set_stage(url: str, database_url: str, clients: int) -> Stage:
     http = urllib3.PoolManager()
-    shared = prepare(url, database_url, bucket)  # agency BENCH, a 1 MiB paper, its grant
+    shared = prepare(url, database_url)  # agency BENCH, a 1 MiB paper, its grant
     engine = db.make_engine(database_url)
     with db.unit_of_work(engine) as session:  # the dossiers' agency: it only receives
         agencies.create(session, code=AGENCY, name="UBND bench")
@@ -271,7 +271,7 @@ def main() -> None:
         for workers in [1, 2] * args.pairs:
             with vault_server(env, root, workers=workers) as server:
                 if stage is None:
-                    stage = set_stage(server.url, database_url, bucket, args.clients)
+                    stage = set_stage(server.url, database_url, args.clients)
                 else:
                     # Citizens of this round's own: a citizen's dossiers made on an earlier
                     # server could not be followed by new ones (see the README's Benchmarks).

@@ -31,6 +31,7 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 import urllib3
+from minio.datatypes import Part
 
 from tests.support import files
 from tests.support.seaweed import S3Server, seaweedfs
@@ -90,6 +91,15 @@ class Bench:
 
     def bare_put(self, data: bytes) -> None:
         self.s3.put_object(self.bucket, "bare", io.BytesIO(data), len(data))
+
+    def bare_parts_in_turn(self, data: bytes) -> None:
+        """The bare put's parts sent one after another, as a tus client's PATCHes arrive."""
+        client, upload = self.s3, self.s3._create_multipart_upload(self.bucket, "turns", {})
+        parts = [
+            Part(number, client._upload_part(self.bucket, "turns", piece, None, upload, number))
+            for number, piece in enumerate(_slices(data, TUS_CHUNK), 1)
+        ]
+        client._complete_multipart_upload(self.bucket, "turns", upload, parts)
 
     def bare_get(self, _data: bytes) -> None:
         response = self.s3.get_object(self.bucket, "bare")
@@ -238,6 +248,21 @@ def _row(label: str, size: int, rates: dict[str, list[float]]) -> str:
     )
 
 
+def parts_in_turn(bench: Bench, data: bytes, rounds: int) -> str:
+    """The ceiling of any server for a client that sends 5 MiB and waits: the store alone."""
+    bare, turns = [], []
+    for _ in range(rounds):
+        bare.append(_timed(bench.bare_put, data))
+        turns.append(_timed(bench.bare_parts_in_turn, data))
+    ratios = sorted(b / t for b, t in zip(bare, turns, strict=True))
+    return (
+        f"store alone, {TUS_CHUNK // MIB} MiB parts one after another: "
+        f"{len(data) / statistics.median(turns) / 1e6:.0f} MB/s, "
+        f"{statistics.median(bare) / statistics.median(turns):.2f} "
+        f"({ratios[0]:.2f}–{ratios[-1]:.2f}) of the bare put"
+    )
+
+
 def memory(bench: Bench, pid: int, size_mib: int) -> tuple[int, int]:
     data = _pdf(size_mib * MIB)
     bench.api_put(_pdf(4 * MIB))  # warm every path before the baseline
@@ -298,6 +323,9 @@ def main() -> None:
                 )
                 print("|---|---|---|---|---|---|---|---|")
                 print("\n".join(rows))
+                if "scanned" in (args.only or ["scanned"]):
+                    scanned = _scanned(root, args.scanned_mib * MIB, args.scanned_pages)
+                    print("\n" + parts_in_turn(bench, scanned(), args.rounds))
                 if args.huge_mib:
                     up, down = memory(bench, server.pid, args.huge_mib)
                     print(

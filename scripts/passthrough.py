@@ -1,9 +1,10 @@
-"""The floor for the agency benchmark: a FastAPI app that only reads one object from S3 with the
-`minio` SDK and returns it — no token, no grant, no database, no decryption. Whatever it cannot
-reach on a machine, no vault built the same way can.
+"""The floor for the agency benchmark: a FastAPI app that only reads one stored object and
+returns it — no token, no grant, no database, no decryption. Whatever it cannot reach on a
+machine, no vault built the same way can.
 
-    uvicorn scripts.passthrough:app --workers 2   (PASSTHROUGH_S3_ENDPOINT, _ACCESS_KEY,
-                                                    _SECRET_KEY, _BUCKET, _OBJECT)
+    uvicorn scripts.passthrough:app --workers N
+      PASSTHROUGH_FILE: the object's file in the file store; or
+      PASSTHROUGH_S3_ENDPOINT, _ACCESS_KEY, _SECRET_KEY, _BUCKET, _OBJECT: read with `minio`
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ def healthz() -> dict[str, str]:
 
 @app.get("/object")
 def read_object() -> Response:
+    path = os.environ.get("PASSTHROUGH_FILE")
+    if path:
+        with open(path, "rb") as file:
+            return Response(file.read(), media_type="application/octet-stream")
     got = _client().get_object(
         os.environ["PASSTHROUGH_S3_BUCKET"], os.environ["PASSTHROUGH_S3_OBJECT"]
     )

@@ -1,6 +1,7 @@
 """Opaque blob storage: bytes under random keys. Knows nothing of the vault, its users or keys."""
 
 from storage.base import (
+    MIN_PART,
     BlobInfo,
     BlobNotFound,
     BlobReader,
@@ -17,6 +18,7 @@ from storage.filestore import FileStore
 from storage.s3store import S3Store
 
 __all__ = [
+    "MIN_PART",
     "BlobInfo",
     "BlobNotFound",
     "BlobReader",

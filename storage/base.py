@@ -5,12 +5,13 @@ from __future__ import annotations
 import queue
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+MIN_PART = 5 << 20  # S3's least part but the last, whatever the server
 KEY_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{7,127}")
 
 
@@ -50,9 +51,26 @@ class BlobStore(Protocol):
 
     def iter_blobs(self) -> Iterator[BlobInfo]: ...
 
-    def abort_incomplete(self, before: datetime) -> int:
+    def abort_incomplete(self, before: datetime, keep: Collection[str] = ()) -> int:
         """Uploads begun before `before` that never finished (their process was killed): what
-        they wrote is not a blob, so `iter_blobs` does not see it. Returns how many."""
+        they wrote is not a blob, so `iter_blobs` does not see it. Returns how many. Assemblies
+        of the keys in `keep` are still on their way (see `begin_parts`) and stay."""
+
+    def begin_parts(self, key: str) -> str:
+        """An object put together from parts sent over hours, by any process: the parts are
+        kept in the store, so whoever holds the returned handle can go on or finish. Nothing is
+        readable under `key` until `finish_parts`."""
+
+    def put_part(self, key: str, handle: str, number: int, data: bytes) -> str:
+        """Part `number` (from 1), replacing one sent before under that number. Every part but
+        the last must be at least MIN_PART bytes. Returns the token `finish_parts` needs."""
+
+    def finish_parts(self, key: str, handle: str, tokens: Sequence[str]) -> None:
+        """The object becomes parts 1..len(tokens) in order. An assembly already finished
+        finds its object there and is done; one aborted (or never begun) is BlobNotFound."""
+
+    def abort_parts(self, key: str, handle: str) -> None:
+        """Idempotent: the parts go; an object already finished is not touched."""
 
     def check(self) -> None:
         """Raise StoreUnavailable unless the store answers."""

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import secrets
+import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -55,8 +57,9 @@ class FileStore:
         self.root = root
         self._objects = root / "objects"
         self._incoming = root / "incoming"
-        self._objects.mkdir(parents=True, exist_ok=True)
-        self._incoming.mkdir(parents=True, exist_ok=True)
+        self._assembling = root / "assembling"
+        for folder in (self._objects, self._incoming, self._assembling):
+            folder.mkdir(parents=True, exist_ok=True)
         self.abort_incomplete(datetime.now(UTC) - timedelta(seconds=_STALE_TEMPORARY_SECONDS))
 
     def _path(self, key: str) -> Path:
@@ -106,17 +109,77 @@ class FileStore:
         if not os.access(self._objects, os.W_OK):
             raise StoreUnavailable(f"{self._objects} is not writable")
 
-    def abort_incomplete(self, before: datetime) -> int:
+    def abort_incomplete(self, before: datetime, keep: Collection[str] = ()) -> int:
         cutoff, removed = before.timestamp(), 0
         for path in _io(lambda: list(self._incoming.iterdir())):
-            try:
-                stale = path.stat().st_mtime < cutoff
-            except FileNotFoundError:  # an upload in another process just finished
-                continue
-            if stale:
+            if _older(path, cutoff):
                 _io(partial(path.unlink, missing_ok=True))
                 removed += 1
+        for path in _io(lambda: list(self._assembling.iterdir())):
+            if path.name.partition(".")[0] not in keep and _older(path, cutoff):
+                _io(partial(shutil.rmtree, path, ignore_errors=True))
+                removed += 1
         return removed
+
+    def _assembly(self, key: str, handle: str) -> Path:
+        check_key(key)
+        if not handle.isalnum():
+            raise ValueError("not an assembly handle")
+        return self._assembling / f"{key}.{handle}"
+
+    def begin_parts(self, key: str) -> str:
+        """The parts are files of a folder of their own, joined into the object on finishing."""
+        handle = secrets.token_hex(16)
+        _io(lambda: self._assembly(key, handle).mkdir())
+        return handle
+
+    def put_part(self, key: str, handle: str, number: int, data: bytes) -> str:
+        folder = self._assembly(key, handle)
+        if not folder.is_dir():
+            raise BlobNotFound(key)
+        fd, temporary = _io(lambda: tempfile.mkstemp(dir=folder, prefix="."))
+        try:
+            with os.fdopen(fd, "wb") as file:
+                _io(lambda: file.write(data))
+                _io(file.flush)
+                _io(lambda: os.fsync(file.fileno()))
+            _io(lambda: os.replace(temporary, folder / f"{number:05d}"))
+            _io(lambda: _sync_directory(folder))
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        return str(len(data))
+
+    def finish_parts(self, key: str, handle: str, tokens: Sequence[str]) -> None:
+        folder = self._assembly(key, handle)
+        if not folder.is_dir():
+            if not self._path(key).is_file():
+                raise BlobNotFound(key)
+            return  # finished before
+        parts = [folder / f"{number:05d}" for number in range(1, len(tokens) + 1)]
+        for part, token in zip(parts, tokens, strict=True):
+            if not part.is_file() or str(part.stat().st_size) != token:
+                raise StoreUnavailable(f"file store: part {part.name} is not the one recorded")
+        with self.writer(key) as sink:
+            for part in parts:
+                _io(partial(_append, part, sink))
+        _io(partial(shutil.rmtree, folder, ignore_errors=True))
+
+    def abort_parts(self, key: str, handle: str) -> None:
+        _io(partial(shutil.rmtree, self._assembly(key, handle), ignore_errors=True))
+
+
+def _append(part: Path, sink: BlobWriter) -> None:
+    with part.open("rb") as source:
+        while block := source.read(1 << 20):
+            sink.write(block)
+
+
+def _older(path: Path, cutoff: float) -> bool:
+    try:
+        return path.stat().st_mtime < cutoff
+    except FileNotFoundError:  # another process just finished with it
+        return False
 
 
 def _open(path: Path, key: str) -> BinaryIO:

@@ -1,7 +1,8 @@
 """Blobs in an S3 bucket through the minio SDK: MinIO, SeaweedFS, Ceph RGW or AWS S3.
 
 Only the S3 subset every one of them implements is used: bucket create/exists,
-put (single or multipart), ranged get, delete, list.
+put (single or multipart), ranged get, delete, list, and multipart uploads kept open across
+processes (a resumable upload's parts).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime
 from typing import Any, cast
@@ -340,7 +341,40 @@ class S3Store:
                 if item.object_name and item.last_modified is not None:
                     yield BlobInfo(item.object_name, item.size or 0, item.last_modified)
 
-    def abort_incomplete(self, before: datetime) -> int:
+    def begin_parts(self, key: str) -> str:
+        check_key(key)
+        with _translated():
+            return self.client._create_multipart_upload(
+                self.bucket, key, {"Content-Type": "application/octet-stream"}
+            )
+
+    def put_part(self, key: str, handle: str, number: int, data: bytes) -> str:
+        check_key(key)
+        with _translated():
+            return self.client._upload_part(self.bucket, key, data, None, handle, number)
+
+    def finish_parts(self, key: str, handle: str, tokens: Sequence[str]) -> None:
+        check_key(key)
+        parts = [Part(number, token) for number, token in enumerate(tokens, 1)]
+        try:
+            with _translated():
+                self.client._complete_multipart_upload(self.bucket, key, handle, parts)
+        except StoreUnavailable as error:
+            if not _no_upload(error):
+                raise
+            with _translated():  # finished before (BlobNotFound if it was aborted instead)
+                self.client.stat_object(self.bucket, key)
+
+    def abort_parts(self, key: str, handle: str) -> None:
+        check_key(key)
+        try:
+            with _translated():
+                self.client._abort_multipart_upload(self.bucket, key, handle)
+        except StoreUnavailable as error:
+            if not _no_upload(error):
+                raise
+
+    def abort_incomplete(self, before: datetime, keep: Collection[str] = ()) -> int:
         """Multipart uploads begun before `before` and never completed: their parts stay
         stored (and billed) until aborted. minio-py made ListMultipartUploads and
         AbortMultipartUpload private, holding that its uploads never leave any behind
@@ -353,7 +387,12 @@ class S3Store:
                 )
                 for upload in page.uploads:
                     started = upload.initiated_time
-                    if upload.upload_id and started is not None and started < before:
+                    if (
+                        upload.upload_id
+                        and started is not None
+                        and started < before
+                        and upload.object_name not in keep
+                    ):
                         self.client._abort_multipart_upload(
                             self.bucket, upload.object_name, upload.upload_id
                         )
@@ -367,6 +406,11 @@ class S3Store:
         with _translated():
             if not self.client.bucket_exists(self.bucket):
                 raise StoreUnavailable(f"bucket {self.bucket!r} does not exist")
+
+
+def _no_upload(error: StoreUnavailable) -> bool:
+    cause = error.__cause__
+    return isinstance(cause, S3Error) and cause.code == "NoSuchUpload"
 
 
 @contextmanager

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from prometheus_client import CollectorRegistry
 
 from vault import api, db, web
-from vault.api import health, problems, redaction, uploads
+from vault.api import contract, health, redaction, uploads
 from vault.api.bodies import BodyLimit
 from vault.api.observed import Observed
 from vault.audit import metrics as audit_metrics
@@ -72,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     redaction.install()
     api.add_error_handlers(app)
     app.include_router(api.router)
-    problems.declare(app)
+    contract.publish(app)
     app.include_router(health.router)
     web.install(app)
     app.add_middleware(uploads.TusHeaders)

@@ -20,7 +20,7 @@ from vault.assist.models import (
 )
 from vault.audit.models import AuditEvent
 from vault.catalog.models import Procedure
-from vault.documents.models import Document, DocumentVersion, ResumableUpload, UploadPiece
+from vault.documents.models import Document, DocumentVersion, ResumableUpload
 from vault.documents.recognition.models import DocumentReading
 from vault.dossiers.models import Dossier, DossierAttachment, DossierEvent
 from vault.keys.models import AgencyKey, CitizenKey, IndexKey, MasterKeyCheck
@@ -60,7 +60,6 @@ __all__ = [
     "Procedure",
     "ResetCode",
     "ResumableUpload",
-    "UploadPiece",
     "Delegation",
     "DependentVault",
     "Guardianship",

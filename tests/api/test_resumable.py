@@ -5,6 +5,7 @@ test_resumable_clients.py."""
 from __future__ import annotations
 
 import hashlib
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -14,6 +15,7 @@ from sqlalchemy import update
 from sqlmodel import select
 from typer.testing import CliRunner
 
+from storage import FileStore, StoreUnavailable
 from tests.support import files
 from tests.support.api import Account, register, register_agency
 from tests.support.assist import acting_headers, register_officer
@@ -32,7 +34,7 @@ from tests.support.tus import (
 from vault import db
 from vault.cli import app as cli
 from vault.documents import resumable
-from vault.documents.models import ResumableUpload, UploadPiece
+from vault.documents.models import DocumentVersion, ResumableUpload
 from vault.jobs import tasks
 from vault.jobs.work import Work
 from vault.settings import Settings
@@ -45,6 +47,15 @@ def citizen(client: TestClient) -> Account:
 
 def blob_keys(app: FastAPI) -> set[str]:
     return {blob.key for blob in app.state.backend.store.iter_blobs()}
+
+
+def assemblies(app: FastAPI) -> set[str]:
+    """The keys of objects still being put together from parts (not blobs yet)."""
+    store = app.state.backend.store
+    if isinstance(store, FileStore):
+        return {path.name.partition(".")[0] for path in (store.root / "assembling").iterdir()}
+    listed = store.client._list_multipart_uploads(store.bucket)
+    return {upload.object_name for upload in listed.uploads}
 
 
 def make_paper(client: TestClient, citizen: Account, *ids: str, **fields: str):
@@ -102,13 +113,14 @@ def test_a_paper_from_a_resumable_upload_is_byte_identical(
     assert body["filename"] == "giấy khai sinh.pdf"
     content = client.get(f"/api/v1/documents/{body['id']}/content", headers=citizen.headers)
     assert content.content == data
-    # Used up: its pieces are gone, a second use is refused, tus no longer knows it.
+    # Used up: its object is the paper's own, a second use is refused, tus no longer knows it.
     again = make_paper(client, citizen, uid)
     assert again.status_code == 409
     assert again.headers["content-type"] == "application/problem+json"
     assert head(client, citizen.headers, uid).status_code == 404
     with db.unit_of_work(app.state.engine, writes=False) as session:
-        assert not session.exec(select(UploadPiece)).all()
+        used = session.exec(select(ResumableUpload)).one()
+        assert used.state is resumable.UploadState.CONSUMED and used.tail_key is None
     assert len(blob_keys(app)) == 2  # the paper and its thumbnail
 
 
@@ -261,11 +273,11 @@ def test_creation_with_upload_and_termination(
     assert created.status_code == 201, created.text
     assert created.headers["upload-offset"] == str(len(data))
     uid = upload_id(created)
-    assert blob_keys(app)
+    assert assemblies(app)  # one part, the last: the object is finished when made a paper
     gone = client.delete(f"/api/v1/uploads/{uid}", headers={**citizen.headers, **TUS})
     assert gone.status_code == 204
     assert head(client, citizen.headers, uid).status_code == 404
-    assert not blob_keys(app)
+    assert not blob_keys(app) and not assemblies(app)
 
 
 def test_quotas_ten_uploads_then_429_and_two_gib_then_413(
@@ -308,18 +320,22 @@ def test_an_expired_upload_is_removed_by_vault_storage_gc(
         )
     assert head(client, citizen.headers, uid).status_code == 404
     pieces = len(blob_keys(app))
+    expired, live = _upload_row(app, uid).object_key, _upload_row(app, kept).object_key
+    assert {expired, live} <= assemblies(app)
     swept = CliRunner().invoke(
         cli, ["storage", "gc", "--grace-minutes", "60"], env=settings_env(settings)
     )
     assert swept.exit_code == 0, swept.output
     assert "removed 1 expired resumable uploads" in swept.output
-    assert len(blob_keys(app)) == pieces - 1
+    assert len(blob_keys(app)) == pieces - 1  # its tail
+    assert expired not in assemblies(app)  # its open assembly was aborted
     assert head(client, citizen.headers, kept).status_code == 200
-    # The pieces of a live upload are never taken for orphans, however old.
+    # What a live upload holds is never taken for an orphan, however old.
     again = CliRunner().invoke(
         cli, ["storage", "gc", "--grace-minutes", "0"], env=settings_env(settings)
     )
     assert again.exit_code == 0, again.output
+    assert live in assemblies(app)
     assert make_paper(client, citizen, kept).status_code == 201
 
 
@@ -356,3 +372,127 @@ def test_the_page_session_works_with_its_csrf_token_only(
     assert head(browser, {}, uid).status_code == 200  # reading needs no token
     assert patch(browser, {}, uid, 0, b"0123456789").status_code == 403
     assert head(client, citizen.headers, uid).status_code == 200  # the same citizen's upload
+
+
+def _version_key(app: FastAPI, document_id: str, version: int = 1) -> str:
+    with db.unit_of_work(app.state.engine, writes=False) as session:
+        row = session.get(DocumentVersion, (uuid.UUID(document_id), version))
+        assert row is not None
+        return row.object_key
+
+
+def _upload_row(app: FastAPI, uid: str) -> ResumableUpload:
+    with db.unit_of_work(app.state.engine, writes=False) as session:
+        row = session.get(ResumableUpload, uuid.UUID(uid))
+        assert row is not None
+        return row
+
+
+def test_a_tus_pdf_is_the_papers_own_object_with_the_tail_carried_across_unaligned_cuts(
+    app: FastAPI, client: TestClient, citizen: Account
+) -> None:
+    """Cut short of a part, off a chunk boundary, then past several parts: the bytes short of a
+    part wait in a tail object and are sealed with the next request's; the finished object is
+    the paper's, stored once (no second object, no open assembly), byte-identical."""
+    data = marked_pdf(13 << 20)
+    uid = upload_id(create(client, citizen.headers, len(data)))
+    offset = 0
+    for size in ((3 << 20) + 7, (2 << 20) + 1, len(data)):
+        sent = patch(client, citizen.headers, uid, offset, data[offset : offset + size])
+        assert sent.status_code == 204, sent.text
+        offset = min(len(data), offset + size)
+        row = _upload_row(app, uid)
+        assert row.received == offset
+        assert row.sealed == (
+            offset if offset == len(data) else offset // resumable.PART_SIZE * resumable.PART_SIZE
+        )
+        assert (row.tail_key is None) == (row.received == row.sealed)
+    paper = make_paper(client, citizen, uid)
+    assert paper.status_code == 201, paper.text
+    assert paper.json()["sha256"] == hashlib.sha256(data).hexdigest()
+    assert _version_key(app, paper.json()["id"]) == row.object_key
+    assert paper.json()["id"] == str(row.document_id)
+    content = client.get(f"/api/v1/documents/{paper.json()['id']}/content", headers=citizen.headers)
+    assert content.content == data
+    assert len(blob_keys(app)) == 2 and not assemblies(app)  # the paper and its thumbnail
+
+
+def test_without_this_process_spool_the_paper_is_checked_from_the_store(
+    app: FastAPI, client: TestClient, citizen: Account
+) -> None:
+    """Another API node took part (here: the spool is gone): the object is still adopted, its
+    check and digest read from the store."""
+    data = marked_pdf(6 << 20)
+    uid = send_all(client, citizen.headers, data, step=resumable.PART_SIZE)
+    resumable.SPOOLS.drop(uuid.UUID(uid))
+    paper = make_paper(client, citizen, uid)
+    assert paper.status_code == 201, paper.text
+    assert paper.json()["sha256"] == hashlib.sha256(data).hexdigest()
+    assert paper.json()["pages"] == 1
+    assert _version_key(app, paper.json()["id"]) == _upload_row(app, uid).object_key
+    content = client.get(f"/api/v1/documents/{paper.json()['id']}/content", headers=citizen.headers)
+    assert content.content == data
+
+
+def test_a_refused_paper_leaves_the_upload_whole_and_a_new_version_seals_it_anew(
+    app: FastAPI, client: TestClient, citizen: Account
+) -> None:
+    """Refused after its object was adopted (a PDF with another file), the upload stays and
+    makes the paper next time. As a new version of a paper (bound to another id and version)
+    it is read back and sealed anew, and its own object goes."""
+    data = marked_pdf(6 << 20)
+    uid = send_all(client, citizen.headers, data, step=resumable.PART_SIZE)
+    refused = client.post(
+        "/api/v1/documents",
+        headers=citizen.headers,
+        data={"doc_type": "GKS", "upload_id": uid},
+        files={"file": ("anh.jpg", files.jpeg_with_gps(), "image/jpeg")},
+    )
+    assert refused.status_code == 422, refused.text
+    first = make_paper(client, citizen, uid)
+    assert first.status_code == 201, first.text
+    newer = marked_pdf(2 << 20)
+    again = send_all(client, citizen.headers, newer)
+    held = _upload_row(app, again).object_key
+    version = client.post(
+        f"/api/v1/documents/{first.json()['id']}/versions",
+        headers=citizen.headers,
+        data={"upload_id": again},
+    )
+    assert version.status_code == 201, version.text
+    assert _version_key(app, first.json()["id"], 2) != held
+    content = client.get(f"/api/v1/documents/{first.json()['id']}/content", headers=citizen.headers)
+    assert content.content == newer
+    assert held not in blob_keys(app) and not assemblies(app)
+    assert len(blob_keys(app)) == 4  # two versions, two thumbnails
+
+
+def test_a_part_sent_again_after_a_failure_must_be_the_same_bytes(
+    app: FastAPI, client: TestClient, citizen: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The part's digest is recorded before its ciphertext leaves: a request that then failed
+    may have left it in the store, so other bytes at that place would reuse its GCM nonces.
+    They are refused; the same bytes go on."""
+    data = marked_pdf(6 << 20)
+    uid = upload_id(create(client, citizen.headers, len(data)))
+    store = app.state.backend.store
+    sent = store.put_part
+
+    def lost(key: str, handle: str, number: int, part: bytes) -> str:
+        sent(key, handle, number, part)
+        raise StoreUnavailable("the answer was lost")
+
+    monkeypatch.setattr(store, "put_part", lost)
+    assert patch(client, citizen.headers, uid, 0, data).status_code == 503
+    monkeypatch.undo()
+    assert head(client, citizen.headers, uid).headers["upload-offset"] == "0"
+    other = bytearray(data)
+    other[100:110] = b"0123456789"
+    refused = patch(client, citizen.headers, uid, 0, bytes(other))
+    assert refused.status_code == 409, refused.text
+    assert head(client, citizen.headers, uid).headers["upload-offset"] == "0"
+    assert patch(client, citizen.headers, uid, 0, data).status_code == 204
+    paper = make_paper(client, citizen, uid)
+    assert paper.status_code == 201, paper.text
+    content = client.get(f"/api/v1/documents/{paper.json()['id']}/content", headers=citizen.headers)
+    assert content.content == data

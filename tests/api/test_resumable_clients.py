@@ -147,7 +147,7 @@ def test_a_server_killed_mid_upload_resumes_to_a_byte_identical_paper(
     settings: Settings, tmp_path: Path
 ) -> None:
     data = marked_pdf(20 << 20)
-    halfway = resumable.PIECE_SIZE + (4 << 20)  # one piece stored, the next one in flight
+    halfway = resumable.PART_SIZE + (4 << 20)  # one part stored, the next one in flight
     env = settings_env(settings)
     (tmp_path / "first").mkdir()
     with vault_server(env, tmp_path / "first") as server:
@@ -193,10 +193,10 @@ def test_a_server_killed_mid_upload_resumes_to_a_byte_identical_paper(
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
                 where = client.head(location, headers={**headers, **TUS})
-                if int(where.headers["upload-offset"]) >= resumable.PIECE_SIZE:
+                if int(where.headers["upload-offset"]) >= resumable.PART_SIZE:
                     break
                 time.sleep(0.1)
-            time.sleep(0.5)  # the piece in flight has arrived (most of it) but is not stored
+            time.sleep(0.5)  # the part in flight has arrived (most of it) but is not stored
             os.kill(server.pid, signal.SIGKILL)
             killed.set()
             sender.join(60)
@@ -206,11 +206,11 @@ def test_a_server_killed_mid_upload_resumes_to_a_byte_identical_paper(
         with httpx2.Client(base_url=server.url, timeout=30) as client:
             where = client.head(location, headers={**headers, **TUS})
         assert where.status_code == 200, where.text
-        # At most the piece in flight was lost: what was stored is counted, nothing more.
-        assert int(where.headers["upload-offset"]) == resumable.PIECE_SIZE
+        # At most the part in flight was lost: what was stored is counted, nothing more.
+        assert int(where.headers["upload-offset"]) == resumable.PART_SIZE
         uploader = TusClient(f"{server.url}/api/v1/uploads", headers=headers).uploader(
             file_stream=io.BytesIO(data), url=f"{server.url}{location}"
         )
-        assert uploader.offset == resumable.PIECE_SIZE
+        assert uploader.offset == resumable.PART_SIZE
         uploader.upload()
         assert _make_paper(server.url, headers, location.rsplit("/", 1)[-1]) == data

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import vault
-from vault.crypto import Decryptor, Encryptor
+from vault.crypto import Decryptor, Encryptor, SpanSealer
 from vault.crypto.stream import HEADER_SIZE
 
 SPEC = json.loads((Path(__file__).parent / "vectors" / "dvlt_v1.json").read_text())
@@ -78,3 +78,56 @@ def test_fixed_randomness_is_passed_by_tests_only() -> None:
     ]
     assert sources
     assert [path for path in sources if path != allowed and passing.search(path.read_text())] == []
+
+
+def span_sealer(size: int) -> SpanSealer:
+    return SpanSealer.create(
+        KEY,
+        object_id=bytes.fromhex(SPEC["object_id"]),
+        context=CONTEXT,
+        plaintext_size=size,
+        chunk_exp=SPEC["chunk_exp"],
+        _salt=bytes.fromhex(SPEC["salt"]),
+        _nonce_prefix=bytes.fromhex(SPEC["nonce_prefix"]),
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_spans_sealed_apart_make_the_stored_bytes(data: st.DataObject) -> None:
+    """A resumable upload's requests seal the paper's object span by span, each span on its
+    own (a resumed sealer checks the header first): the bytes are an Encryptor's."""
+    vector = data.draw(st.sampled_from(VECTORS), label="vector")
+    size = vector["plaintext_size"]
+    step = 1 << SPEC["chunk_exp"]
+    chunks = max(1, -(-size // step))
+    cuts = data.draw(st.lists(st.integers(1, max(1, chunks - 1)), max_size=3), label="cuts")
+    bounds = [0, *(cut * step for cut in sorted(set(cuts)) if cut < chunks), size]
+    header = span_sealer(size).header
+    source = memoryview(plaintext(size))
+    spans = [
+        SpanSealer.resume(KEY, header, context=CONTEXT, plaintext_size=size).seal(
+            start, source[start:stop]
+        )
+        for start, stop in pairwise(bounds)
+    ]
+    assert header + b"".join(spans) == bytes.fromhex(vector["ciphertext"])
+    assert [len(s) for s in spans] == [
+        span_sealer(size).sealed_size(start, stop - start) for start, stop in pairwise(bounds)
+    ]
+
+
+def test_a_span_that_would_misnumber_or_misflag_a_chunk_is_refused() -> None:
+    step = 1 << SPEC["chunk_exp"]
+    sealer = span_sealer(3 * step + 7)
+    data = plaintext(3 * step + 7)
+    with pytest.raises(ValueError):
+        sealer.seal(1, data[1 : step + 1])  # not at a chunk boundary
+    with pytest.raises(ValueError):
+        sealer.seal(0, data[: step + 5])  # a short chunk before the end
+    with pytest.raises(ValueError):
+        sealer.seal(3 * step, data[3 * step :] + b"more")  # past the object's end
+    with pytest.raises(ValueError):
+        sealer.seal(step, b"")  # an empty span that is not the whole of an empty object
+    with pytest.raises(vault.crypto.IntegrityError):
+        SpanSealer.resume(b"\0" * 32, sealer.header, context=CONTEXT, plaintext_size=1)

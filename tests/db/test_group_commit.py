@@ -27,8 +27,10 @@ def engine(tmp_path: Path) -> Engine:
     return engine
 
 
-def _together(engine: Engine, apply: group_commit.Apply[int]) -> dict[int, BaseException | None]:
-    group = group_commit.for_engine(engine, apply)
+def _together(
+    engine: Engine, apply: group_commit.Apply[int], *, one_statement: bool = False
+) -> dict[int, BaseException | None]:
+    group = group_commit.for_engine(engine, apply, one_statement=one_statement)
     outcomes: dict[int, BaseException | None] = {}
     start = threading.Barrier(CALLERS)
 
@@ -141,3 +143,31 @@ def test_a_batch_whose_commit_reply_is_lost_is_not_applied_again(
         lost.is_set() and told and all(outcomes[n] is None for n in range(CALLERS) if n not in told)
     )
     assert _stored(engine) == set(range(CALLERS))
+
+
+def test_a_one_statement_batch_whose_connection_is_lost_is_not_applied_again(
+    engine: Engine,
+) -> None:
+    """A batch made of one statement that commits by itself (PostgreSQL's autocommit): a
+    connection lost while it ran may have committed it, as a lost commit reply may. Its callers
+    are told it failed, and its items are not applied again one by one."""
+    applied: list[int] = []
+    lost = threading.Event()
+
+    def apply(session: Session, items: Sequence[int]) -> list[Exception | None]:
+        if len(applied) == 0:
+            time.sleep(0.3)  # the others queue up behind the first leader
+        applied.extend(items)
+        if len(items) > 1 and not lost.is_set():
+            lost.set()
+            raise OperationalError(
+                "SELECT", {}, Exception("server closed the connection"), connection_invalidated=True
+            )
+        return [None] * len(items)
+
+    outcomes = _together(engine, apply, one_statement=True)
+
+    assert len(outcomes) == CALLERS and len(applied) == CALLERS == len(set(applied))
+    told = {n for n, outcome in outcomes.items() if isinstance(outcome, OperationalError)}
+    assert lost.is_set() and len(told) > 1
+    assert all(outcomes[n] is None for n in range(CALLERS) if n not in told)

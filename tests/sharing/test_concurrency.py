@@ -1,19 +1,29 @@
 """Use counting under real concurrency, through a real server on PostgreSQL and S3."""
 
+import json
 import secrets
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx2
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlmodel import select
 
 from tests.conftest import Stack
-from tests.support import files
+from tests.support import api, files
 from tests.support.api import PASSWORD, new_national_id
 from tests.support.env import settings_env
 from tests.support.server import vault_server
-from vault import agencies, db
+from vault import agencies, audit, db
+from vault.agencies.models import Agency
+from vault.audit.models import AuditEvent
+from vault.kit.errors import Gone
 from vault.settings import Settings
+from vault.sharing import access, checked
+from vault.sharing.models import Grant
 
 
 @pytest.mark.servers
@@ -77,3 +87,68 @@ def test_one_use_grant_under_twenty_concurrent_downloads(
     # The share token travelled in twenty URL paths; it reached no log line.
     assert grant["token"] not in server.log.read_text()
     assert "/api/v1/shared/[redacted]/documents" in server.log.read_text()
+
+
+def test_checked_downloads_and_other_appends_keep_the_chain_exact(
+    app: FastAPI, client: TestClient
+) -> None:
+    """The one-round-trip download (vault.sharing.checked) against everything else that writes
+    the citizen's chain at the same time: every use counted once, never past max_uses, every
+    download audited, the chain gapless and every hash the verifier's."""
+    owner = api.register(client)
+    paper = api.upload(client, owner, ("a.pdf", files.pdf())).json()
+    code = f"A-{secrets.token_hex(3)}"
+    api.register_agency(client, code)
+    grant = api.share(client, owner, code, paper["id"], max_uses=26).json()
+    engine = app.state.engine
+    with db.unit_of_work(engine, writes=False) as session:
+        who = access.Accessor(session.exec(select(Agency).where(Agency.code == code)).one())
+    subject = uuid.UUID(owner.id)
+    counted = checked.count_download(
+        engine,
+        token=grant["token"],
+        agency_id=who.agency.id,
+        actor=who.actor,
+        document_id=uuid.UUID(paper["id"]),
+    )
+    assert counted is not None and counted[1].object_key  # the short way, not the long one
+
+    def download(_: int) -> str:
+        try:  # a refusal is audited once the request's unit of work has rolled back
+            with db.unit_of_work(engine, writes=False) as session:
+                delivery = access.fetch(
+                    session,
+                    app.state.backend,
+                    who=who,
+                    token=grant["token"],
+                    document_id=uuid.UUID(paper["id"]),
+                    end_read=session.commit,
+                )
+        except Gone as gone:
+            return gone.reason or ""
+        assert delivery.stream is not None
+        assert len(b"".join(delivery.stream)) == paper["size"]
+        return "ok"
+
+    def other(i: int) -> str:
+        with db.unit_of_work(engine) as session:
+            audit.append(session, audit.Event("test.event", subject=subject, actor_type="system"))
+        return "other"
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        outcomes = list(pool.map(lambda i: (download if i % 4 else other)(i), range(40)))
+    assert outcomes.count("ok") == 25
+    assert outcomes.count("used_up") == 5 and outcomes.count("other") == 10
+    with db.unit_of_work(engine, writes=False) as session:
+        assert session.get(Grant, uuid.UUID(grant["id"])).uses == 26  # type: ignore[union-attr]
+        events = session.exec(select(AuditEvent).where(AuditEvent.chain == str(subject))).all()
+    assert sorted(e.seq for e in events) == list(range(1, len(events) + 1))
+    downloads = [e for e in events if e.action == "share.download"]
+    assert (
+        sorted((e.outcome, e.reason) for e in downloads)
+        == [("denied", "used_up")] * 5 + [("success", None)] * 26
+    )
+    assert {e.details for e in downloads if e.reason is None} == {
+        json.dumps({"doc_type": "GKS", "stamped": False, "version": 1}, separators=(",", ":"))
+    }
+    assert audit.verify(engine).breaks == []

@@ -84,7 +84,8 @@ def test_store_share_show_and_revoke(
     assert taps.count <= 8, f"{taps.count} taps to store a two-sided card and share it"
     qr = citizen.get_by_role("img", name="Mã QR")
     expect(qr).to_be_visible()
-    assert qr.evaluate("image => image.naturalWidth") > 100
+    # The image is in the page before its bytes are: wait until it is decoded, then measure it.
+    assert qr.evaluate("image => image.decode().then(() => image.naturalWidth)") > 100
     link = citizen.locator(".link-text").inner_text().strip()
     assert link.startswith(f"{base}/agency/share/")
 

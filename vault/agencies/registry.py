@@ -17,7 +17,8 @@ from vault.crypto import signatures
 from vault.kit import text
 from vault.kit.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
 
-_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,31}$")
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{1,31}$"
+_CODE = re.compile(CODE_PATTERN)
 LEVELS = ("commune", "province", "central")
 # Compared against when the client id is unknown, so both failures take the same time.
 _NO_SECRET = crypto.hash_token("no such client")

@@ -17,7 +17,6 @@ from vault.api import (
     grants,
     notifications,
     officer,
-    problems,
     procedures,
     reading,
     recovery,
@@ -26,7 +25,7 @@ from vault.api import (
 )
 from vault.api.errors import add_error_handlers
 
-router = APIRouter(prefix="/api/v1", responses=problems.RESPONSES)
+router = APIRouter(prefix="/api/v1")
 for module in (
     auth,
     citizens,

@@ -121,7 +121,10 @@ async def _validation_error(_request: Request, error: Exception) -> JSONResponse
         }
         for issue in error.errors()
     ]
-    return problem(422, "The request is not valid.", kind="invalid-input", errors=issues)
+    # The one input at fault, named as the service's own refusals name it.
+    named = {str(i["loc"][1]) if len(i["loc"]) > 1 else "" for i in issues}
+    extra: dict[str, Any] = {"field": named.pop()} if len(named) == 1 and "" not in named else {}
+    return problem(422, "The request is not valid.", kind="invalid-input", errors=issues, **extra)
 
 
 def http_error_headers(request: Request, error: HTTPException) -> dict[str, str]:

@@ -1,13 +1,12 @@
 """The published schema of the problem documents (RFC 9457) every refusal and failure is.
 
 Without this, FastAPI documents only its own 422 (`application/json`, `detail` as a list), which
-the vault never sends: a client generated from the schema would misread every error."""
+the vault never sends: a client generated from the schema would misread every error. Its shape
+follows `vault.api.errors.problem`, which writes every one."""
 
 from __future__ import annotations
 
 from typing import Any
-
-from fastapi import FastAPI
 
 PROBLEM: dict[str, Any] = {
     "title": "Problem",
@@ -62,27 +61,3 @@ PROBLEM: dict[str, Any] = {
         },
     },
 }
-
-_DOCUMENT = {
-    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-}
-RESPONSES: dict[int | str, dict[str, Any]] = {
-    "4XX": {"description": "Refused; see `type` and `detail`", **_DOCUMENT},
-    "5XX": {
-        "description": "The vault, its database, its store or its keys failed or are unreachable; "
-        "a 503 says when to try again (Retry-After)",
-        **_DOCUMENT,
-    },
-}
-
-
-def declare(app: FastAPI) -> None:
-    """FastAPI lists only the models routes name; the routes name this one by `$ref` alone."""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        schema = build()
-        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]

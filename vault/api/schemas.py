@@ -15,6 +15,7 @@ from vault import db
 from vault.accounts import acting
 from vault.accounts.citizens import MAX_ADDRESS, PHONE_PATTERN
 from vault.accounts.models import ActorKind, EndReason, Scope
+from vault.agencies.registry import CODE_PATTERN
 from vault.assist import delegations as assist_delegations
 from vault.assist import requests as assist_requests
 from vault.assist.models import (
@@ -29,24 +30,32 @@ from vault.audit import Outcome
 from vault.catalog.document_types import Trust
 from vault.catalog.procedures import ProcedureSpec
 from vault.documents import DocumentView
+from vault.documents.resumable import UPLOAD_FIELD
 from vault.dossiers.models import AttachmentReason, DossierStatus
 from vault.dossiers.workflow import DossierView
 from vault.kit.text import MAX_NAME
 from vault.notices import contacts
 from vault.notices.inbox import NoticeView
 from vault.notices.models import Medium, NoticeKind
+from vault.sharing import grants
 from vault.sharing.grants import GrantView
 from vault.sharing.masks import MAX_PER_PAPER as MAX_MASKS
 from vault.sharing.masks import Mask
 from vault.sharing.models import GrantStatus
 
+# The number as typed: the vault strips the spaces around it. Those spaces are spelt out: \s
+# names different sets in Python, in pydantic's Rust and in a client's JSON Schema.
+_SPACE = r"[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+NATIONAL_ID_PATTERN = rf"^{_SPACE}*[0-9]{{12}}{_SPACE}*$"
 # SQLite hands timestamps back without their zone; they were written in UTC.
 Moment = Annotated[datetime, AfterValidator(db.aware)]
 
 
 class CitizenCreate(BaseModel):
     national_id: str = Field(
-        examples=["048095001234"], description="Số định danh cá nhân, 12 digits"
+        pattern=NATIONAL_ID_PATTERN,
+        examples=["048095001234"],
+        description="Số định danh cá nhân, 12 digits",
     )
     full_name: str = Field(min_length=1, max_length=MAX_NAME, examples=["Nguyễn Thị Lan"])
     password: str = Field(min_length=8, max_length=128)
@@ -145,6 +154,14 @@ class DocumentPublic(BaseModel):
         return cls(issuer=issuer, **_fields(view, cls, exclude={"issuer"}))
 
 
+# A date field sent empty clears the date (a new version keeps it when the field is absent).
+# The form's values are stripped as Python strips (str.isspace), spelt out as _SPACE is.
+_STRIPPED = r"[\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+_DAY_FIELD = {
+    "type": "string",
+    "pattern": rf"^{_STRIPPED}*([0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}})?{_STRIPPED}*$",
+    "description": "YYYY-MM-DD, or empty",
+}
 UPLOAD_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -152,19 +169,31 @@ UPLOAD_BODY: dict[str, Any] = {
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
-                    "required": ["file"],
+                    "anyOf": [{"required": ["file"]}, {"required": [UPLOAD_FIELD]}],
+                    "additionalProperties": False,
                     "properties": {
                         "file": {
                             "type": "array",
+                            "minItems": 1,
                             "items": {"type": "string", "format": "binary"},
                             "description": "One PDF, or one or more photos/scans (JPEG, PNG, "
                             "WebP, TIFF, HEIC): several photos are the pages of one paper.",
                         },
-                        "doc_type": {"type": "string", "description": "See GET /document-types"},
+                        UPLOAD_FIELD: {
+                            "type": "array",
+                            "items": {"type": "string", "format": "uuid"},
+                            "description": "Pages sent before by resumable upload (/uploads), "
+                            "each a finished upload's id, in place of or besides `file` parts",
+                        },
+                        "doc_type": {
+                            "type": "string",
+                            "description": "A code of GET /document-types; empty or absent, the "
+                            "vault reads the paper and the type stays KHAC until confirmed",
+                        },
                         "title": {"type": "string", "maxLength": 200},
                         "number": {"type": "string", "maxLength": 64},
-                        "issued_on": {"type": "string", "format": "date"},
-                        "expires_on": {"type": "string", "format": "date"},
+                        "issued_on": _DAY_FIELD,
+                        "expires_on": _DAY_FIELD,
                     },
                 }
             }
@@ -174,10 +203,17 @@ UPLOAD_BODY: dict[str, Any] = {
 
 
 def _signed(body: dict[str, Any]) -> dict[str, Any]:
-    """An agency's result paper: the upload form, with the signature it is refused without."""
+    """An agency's result paper: the upload form, with the signature it is refused without;
+    resumable uploads are the citizen's own and do not apply."""
     signed = copy.deepcopy(body)
     form = signed["requestBody"]["content"]["multipart/form-data"]["schema"]
+    del form["anyOf"], form["properties"][UPLOAD_FIELD]
     form["required"] = ["file", "doc_type", "signature"]
+    form["properties"]["doc_type"] = {
+        "type": "string",
+        "minLength": 1,
+        "description": "The type of paper the dossier's procedure issues",
+    }
     form["properties"]["signature"] = {
         "type": "string",
         "description": "base64 of the agency's detached signature over the PDF's SHA-256",
@@ -202,12 +238,26 @@ class MaskPublic(BaseModel):
 
 
 class GrantCreate(BaseModel):
-    agency: str = Field(description="The agency's code", examples=["UBND-HAICHAU"])
-    document_ids: list[uuid.UUID] = Field(min_length=1)
-    purpose: str = Field(examples=["Đăng ký kết hôn tại UBND phường Hải Châu"])
-    expires_in_days: int = Field(default=7, description="1 to 90")
+    agency: str = Field(
+        description="The agency's code; one that no active agency has is refused (422)",
+        pattern=CODE_PATTERN,
+        examples=["UBND-HAICHAU"],
+    )
+    document_ids: list[uuid.UUID] = Field(
+        min_length=1, description=f"1 to {grants.MAX_PAPERS} distinct papers of the citizen"
+    )
+    purpose: str = Field(
+        min_length=1,
+        max_length=grants.MAX_PURPOSE,
+        pattern=r"\S",
+        examples=["Đăng ký kết hôn tại UBND phường Hải Châu"],
+    )
+    expires_in_days: int = Field(default=7, ge=1, le=grants.MAX_DAYS)
     max_uses: int | None = Field(
-        default=None, description="How many downloads, 1 to 10000; unlimited if absent"
+        default=None,
+        ge=1,
+        le=grants.MAX_USES,
+        description="How many downloads; unlimited if absent",
     )
     masks: dict[uuid.UUID, list[MaskPublic]] = Field(
         default_factory=dict,
@@ -353,7 +403,11 @@ class ProcedurePublic(BaseModel):
 
 class DossierCreate(BaseModel):
     procedure: str = Field(examples=["1.000894"])
-    agency: str = Field(description="The receiving agency's code", examples=["UBND-HAICHAU"])
+    agency: str = Field(
+        description="The receiving agency's code; one that no active agency has is refused (422)",
+        pattern=CODE_PATTERN,
+        examples=["UBND-HAICHAU"],
+    )
 
 
 class AttachmentPublic(BaseModel):
@@ -540,14 +594,19 @@ class NotificationSettingsPublic(BaseModel):
         )
 
 
+# The shape every address has however it was typed; the vault checks the rest once invisible
+# characters are dropped and spaces trimmed, which no pattern can say (a 422 documented so).
+Email = Annotated[str, Field(pattern=r"^[^@]+@[^@]+\.[^@]+$")]
+
+
 class ChannelsUpdate(BaseModel):
     """Only the channels named change."""
 
     model_config = ConfigDict(extra="forbid")
 
     # Defaults by factory are left out of the schema: a channel not named is kept, not false.
-    email: bool = Field(default_factory=lambda: False)
-    webhook: bool = Field(default_factory=lambda: False)
+    email: bool = Field(default_factory=lambda: False, strict=True)
+    webhook: bool = Field(default_factory=lambda: False, strict=True)
 
 
 class NotificationSettingsUpdate(BaseModel):
@@ -555,16 +614,16 @@ class NotificationSettingsUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: str | None = Field(
+    email: Email | None = Field(
         default_factory=lambda: None,
         description="A new address is sent a code to confirm it (see verify-email); null "
         "removes the address. Giving the waiting address again sends a new code.",
         examples=["lan.nguyen@example.vn"],
     )
     channels: ChannelsUpdate = Field(default_factory=ChannelsUpdate)
-    expiry_days_before: list[int] = Field(
+    expiry_days_before: list[Annotated[int, Field(ge=1, le=365)]] = Field(
         default_factory=list,
-        description=f"Up to {contacts.MAX_REMINDERS} numbers of days, each from 1 to 365",
+        description=f"Up to {contacts.MAX_REMINDERS} distinct numbers of days, each from 1 to 365",
         examples=[[30, 7]],
     )
 
@@ -584,7 +643,7 @@ class HelperCreate(BaseModel):
         json_schema_extra={"oneOf": [{"required": ["email"]}, {"required": ["phone"]}]},
     )
 
-    email: str | SkipJsonSchema[None] = Field(
+    email: Email | SkipJsonSchema[None] = Field(
         default_factory=lambda: None, examples=["con.trai@example.vn"]
     )
     phone: str | SkipJsonSchema[None] = Field(default_factory=lambda: None, examples=["0905123456"])
@@ -592,6 +651,9 @@ class HelperCreate(BaseModel):
 
     @model_validator(mode="after")
     def _one_address(self) -> Self:
+        for name in ("email", "phone"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} is text: leave it out rather than send null.")
         if (self.email is None) == (self.phone is None):
             raise ValueError("Give exactly one of email and phone.")
         return self
@@ -794,7 +856,7 @@ class DelegationSessionCreate(BaseModel):
 
 
 class DependentCreate(BaseModel):
-    national_id: str = Field(min_length=1, max_length=20)
+    national_id: str = Field(pattern=NATIONAL_ID_PATTERN, examples=["048220001234"])
     full_name: str = Field(min_length=1, max_length=MAX_NAME)
     date_of_birth: date
     relationship: Kinship

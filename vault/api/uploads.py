@@ -233,7 +233,8 @@ async def append_to_upload(
     upload_id: str, request: Request, citizen: Uploader, session: SessionDep, backend: BackendDep
 ) -> Response:
     """The next bytes at Upload-Offset; answers the new offset. A connection lost mid-way keeps
-    every whole piece stored before it (HEAD says where to go on)."""
+    every whole part stored before it, and what arrived after as its tail (HEAD says where to go
+    on)."""
     offset = _whole(request, "Upload-Offset")
     view = await _append(request, citizen, session, backend, _upload_id(upload_id), offset)
     return Response(status_code=status.HTTP_204_NO_CONTENT, headers=_state(view))
@@ -248,7 +249,7 @@ async def append_to_upload(
 def cancel_upload(
     upload_id: str, citizen: Uploader, session: SessionDep, backend: BackendDep
 ) -> Response:
-    """tus termination: the upload and its stored pieces are gone."""
+    """tus termination: the upload and what it holds in the store are gone."""
     resumable.terminate(session, backend, owner=citizen, upload_id=_upload_id(upload_id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

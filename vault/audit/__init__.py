@@ -4,11 +4,13 @@ Owns the `audit_event` table. May import `db`, `crypto` and `kit` only: every do
 to the log, so the log knows none of them."""
 
 from vault.audit.log import (
+    DOMAIN,
     GENESIS,
     SYSTEM,
     Actor,
     Break,
     Event,
+    Template,
     Verification,
     act_for,
     acting,
@@ -18,17 +20,20 @@ from vault.audit.log import (
     append_many,
     chain_of,
     entry_hash,
+    template,
     verify,
 )
 from vault.audit.models import Outcome
 
 __all__ = [
+    "DOMAIN",
     "GENESIS",
     "SYSTEM",
     "Outcome",
     "Actor",
     "Break",
     "Event",
+    "Template",
     "Verification",
     "act_for",
     "acting",
@@ -38,5 +43,6 @@ __all__ = [
     "append_many",
     "chain_of",
     "entry_hash",
+    "template",
     "verify",
 ]

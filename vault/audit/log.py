@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -26,7 +27,7 @@ from vault.audit.models import AuditEvent, Outcome
 
 SYSTEM = "system"
 GENESIS = "0" * 64
-_DOMAIN = b"dvlt-audit-v1\x00"
+DOMAIN = b"dvlt-audit-v1\x00"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -119,30 +120,70 @@ def append_many(session: Session, events: Sequence[Event]) -> list[AuditEvent]:
     rows = []
     for event in events:
         seq, previous = heads[event.chain]
-        row = AuditEvent(
-            chain=event.chain,
-            seq=seq + 1,
-            occurred_at=db.utc_now(),
-            actor_type=event.actor_type,
-            actor_id=event.actor_id,
-            action=event.action,
-            outcome=event.outcome,
-            reason=event.reason,
-            document_id=event.document_id,
-            grant_id=event.grant_id,
-            agency_id=event.agency_id,
-            details=json.dumps(
-                event.details, sort_keys=True, separators=(",", ":"), ensure_ascii=False
-            ),
-            prev_hash=previous,
-            entry_hash="",
-        )
+        row = _row(event, seq + 1, db.utc_now(), previous)
         row.entry_hash = entry_hash(row)
         heads[event.chain] = (row.seq, row.entry_hash)
         rows.append(row)
     session.add_all(rows)
     session.flush()
     return rows
+
+
+def _row(event: Event, seq: int, occurred_at: datetime, previous: str) -> AuditEvent:
+    return AuditEvent(
+        chain=event.chain,
+        seq=seq,
+        occurred_at=occurred_at,
+        actor_type=event.actor_type,
+        actor_id=event.actor_id,
+        action=event.action,
+        outcome=event.outcome,
+        reason=event.reason,
+        document_id=event.document_id,
+        grant_id=event.grant_id,
+        agency_id=event.agency_id,
+        details=_canonical(event.details),
+        prev_hash=previous,
+        entry_hash="",
+    )
+
+
+@dataclass(frozen=True)
+class Template:
+    """An event the database writes itself, in the statement that takes its chain's next link
+    (vault.sharing.checked): the canonical text entry_hash covers, and the `details` column,
+    each cut where the statement puts in, as JSON, what only it knows."""
+
+    body: list[str]
+    details: list[str]
+
+
+def template(event: Event, occurred_at: datetime, holes: Sequence[str]) -> Template:
+    """`holes`, in the order the canonical text has them: `chain`, `grant_id`, `seq`, and
+    `details.<key>` for a key of the details; the event's own values there are ignored."""
+    marks = {hole: f"\x00{secrets.token_hex(8)}" for hole in holes}
+    body = _body(_row(event, 0, occurred_at, GENESIS))
+    for hole, mark in marks.items():
+        kind, _, key = hole.partition(".")
+        if kind == "details":
+            body["details"][key] = mark
+        else:
+            body[hole] = mark
+    details = [hole for hole in holes if hole.startswith("details.")]
+    return Template(
+        body=_cut(_canonical(body), [marks[hole] for hole in holes]),
+        details=_cut(_canonical(body["details"]), [marks[hole] for hole in details]),
+    )
+
+
+def _cut(text: str, marks: list[str]) -> list[str]:
+    pieces = []
+    for mark in marks:
+        head, found, text = text.partition(_canonical(mark))
+        if not found:
+            raise ValueError("the holes are not in the order of the canonical text")
+        pieces.append(head)
+    return [*pieces, text]
 
 
 def append_apart(session: Session, event: Event) -> None:
@@ -200,9 +241,12 @@ def _body(row: AuditEvent) -> dict[str, Any]:
     }
 
 
+def _canonical(value: object) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def _digest(prev_hash: str, body: dict[str, Any]) -> str:
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(_DOMAIN + prev_hash.encode() + canonical.encode()).hexdigest()
+    return hashlib.sha256(DOMAIN + prev_hash.encode() + _canonical(body).encode()).hexdigest()
 
 
 # What a published event (a proof, an export) holds besides the hashed fields.

@@ -42,3 +42,9 @@ def _committed(session: Session) -> None:
 
 def _forgotten(session: Session) -> None:
     session.info.pop(_PENDING, None)
+
+
+def count_written(action: str, outcome: str, reason: str | None = None) -> None:
+    """An event the database wrote itself, outside the ORM (vault.sharing.checked), once its
+    statement has committed."""
+    EVENTS.labels(action, outcome, reason or "").inc()

@@ -59,31 +59,57 @@ def write_checked(
     *,
     on_key: Callable[[str], None],
 ) -> Iterator[tuple[StoredObject, BinaryIO]]:
-    """Writes like `write_stream`, and appends the same ciphertext to a local spool, so that
+    """Writes like `write_stream`, and appends the same ciphertext to a local Spool, so that
     what was written can be checked without reading it back from the store: the block gets
     the object and a verified, seekable plaintext view of the spool, while the store may still
     be taking the last parts. The object exists once the block exits cleanly; if the block
-    raises, the store's upload is abandoned.
-
-    The spool holds only the ciphertext the store gets, under the object's data key, which is
-    in memory here (and wrapped, in the database, once the paper is kept). It has no name
-    (O_TMPFILE), so it is gone when closed, on errors too, or when the process dies."""
+    raises, the store's upload is abandoned."""
     key, dek = _new_object(on_key)
-    with _spool() as spool, store.writer(key) as sink:
+    with Spool() as spool, store.writer(key) as sink:
 
         def tee(block: bytes) -> None:
             sink.write(block)
-            _spooled(lambda: spool.write(block))
+            spool.append(block)
 
         stored = _encrypt(tee, key, dek, binding, chunks)
-        _spooled(spool.flush)
-        descriptor = spool.fileno()
+        with spool.view(stored, binding) as view:
+            yield stored, view
+
+
+class Spool:
+    """An object's ciphertext as it is written, in a local file that has no name (O_TMPFILE),
+    so it is gone when closed, on errors too, or when the process dies. It holds only the
+    ciphertext the store gets, under the object's data key, which is in memory here (and
+    wrapped, in the database, once the object is kept): nothing readable reaches the disk."""
+
+    def __init__(self) -> None:
+        self._file = _spooled(lambda: tempfile.TemporaryFile(prefix="vault-spool-"))  # noqa: SIM115 - closed by close()
+        self.size = 0
+
+    def __enter__(self) -> Spool:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def append(self, block: bytes) -> None:
+        _spooled(lambda: self._file.write(block))
+        self.size += len(block)
+
+    @contextmanager
+    def view(self, obj: StoredObject, binding: ObjectBinding) -> Iterator[BinaryIO]:
+        """The object's plaintext, seekable and verified chunk by chunk, read from the spool."""
+        _spooled(self._file.flush)
+        descriptor = self._file.fileno()
         with _view(
-            stored,
+            obj,
             binding,
             lambda offset, length: _spooled(lambda: os.pread(descriptor, length, offset)),
         ) as view:
-            yield stored, view
+            yield view
+
+    def close(self) -> None:
+        self._file.close()
 
 
 def _new_object(on_key: Callable[[str], None]) -> tuple[str, bytes]:
@@ -113,10 +139,6 @@ def _encrypt(
                 write(sealed)
     write(encryptor.finalize())
     return StoredObject(key, dek, encryptor.plaintext_size, digest.hexdigest(), encryptor.header)
-
-
-def _spool() -> BinaryIO:
-    return _spooled(lambda: tempfile.TemporaryFile(prefix="vault-spool-"))
 
 
 def _spooled(operation: Callable[[], T]) -> T:

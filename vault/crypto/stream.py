@@ -207,6 +207,82 @@ class Encryptor:
         return chunk
 
 
+class SpanSealer:
+    """Seals an object of known size in spans that may be sealed far apart in time and place
+    (a resumable upload's requests, on any node), into the same bytes an Encryptor makes.
+
+    A span starts at a chunk boundary and holds whole chunks, but the object's last, which
+    ends it; its chunks' indexes and the final flag follow from where it starts, so a caller
+    cannot number or flag them wrongly. What it cannot check is that a chunk is sealed once:
+    sealing one index again with other plaintext repeats a GCM nonce, so a caller that may
+    seal a span twice (a request retried after a failure) must make sure the plaintext is the
+    same (vault.documents.resumable records each span's digests before its ciphertext leaves).
+    """
+
+    def __init__(self, cipher: SegmentCipher, header: bytes, plaintext_size: int) -> None:
+        if plaintext_size < 0:
+            raise ValueError("plaintext_size must not be negative")
+        self._cipher = cipher
+        self.header = header
+        self.plaintext_size = plaintext_size
+        self.chunks = chunk_count(plaintext_size, cipher.chunk_exp)
+
+    @classmethod
+    def create(
+        cls,
+        dek: bytes,
+        *,
+        object_id: bytes,
+        context: bytes,
+        plaintext_size: int,
+        chunk_exp: int = DEFAULT_CHUNK_EXP,
+        _salt: bytes | None = None,
+        _nonce_prefix: bytes | None = None,
+    ) -> SpanSealer:
+        """A new object: a fresh salt and nonce prefix (the test-only arguments: see Encryptor)."""
+        header, cipher = SegmentCipher.create(
+            dek,
+            object_id=object_id,
+            context=context,
+            chunk_exp=chunk_exp,
+            _salt=_salt,
+            _nonce_prefix=_nonce_prefix,
+        )
+        return cls(cipher, header, plaintext_size)
+
+    @classmethod
+    def resume(
+        cls, dek: bytes, header: bytes, *, context: bytes, plaintext_size: int
+    ) -> SpanSealer:
+        """The object begun under `header`, whose key commitment is checked first."""
+        return cls(SegmentCipher.from_header(dek, header, context=context), header, plaintext_size)
+
+    @property
+    def chunk_size(self) -> int:
+        return self._cipher.chunk_size
+
+    def sealed_size(self, start: int, length: int) -> int:
+        """Ciphertext bytes of the span [start, start + length), without the header."""
+        chunks = -(-length // self.chunk_size) if length else 1
+        return length + TAG_SIZE * chunks
+
+    def seal(self, start: int, plaintext: bytes | bytearray | memoryview) -> bytes:
+        size, view = self.chunk_size, memoryview(plaintext)
+        end = start + len(view)
+        if start % size or end > self.plaintext_size:
+            raise ValueError("a span starts at a chunk boundary, inside the object")
+        if end != self.plaintext_size and len(view) % size:
+            raise ValueError("only the span that ends the object may end in a short chunk")
+        if not view and end != self.plaintext_size:
+            raise ValueError("an empty span is only the final chunk of an empty object")
+        first, last = start // size, self.chunks - 1
+        sealed = []
+        for index in range(first, max(first + 1, first + -(-len(view) // size))):
+            piece = view[(index - first) * size : (index - first + 1) * size]
+            sealed.append(self._cipher.seal(index, piece, final=index == last))
+        return sealed[0] if len(sealed) == 1 else b"".join(sealed)
+
+
 def encrypt_bytes(dek: bytes, plaintext: bytes, *, object_id: bytes, context: bytes) -> bytes:
     encryptor = Encryptor(dek, object_id=object_id, context=context)
     sealed = encryptor._seal_completed(plaintext)  # joined once, with the header and final chunk

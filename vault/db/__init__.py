@@ -100,7 +100,7 @@ def unavailable(error: BaseException) -> bool:
     return name is None or any(name == o or name.startswith(f"{o}_") for o in _SQLITE_OUTAGES)
 
 
-def _lost_connection(error: BaseException) -> bool:
+def lost_connection(error: BaseException) -> bool:
     return isinstance(error, exc.DBAPIError) and error.connection_invalidated
 
 
@@ -143,7 +143,7 @@ class UnitOfWork:
                     self.session.commit()
                 except BaseException as failure:
                     self.session.rollback()
-                    if _lost_connection(failure):
+                    if lost_connection(failure):
                         # The server may have committed before the connection went: deleting
                         # the blobs of rows that did land would lose papers. Left over, they
                         # are unreadable and `vault storage gc` sweeps the unreferenced ones.

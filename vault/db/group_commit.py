@@ -40,8 +40,9 @@ class _Waiting(Generic[Item]):
 
 
 class GroupCommit(Generic[Item]):
-    def __init__(self, apply: Apply[Item]) -> None:
+    def __init__(self, apply: Apply[Item], *, one_statement: bool = False) -> None:
         self._apply = apply
+        self._one_statement = one_statement
         self._lock = threading.Lock()
         self._queue: list[_Waiting[Item]] = []
         self._busy = False
@@ -105,14 +106,17 @@ class GroupCommit(Generic[Item]):
         self, engine: Engine, batch: list[_Waiting[Item]]
     ) -> list[Exception | None]:
         applied = False
+        # One statement committing by itself (see db.one_statement_each): a connection lost
+        # while it ran leaves unknown whether it committed, as a lost commit does.
+        opened = db.one_statement_each if self._one_statement else db.unit_of_work
         try:
-            with db.unit_of_work(engine) as session:
+            with opened(engine) as session:
                 outcomes = self._apply(session, [waiting.item for waiting in batch])
                 if len(outcomes) != len(batch):
                     raise RuntimeError("one outcome per item was expected")
                 applied = True
         except Exception as error:
-            if applied:
+            if applied or (self._one_statement and db.lost_connection(error)):
                 raise _CommitFailed(error) from error
             raise
         return outcomes
@@ -137,12 +141,15 @@ _groups: weakref.WeakKeyDictionary[Any, dict[object, GroupCommit[Any]]] = (
 _registry = threading.Lock()
 
 
-def for_engine(engine: Engine, apply: Apply[Item]) -> GroupCommit[Item]:
+def for_engine(
+    engine: Engine, apply: Apply[Item], *, one_statement: bool = False
+) -> GroupCommit[Item]:
     """The group of `apply` on this engine's connection pool (an engine with other execution
-    options shares its pool, and so its group)."""
+    options shares its pool, and so its group). `one_statement`: `apply` makes one statement
+    of the batch, which commits by itself on PostgreSQL — no BEGIN and COMMIT round trips."""
     with _registry:
         groups = _groups.setdefault(engine.pool, {})
         group = groups.get(apply)
         if group is None:
-            group = groups[apply] = GroupCommit(apply)
+            group = groups[apply] = GroupCommit(apply, one_statement=one_statement)
         return group

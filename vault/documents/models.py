@@ -68,14 +68,19 @@ class DocumentVersion(SQLModel, table=True):
 class UploadState(StrEnum):
     RECEIVING = "receiving"  # bytes still to come
     COMPLETE = "complete"  # every byte arrived; not yet made into a paper
-    CONSUMED = "consumed"  # made into a paper; its pieces are gone
+    CONSUMED = "consumed"  # made into a paper; what it held in the store is the paper's or gone
 
 
 class ResumableUpload(SQLModel, table=True):
-    """A tus upload on its way to becoming a paper. Its bytes are pieces in the store, each a
-    DVLT object under the upload's own key, which is wrapped by the citizen's key; its file name
-    and type are sealed under that key too. `received` counts only bytes whose piece is stored
-    and recorded."""
+    """A tus upload on its way to becoming a paper, written as it arrives into the object that
+    can become the paper itself: a DVLT stream bound to the paper it would be (`document_id`,
+    version 1) under a data key wrapped as that paper's is, assembled in the store from parts
+    (`assembly`, one part per `part_tokens`) that hold the chunks sealed so far (`sealed` bytes
+    of plaintext). Bytes received past the last whole part wait in a small tail object under
+    the upload's own key (`wrapped_key`, which also seals the file name and type). `received`
+    counts only bytes stored and recorded. `declared` is the SHA-256 of the part being sent,
+    which starts at plaintext byte `declared_from`, recorded before its ciphertext leaves the
+    server: sent again, it must be the same bytes, so that no GCM nonce seals two plaintexts."""
 
     __tablename__ = "resumable_upload"
 
@@ -85,25 +90,20 @@ class ResumableUpload(SQLModel, table=True):
     )
     length: int = Field(sa_type=BigInteger)
     received: int = Field(default=0, sa_type=BigInteger)
-    pieces: int = 0
     kek_version: int
     wrapped_key: bytes = Field(sa_type=LargeBinary)
     sealed_metadata: bytes = Field(sa_type=LargeBinary)
     state: UploadState = Field(sa_type=state_type(UploadState, 16))
+    document_id: uuid.UUID
+    object_key: str = Field(max_length=64, unique=True)
+    assembly: str | None = Field(default=None, max_length=256)
+    wrapped_dek: bytes = Field(sa_type=LargeBinary)
+    header: bytes = Field(sa_type=LargeBinary)
+    sealed: int = Field(default=0, sa_type=BigInteger)
+    part_tokens: str = Field(default="[]", sa_type=Text)
+    tail_key: str | None = Field(default=None, max_length=64, unique=True)
+    declared_from: int | None = Field(default=None, sa_type=BigInteger)
+    declared: bytes | None = Field(default=None, sa_type=LargeBinary)
     created_at: datetime = timestamp_field()
     updated_at: datetime = timestamp_field()
     expires_at: datetime = Field(sa_type=DateTime(timezone=True), index=True)
-
-
-class UploadPiece(SQLModel, table=True):
-    """The bytes [start, start + size) of an upload, as one stored object."""
-
-    __tablename__ = "upload_piece"
-
-    upload_id: uuid.UUID = Field(
-        sa_column=Column(ForeignKey("resumable_upload.id", ondelete="CASCADE"), primary_key=True)
-    )
-    number: int = Field(primary_key=True)
-    start: int = Field(sa_type=BigInteger)
-    size: int = Field(sa_type=BigInteger)
-    object_key: str = Field(max_length=64, unique=True)

@@ -1,13 +1,21 @@
 """Resumable uploads (the tus protocol's state): an upload is created with its length, receives
 its bytes in any number of requests, and is made into a paper by the usual intake.
 
-Nothing readable reaches a disk. Each request's bytes are cut into pieces of at most
-`PIECE_SIZE`; each piece is encrypted as it streams (DVLT, under the upload's own key, bound to
-the upload, its owner and the piece's number) into one object of the store, and only once that
-object is stored is the piece recorded and the offset moved, by compare-and-set, in a short
-transaction. A crash loses at most the piece in flight, whose object no row names (the orphan
-sweep removes it); two requests racing for one offset cannot both win. Earlier pieces are never
-rewritten, so any API node can take an upload up where another left it.
+The bytes are written, as they arrive, into the object that can become the paper itself: at
+creation the upload draws the id, data key and DVLT header of the paper it would be, and each
+request seals its whole parts (PART_SIZE of plaintext) as that stream's chunks into one part
+each of an object assembled in the store, which any API node can go on with. Bytes short of a
+part wait in a small tail object encrypted under the upload's own key, and are sealed with the
+next request's. Only once a part (or tail) is stored is it recorded and the offset moved, by
+compare-and-set, in a short transaction: a crash loses at most what was in flight, and two
+requests racing for one offset cannot both win. Before a part's ciphertext leaves the server,
+the SHA-256 of its plaintext is recorded: a part sent again after a failure must be the same
+bytes, since its chunks' GCM nonces are fixed by their place in the stream.
+
+Made into a new paper as a PDF, the object is finished in the store and kept as it is; the
+check reads it through a local spool of the ciphertext this process sent, or from the store
+when other processes took part. Anything else (photos, a new version of a paper) reads the
+bytes back and goes through the intake like a direct upload.
 """
 
 from __future__ import annotations
@@ -16,26 +24,35 @@ import base64
 import binascii
 import hashlib
 import hmac
+import io
+import json
+import tempfile
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
+from concurrent import futures
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import BinaryIO
 
-from sqlalchemy import Engine, func, update
+from sqlalchemy import Engine, func, or_, update
 from sqlalchemy import delete as sql_delete
 from sqlmodel import Session, col, select
 
-from storage import BlobStore
+from storage import MIN_PART, BlobStore, StoreUnavailable, put_bytes, read_range
 from vault import crypto, db
 from vault.accounts.models import Citizen
 from vault.blobs import objects
 from vault.blobs.backend import Backend
-from vault.documents.models import ResumableUpload, UploadPiece, UploadState
-from vault.documents.sealing import open_metadata, seal_metadata
-from vault.documents.uploads import FormField, FormPart
+from vault.documents.models import ResumableUpload, UploadState
+from vault.documents.sealing import object_binding, open_metadata, seal_metadata
+from vault.documents.uploads import FormField, FormPart, SealedFile
 from vault.keys import ObjectBinding, unwrap_data_key, wrap_data_key
 from vault.kit.errors import (
     ChecksumMismatch,
+    Conflict,
     FileTooLarge,
     InvalidInput,
     MalformedRequest,
@@ -46,13 +63,14 @@ from vault.kit.errors import (
     UploadQuotaExceeded,
 )
 
-PIECE_SIZE = 8 << 20
+PART_SIZE = MIN_PART  # whole chunks: 5 of 1 MiB
 MAX_PENDING = 10
 MAX_PENDING_BYTES = 2 << 30
 LIFETIME = timedelta(hours=24)
 CHECKSUMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256}
 UPLOAD_FIELD = "upload_id"
 _NAME_LIMIT = 1024
+_SPOOLS_KEPT = 32
 
 
 @dataclass(frozen=True)
@@ -103,10 +121,15 @@ class UploadView:
 
 
 def _binding(upload_id: uuid.UUID, owner_id: uuid.UUID, number: int = 0) -> ObjectBinding:
-    """Number 0 binds the upload's key and metadata; piece n is bound as n + 1."""
+    """Number 0 binds the upload's key and metadata; a tail waiting to fill part n, n."""
     return ObjectBinding(
         kind=crypto.ObjectKind.UPLOAD, document_id=upload_id, owner_id=owner_id, version=number
     )
+
+
+def _paper(row: ResumableUpload) -> ObjectBinding:
+    """The paper the upload's object is written for: new, so version 1."""
+    return object_binding(crypto.ObjectKind.CONTENT, row.document_id, row.owner_id, 1)
 
 
 def create(
@@ -143,8 +166,7 @@ def create(
             f"Unfinished uploads may hold at most {MAX_PENDING_BYTES >> 30} GiB at once; "
             "finish or cancel one first."
         )
-    upload_id = uuid.uuid4()
-    key = crypto.new_key()
+    upload_id, key, dek = uuid.uuid4(), crypto.new_key(), crypto.new_key()
     kek_version, kek = backend.keyring.citizen_key(session, owner.id)
     bound = _binding(upload_id, owner.id)
     metadata = {"filename": _short(filename), "filetype": _short(filetype)}
@@ -156,10 +178,24 @@ def create(
         wrapped_key=wrap_data_key(kek, kek_version, key, bound),
         sealed_metadata=seal_metadata(key, bound, metadata),
         state=UploadState.RECEIVING if length else UploadState.COMPLETE,
+        document_id=uuid.uuid4(),
+        object_key=objects.new_key(),
+        wrapped_dek=b"",
+        header=b"",
         created_at=now,
         updated_at=now,
         expires_at=now + LIFETIME,
     )
+    paper = _paper(row)
+    row.wrapped_dek = wrap_data_key(kek, kek_version, dek, paper)
+    row.header = crypto.SpanSealer.create(
+        dek, object_id=row.document_id.bytes, context=paper.context, plaintext_size=length
+    ).header
+    if length:
+        store = backend.store
+        object_key = row.object_key
+        row.assembly = assembly = store.begin_parts(object_key)
+        db.after_rollback(session, lambda: _quietly(store.abort_parts, object_key, assembly))
     session.add(row)
     session.flush()
     return UploadView.of(row, {k: v for k, v in metadata.items() if v is not None})
@@ -197,6 +233,11 @@ def head(session: Session, backend: Backend, *, owner: Citizen, upload_id: uuid.
     return UploadView.of(row, metadata)
 
 
+def _dek(session: Session, backend: Backend, row: ResumableUpload) -> bytes:
+    _, kek = backend.keyring.citizen_key(session, row.owner_id)
+    return unwrap_data_key(kek, row.kek_version, row.wrapped_dek, _paper(row))
+
+
 def append(
     session: Session,
     backend: Backend,
@@ -209,7 +250,7 @@ def append(
     commit: Callable[[], None],
 ) -> UploadView:
     """Receive the bytes of one request at `offset`. `commit` is the caller's unit of work's
-    commit: it ends the read before the body streams in, and makes each piece count as received
+    commit: it ends the read before the body streams in, and makes each part count as received
     as soon as it is stored. With a checksum nothing counts until the whole body matches it."""
     row = _live(session, owner, upload_id)
     if offset != row.received:
@@ -217,169 +258,346 @@ def append(
             f"The upload has {row.received:,} bytes; send the bytes from there (Upload-Offset)."
         )
     key = _key(session, backend, row)
+    sealer = crypto.SpanSealer.resume(
+        _dek(session, backend, row),
+        row.header,
+        context=_paper(row).context,
+        plaintext_size=row.length,
+    )
     commit()
-    receiving = _Receiving(backend.store, row, key, checksum)
-    try:
-        for piece in _pieces(body, row.length - offset):
-            receiving.put(piece)
-            if checksum is None:
-                _record(session, backend.store, row, receiving.take())
-                commit()
-        receiving.verify()
-        if receiving.pending:
-            _record(session, backend.store, row, receiving.take())
-            commit()
-    except BaseException:
-        objects.discard_all(backend.store, [p.object_key for p in receiving.pending])
-        raise
+    chunks = _within(body, row.length - offset)
+    if checksum is not None:
+        chunks = _checked(chunks, checksum)
+    _Receiving(session, backend.store, row, key, sealer, commit).run(chunks)
     return UploadView.of(row)
 
 
-@dataclass
-class _Receiving:
-    store: BlobStore
-    row: ResumableUpload
-    key: bytes
-    checksum: Checksum | None
-    pending: list[UploadPiece] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self._digest = CHECKSUMS[self.checksum.algorithm]() if self.checksum else None
-        self._number = self.row.pieces
-        self._start = self.row.received
-
-    def put(self, chunks: Iterator[bytes]) -> None:
-        """One piece, encrypted into its own object as it streams; recorded only by `take`."""
-        bound = _binding(self.row.id, self.row.owner_id, self._number + 1)
-        encryptor = crypto.Encryptor(self.key, object_id=self.row.id.bytes, context=bound.context)
-        object_key = objects.new_key()
-        piece = UploadPiece(
-            upload_id=self.row.id, number=self._number, start=self._start, size=0, object_key=""
-        )
-        with self.store.writer(object_key) as sink:
-            sink.write(encryptor.header)
-            for chunk in chunks:
-                if self._digest is not None:
-                    self._digest.update(chunk)
-                view, step = memoryview(chunk), encryptor.chunk_size
-                for start in range(0, len(view), step):
-                    sink.write(encryptor.update(view[start : start + step]))
-            sink.write(encryptor.finalize())
-        piece.object_key, piece.size = object_key, encryptor.plaintext_size
-        self.pending.append(piece)
-        self._number += 1
-        self._start += piece.size
-
-    def verify(self) -> None:
-        if self.checksum is None or self._digest is None:
-            return
-        if not hmac.compare_digest(self._digest.digest(), self.checksum.digest):
-            raise ChecksumMismatch(
-                "The bytes received do not match Upload-Checksum; none of them were kept."
-            )
-
-    def take(self) -> list[UploadPiece]:
-        taken, self.pending = self.pending, []
-        return taken
-
-
-def _pieces(body: Iterable[bytes], room: int) -> Iterator[Iterator[bytes]]:
-    """The body in pieces of at most PIECE_SIZE bytes; a piece starts only once a byte of it
-    has arrived. More than `room` bytes is refused before any byte past it is stored."""
-    chunks = iter(body)
-    carry = b""
+def _within(body: Iterable[bytes], room: int) -> Iterator[bytes]:
+    """More than `room` bytes is refused before any byte past it is kept."""
     total = 0
-
-    def next_chunk() -> bytes:
-        nonlocal carry, total
-        if carry:
-            chunk, carry = carry, b""
-            return chunk
-        for chunk in chunks:
-            if chunk:
-                total += len(chunk)
-                if total > room:
-                    raise FileTooLarge(
-                        "The body goes past the upload's length (Upload-Length); "
-                        "nothing past the last stored piece was kept."
-                    )
-                return chunk
-        return b""
-
-    def piece(first: bytes) -> Iterator[bytes]:
-        nonlocal carry
-        left = PIECE_SIZE
-        chunk = first
-        while chunk:
-            if len(chunk) > left:
-                carry = chunk[left:]
-                yield chunk[:left]
-                return
-            left -= len(chunk)
+    for chunk in body:
+        total += len(chunk)
+        if total > room:
+            raise FileTooLarge(
+                "The body goes past the upload's length (Upload-Length); "
+                "nothing past the last stored part was kept."
+            )
+        if chunk:
             yield chunk
-            if not left:
-                return
-            chunk = next_chunk()
-
-    while first := next_chunk():
-        yield piece(first)
 
 
-def _record(
-    session: Session, store: BlobStore, row: ResumableUpload, pieces: list[UploadPiece]
-) -> None:
-    """Count the stored pieces as received: the offset moves only from where this request found
-    it, so of two requests racing for one offset the second is refused and its pieces go."""
-    start = pieces[0].start
-    received = start + sum(piece.size for piece in pieces)
-    now = db.utc_now()
-    moved = session.execute(
-        update(ResumableUpload)
-        .where(
-            col(ResumableUpload.id) == row.id,
-            col(ResumableUpload.received) == start,
-            col(ResumableUpload.state) == UploadState.RECEIVING,
+def _checked(chunks: Iterable[bytes], checksum: Checksum) -> Iterator[bytes]:
+    """The body once all of it matched the checksum: until then it waits in a local spool,
+    encrypted under a key that exists only in this call. A failing local disk fails the
+    request as the store failing would."""
+    digest = CHECKSUMS[checksum.algorithm]()
+    key, object_id, context = crypto.new_key(), uuid.uuid4().bytes, b"vault/checksummed-body"
+    encryptor = crypto.Encryptor(key, object_id=object_id, context=context)
+    try:
+        with tempfile.TemporaryFile(prefix="vault-body-") as spool:
+            spool.write(encryptor.header)
+            for chunk in chunks:
+                digest.update(chunk)
+                spool.write(encryptor.update(chunk))
+            spool.write(encryptor.finalize())
+            if not hmac.compare_digest(digest.digest(), checksum.digest):
+                raise ChecksumMismatch(
+                    "The bytes received do not match Upload-Checksum; none of them were kept."
+                )
+            spool.seek(0)
+            decryptor = crypto.Decryptor(
+                key,
+                crypto.read_exact(spool, crypto.HEADER_SIZE),
+                context=context,
+                plaintext_size=encryptor.plaintext_size,
+            )
+            yield from decryptor.plaintext(spool)
+    except OSError as error:
+        raise StoreUnavailable(f"upload spool: {error.strerror or type(error).__name__}") from error
+
+
+class _Receiving:
+    """One request's bytes: after the waiting tail, cut into parts, each declared, sealed,
+    sent and recorded in turn; what is left short of a part becomes the new tail."""
+
+    def __init__(
+        self,
+        session: Session,
+        store: BlobStore,
+        row: ResumableUpload,
+        key: bytes,
+        sealer: crypto.SpanSealer,
+        commit: Callable[[], None],
+    ) -> None:
+        self._session, self._store, self._row = session, store, row
+        self._key, self._sealer, self._commit = key, sealer, commit
+        self._spool = SPOOLS.take(row.id, row.sealed)
+
+    def run(self, chunks: Iterable[bytes]) -> None:
+        row = self._row
+        buffer = bytearray(self._tail())
+        fresh = 0
+        try:
+            for chunk in chunks:
+                buffer += chunk
+                fresh += len(chunk)
+                while len(buffer) >= PART_SIZE:
+                    self._send(bytes(buffer[:PART_SIZE]))
+                    del buffer[:PART_SIZE]
+                    fresh = len(buffer)
+            if buffer and row.sealed + len(buffer) == row.length:
+                self._send(bytes(buffer))
+            elif fresh:
+                self._keep(bytes(buffer))
+        except BaseException:
+            if self._spool is not None:
+                self._spool.close()
+            raise
+        if self._spool is not None:
+            SPOOLS.give(row.id, self._spool)
+
+    def _tail(self) -> bytes:
+        row = self._row
+        if row.tail_key is None:
+            return b""
+        size = row.received - row.sealed
+        reader = io.BytesIO(read_range(self._store, row.tail_key, 0, crypto.ciphertext_size(size)))
+        bound = _binding(row.id, row.owner_id, row.sealed // PART_SIZE + 1)
+        decryptor = crypto.Decryptor(
+            self._key,
+            crypto.read_exact(reader, crypto.HEADER_SIZE),
+            context=bound.context,
+            plaintext_size=size,
         )
-        .values(
-            received=received,
-            pieces=pieces[-1].number + 1,
-            updated_at=now,
-            expires_at=now + LIFETIME,
-            state=UploadState.COMPLETE if received == row.length else UploadState.RECEIVING,
+        return b"".join(decryptor.plaintext(reader))
+
+    def _send(self, plaintext: bytes) -> None:
+        row, start = self._row, self._row.sealed
+        self._declare(start, hashlib.sha256(plaintext).digest())
+        sealed = self._sealer.seal(start, plaintext)
+        data = row.header + sealed if start == 0 else sealed
+        del sealed
+        # The spool is written (and the paper's digest taken) while the store takes the part.
+        spooling = _SPOOLING.submit(self._spool.add, data, plaintext) if self._spool else None
+        try:
+            token = self._store.put_part(
+                row.object_key, _assembly(row), start // PART_SIZE + 1, data
+            )
+        finally:
+            if spooling is not None:
+                futures.wait([spooling])
+        if spooling is not None:
+            spooling.result()
+        self._record(start + len(plaintext), token=token, tail=None)
+
+    def _declare(self, start: int, digest: bytes) -> None:
+        """Before the part's ciphertext leaves: the same part sent before must have been these
+        bytes, or its nonces would seal two plaintexts."""
+        row = self._row
+        declared = self._session.execute(
+            update(ResumableUpload)
+            .where(
+                col(ResumableUpload.id) == row.id,
+                col(ResumableUpload.received) == row.received,
+                col(ResumableUpload.state) == UploadState.RECEIVING,
+                or_(
+                    col(ResumableUpload.declared_from).is_(None),
+                    col(ResumableUpload.declared_from) != start,
+                    col(ResumableUpload.declared) == digest,
+                ),
+            )
+            .values(declared_from=start, declared=digest)
         )
-    )
-    if moved.rowcount != 1:  # type: ignore[attr-defined]
-        session.rollback()
-        objects.discard_all(store, [piece.object_key for piece in pieces])
-        raise OffsetMismatch("Another request moved this upload on meanwhile; ask where it is.")
-    session.add_all(pieces)
-    session.flush()
-    row.received, row.pieces, row.expires_at = received, pieces[-1].number + 1, now + LIFETIME
-    row.state = UploadState.COMPLETE if received == row.length else UploadState.RECEIVING
+        if declared.rowcount != 1:  # type: ignore[attr-defined]
+            expected = row.received
+            self._session.rollback()
+            found = self._session.execute(
+                select(ResumableUpload.received, ResumableUpload.declared_from).where(
+                    col(ResumableUpload.id) == row.id
+                )
+            ).first()
+            self._session.rollback()
+            if found is not None and tuple(found) == (expected, start):
+                raise Conflict(
+                    "These bytes differ from the ones this upload was sent at this offset "
+                    "before; cancel the upload and send the file again."
+                )
+            raise OffsetMismatch("Another request moved this upload on meanwhile; ask where it is.")
+        self._commit()
+        row.declared_from, row.declared = start, digest
+
+    def _keep(self, plaintext: bytes) -> None:
+        row = self._row
+        tail = objects.new_key()
+        bound = _binding(row.id, row.owner_id, row.sealed // PART_SIZE + 1)
+        blob = crypto.encrypt_bytes(
+            self._key, plaintext, object_id=row.id.bytes, context=bound.context
+        )
+        put_bytes(self._store, tail, blob)
+        try:
+            self._record(row.sealed + len(plaintext), token=None, tail=tail)
+        except BaseException:
+            objects.discard(self._store, tail)
+            raise
+
+    def _record(self, received: int, *, token: str | None, tail: str | None) -> None:
+        """Count what was stored: the offset moves only from where this request found it, so of
+        two requests racing for one offset the second is refused. A part replaces the tail."""
+        row, session = self._row, self._session
+        old_tail = row.tail_key  # before the update, which the session copies into `row`
+        tokens = json.loads(row.part_tokens) + ([token] if token else [])
+        sealed = received if token else row.sealed
+        now = db.utc_now()
+        state = UploadState.COMPLETE if received == row.length else UploadState.RECEIVING
+        changes: dict[str, object] = {
+            "received": received,
+            "sealed": sealed,
+            "part_tokens": json.dumps(tokens),
+            "tail_key": tail,
+            "updated_at": now,
+            "expires_at": now + LIFETIME,
+            "state": state,
+        }
+        if token:
+            changes |= {"declared_from": None, "declared": None}
+        moved = session.execute(
+            update(ResumableUpload)
+            .where(
+                col(ResumableUpload.id) == row.id,
+                col(ResumableUpload.received) == row.received,
+                col(ResumableUpload.state) == UploadState.RECEIVING,
+            )
+            .values(**changes)
+        )
+        if moved.rowcount != 1:  # type: ignore[attr-defined]
+            session.rollback()
+            raise OffsetMismatch("Another request moved this upload on meanwhile; ask where it is.")
+        self._commit()
+        for name, value in changes.items():
+            setattr(row, name, value)
+        if old_tail is not None:
+            objects.discard(self._store, old_tail)
+
+
+def _assembly(row: ResumableUpload) -> str:
+    if row.assembly is None:
+        raise crypto.IntegrityError("the upload has no assembly in the store")
+    return row.assembly
+
+
+@dataclass
+class _Spool:
+    """What this process sealed of one upload: the object's ciphertext so far, and the SHA-256
+    of its plaintext so far (a paper records it, and a hash's state cannot be stored)."""
+
+    spool: objects.Spool = field(default_factory=objects.Spool)
+    digest: hashlib._Hash = field(default_factory=hashlib.sha256)
+    sealed: int = 0
+
+    def add(self, ciphertext: bytes, plaintext: bytes) -> None:
+        self.spool.append(ciphertext)
+        self.digest.update(plaintext)
+        self.sealed += len(plaintext)
+
+    def close(self) -> None:
+        self.spool.close()
+
+
+class _Spools:
+    """The spools of the uploads this process has sealed every part of, a few dozen at most:
+    a request takes its upload's spool and gives it back once all went well, so a spool is
+    never behind nor ahead of what was recorded. Another process's parts leave it behind, and
+    it is dropped: the paper is then checked from the store."""
+
+    def __init__(self, kept: int) -> None:
+        self._kept = kept
+        self._lock = threading.Lock()
+        self._spools: OrderedDict[uuid.UUID, _Spool] = OrderedDict()
+
+    def take(self, upload_id: uuid.UUID, sealed: int) -> _Spool | None:
+        with self._lock:
+            spool = self._spools.pop(upload_id, None)
+        if spool is not None and spool.sealed == sealed:
+            return spool
+        if spool is not None:
+            spool.close()
+        return _Spool() if sealed == 0 else None
+
+    def give(self, upload_id: uuid.UUID, spool: _Spool) -> None:
+        with self._lock:
+            self._spools[upload_id] = spool
+            evicted = [
+                self._spools.popitem(last=False)[1] for _ in range(len(self._spools) - self._kept)
+            ]
+        for old in evicted:
+            old.close()
+
+    def drop(self, upload_id: uuid.UUID) -> None:
+        with self._lock:
+            spool = self._spools.pop(upload_id, None)
+        if spool is not None:
+            spool.close()
+
+
+SPOOLS = _Spools(_SPOOLS_KEPT)
+_SPOOLING = futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="upload-spool")
 
 
 def terminate(session: Session, backend: Backend, *, owner: Citizen, upload_id: uuid.UUID) -> None:
     row = _live(session, owner, upload_id)
-    keys = _forget(session, [row.id])
-    db.after_commit(session, lambda: objects.discard_all(backend.store, keys))
+    held = _forget(session, [row.id])
+    db.after_commit(session, lambda: _release(backend.store, held))
 
 
-def _forget(session: Session, upload_ids: list[uuid.UUID]) -> list[str]:
-    """Delete these uploads and their pieces' rows; the object keys to delete after commit."""
-    keys = list(
-        session.exec(
-            select(UploadPiece.object_key).where(col(UploadPiece.upload_id).in_(upload_ids))
+@dataclass(frozen=True)
+class _Held:
+    """What an upload not made into a paper holds in the store."""
+
+    object_key: str
+    assembly: str | None
+    tail_key: str | None
+
+
+def _forget(session: Session, upload_ids: list[uuid.UUID]) -> list[_Held]:
+    """Delete these uploads' rows; what they held in the store, to let go after commit. A used
+    upload holds nothing: its object is its paper's, or was deleted with its use."""
+    held = [
+        _Held(*row)
+        for row in session.execute(
+            select(
+                ResumableUpload.object_key, ResumableUpload.assembly, ResumableUpload.tail_key
+            ).where(
+                col(ResumableUpload.id).in_(upload_ids),
+                col(ResumableUpload.state) != UploadState.CONSUMED,
+            )
         ).all()
-    )
-    session.execute(sql_delete(UploadPiece).where(col(UploadPiece.upload_id).in_(upload_ids)))
+    ]
     session.execute(sql_delete(ResumableUpload).where(col(ResumableUpload.id).in_(upload_ids)))
-    return keys
+    for upload_id in upload_ids:
+        SPOOLS.drop(upload_id)
+    return held
+
+
+def _release(store: BlobStore, held: Iterable[_Held]) -> None:
+    for item in held:
+        if item.assembly is not None:
+            _quietly(store.abort_parts, item.object_key, item.assembly)
+        objects.discard_all(store, [item.object_key] + ([item.tail_key] if item.tail_key else []))
+
+
+def _quietly(action: Callable[[str, str], None], key: str, handle: str) -> None:
+    """Best effort: an assembly left open is aborted by `vault storage gc` once no row names it."""
+    try:
+        action(key, handle)
+    except Exception:  # noqa: BLE001 - the sweep is the backstop
+        objects.log.warning("could not abort an assembly now; the orphan sweep will")
 
 
 class Consumption:
     """Finished uploads named by `upload_id` fields, made into the file parts of a paper, so that
     the intake applies the same rules and checks as to a direct upload; `consume` marks them
-    used in the transaction that stores the paper, and their pieces go once it commits."""
+    used in the transaction that stores the paper. An upload's object the paper adopted is the
+    paper's; one only read goes once the paper commits."""
 
     def __init__(
         self, session: Session, backend: Backend, owner: Citizen, end_read: db.EndRead
@@ -388,7 +606,7 @@ class Consumption:
         self._backend = backend
         self._owner = owner
         self._end_read = end_read
-        self._used: list[uuid.UUID] = []
+        self._used: list[_UploadedFile] = []
 
     def expand(self, parts: Iterable[FormPart]) -> Iterator[FormPart]:
         for part in parts:
@@ -402,7 +620,7 @@ class Consumption:
             upload_id = uuid.UUID(value.strip())
         except ValueError:
             raise InvalidInput("upload_id is not an upload's id.", field=UPLOAD_FIELD) from None
-        if upload_id in self._used:
+        if any(used.row.id == upload_id for used in self._used):
             raise UploadNotReady("The same upload is named twice.")
         session = self._session
         row = session.exec(
@@ -423,76 +641,88 @@ class Consumption:
                 f"This upload is unfinished ({row.received:,} of {row.length:,} bytes); "
                 "send the rest first."
             )
+        if row.sealed != row.length:
+            raise crypto.IntegrityError("the upload's parts do not add up to its length")
         key = _key(session, self._backend, row)
         metadata = open_metadata(key, _binding(row.id, row.owner_id), row.sealed_metadata)
-        pieces = list(
-            session.exec(
-                select(UploadPiece)
-                .where(col(UploadPiece.upload_id) == row.id)
-                .order_by(col(UploadPiece.number))
-            ).all()
-        )
+        dek = _dek(session, self._backend, row)
         self._end_read()  # the paper's checks may take a while: no transaction is held
-        self._used.append(row.id)
-        return _UploadedFile(self._backend.store, row, key, pieces, metadata.get("filename"))
+        used = _UploadedFile(self._backend.store, row, dek, metadata.get("filename"))
+        self._used.append(used)
+        return used
 
     def consume(self) -> None:
         """In the paper's transaction: a use that lost a race is refused, and the paper with it."""
         if not self._used:
             return
         session = self._session
-        for upload_id in self._used:
-            used = session.execute(
+        for used in self._used:
+            taken = session.execute(
                 update(ResumableUpload)
                 .where(
-                    col(ResumableUpload.id) == upload_id,
+                    col(ResumableUpload.id) == used.row.id,
                     col(ResumableUpload.owner_id) == self._owner.id,
                     col(ResumableUpload.state) == UploadState.COMPLETE,
                 )
                 .values(state=UploadState.CONSUMED, updated_at=db.utc_now())
             )
-            if used.rowcount != 1:  # type: ignore[attr-defined]
+            if taken.rowcount != 1:  # type: ignore[attr-defined]
                 raise UploadNotReady("This upload was already made into a paper.")
-        keys = list(
-            session.exec(
-                select(UploadPiece.object_key).where(col(UploadPiece.upload_id).in_(self._used))
-            ).all()
-        )
-        session.execute(sql_delete(UploadPiece).where(col(UploadPiece.upload_id).in_(self._used)))
+        read = [
+            _Held(used.row.object_key, used.row.assembly, None)
+            for used in self._used
+            if not used.adopted
+        ]
         store = self._backend.store
-        db.after_commit(session, lambda: objects.discard_all(store, keys))
+        db.after_commit(session, lambda: _release(store, read))
 
 
-class _UploadedFile:
-    """A finished upload as a form's file part: its pieces decrypted in order, each verified."""
+class _UploadedFile(SealedFile):
+    """A finished upload as a form's file part. Its parts are joined into its object in the
+    store on first need (joining again finds it joined); read back only when not adopted."""
 
     def __init__(
-        self,
-        store: BlobStore,
-        row: ResumableUpload,
-        key: bytes,
-        pieces: list[UploadPiece],
-        filename: str | None,
+        self, store: BlobStore, row: ResumableUpload, dek: bytes, filename: str | None
     ) -> None:
         self.name = "file"
         self.filename: str | None = filename or "upload"
+        self.paper = _paper(row)
+        self.size = row.length
+        self.adopted = False
+        self.row = row
         self._store = store
-        self._row = row
-        self._key = key
-        self._pieces = pieces
-        expected = 0
-        for number, piece in enumerate(pieces):
-            if piece.number != number or piece.start != expected:
-                raise crypto.IntegrityError("the upload's pieces are not contiguous")
-            expected += piece.size
-        if expected != row.length:
-            raise crypto.IntegrityError("the upload's pieces do not add up to its length")
+        self._dek = dek
+
+    def _stored(self, sha256: str = "") -> objects.StoredObject:
+        row = self.row
+        if row.assembly is not None:
+            self._store.finish_parts(row.object_key, row.assembly, json.loads(row.part_tokens))
+        return objects.StoredObject(row.object_key, self._dek, row.length, sha256, row.header)
 
     def chunks(self) -> Iterator[bytes]:
-        for piece in self._pieces:
-            stored = objects.StoredObject(piece.object_key, self._key, piece.size, "")
-            bound = _binding(self._row.id, self._row.owner_id, piece.number + 1)
-            yield from objects.read_stream(self._store, stored, bound)
+        if self.row.length:
+            yield from objects.read_stream(self._store, self._stored(), self.paper)
+
+    @contextmanager
+    def adopt(self) -> Iterator[tuple[objects.StoredObject, BinaryIO]]:
+        """Checked through the spool this process kept of every part, if it did; otherwise
+        read from the store, the SHA-256 by one pass over the whole object."""
+        spool = SPOOLS.take(self.row.id, self.row.length)
+        try:
+            if spool is not None and self.row.length:
+                stored = self._stored(spool.digest.hexdigest())
+                with spool.spool.view(stored, self.paper) as view:
+                    yield stored, view
+            else:
+                digest = hashlib.sha256()
+                for chunk in self.chunks():
+                    digest.update(chunk)
+                stored = self._stored(digest.hexdigest())
+                with objects.seekable(self._store, stored, self.paper) as view:
+                    yield stored, view
+        finally:
+            if spool is not None:
+                spool.close()
 
 
 @dataclass
@@ -503,7 +733,7 @@ class ExpiryReport:
 
 def sweep_expired(engine: Engine, store: BlobStore, *, now: datetime | None = None) -> ExpiryReport:
     """Remove uploads past their time (unfinished, or finished and never made into a paper) and
-    the rows of used ones; their pieces' objects go once the rows have."""
+    the rows of used ones; what they held in the store goes once the rows have."""
     report = ExpiryReport()
     cutoff = now or db.utc_now()
     while True:
@@ -517,16 +747,30 @@ def sweep_expired(engine: Engine, store: BlobStore, *, now: datetime | None = No
             )
             if not ids:
                 return report
-            keys = _forget(session, ids)
-        objects.discard_all(store, keys)
+            held = _forget(session, ids)
+        _release(store, held)
         report.expired += len(ids)
-        report.pieces += len(keys)
+        report.pieces += sum(1 + (item.tail_key is not None) for item in held)
 
 
 def referenced(session: Session, keys: set[str]) -> set[str]:
-    """Which of these object keys hold a piece of an upload still on its way."""
+    """Which of these object keys an upload not yet made into a paper holds."""
+    rows = session.execute(
+        select(ResumableUpload.object_key, ResumableUpload.tail_key).where(
+            col(ResumableUpload.state) != UploadState.CONSUMED,
+            or_(col(ResumableUpload.object_key).in_(keys), col(ResumableUpload.tail_key).in_(keys)),
+        )
+    ).all()
+    return {key for row in rows for key in row if key in keys}
+
+
+def assembling(session: Session) -> set[str]:
+    """The keys of objects being assembled for uploads still on their way: not to abort."""
     return set(
         session.exec(
-            select(UploadPiece.object_key).where(col(UploadPiece.object_key).in_(keys))
+            select(ResumableUpload.object_key).where(
+                col(ResumableUpload.state) != UploadState.CONSUMED,
+                col(ResumableUpload.assembly).is_not(None),
+            )
         ).all()
     )

@@ -1,6 +1,7 @@
 """The orphan sweep: blobs no row refers to are deleted once they are older than a grace
 period (an upload in flight writes its blob before its row commits). Resumable uploads past
-their time are removed first (vault.documents.resumable), pieces and all."""
+their time are removed first (vault.documents.resumable), with what they hold in the store; the
+objects still being assembled for live ones are left alone."""
 
 from __future__ import annotations
 
@@ -46,7 +47,9 @@ def sweep(
                 store.delete(key)
             report.deleted += 1
     if not dry_run:
-        report.aborted = store.abort_incomplete(cutoff)
+        with db.unit_of_work(engine, writes=False) as session:
+            assembling = resumable.assembling(session)
+        report.aborted = store.abort_incomplete(cutoff, keep=assembling)
     return report
 
 

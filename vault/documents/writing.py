@@ -41,11 +41,11 @@ def upload(
     before the audit chain's). Finished resumable uploads named by `upload_id` fields are
     files of the paper like `file` parts, and are used up by it."""
     end_read()
-    document = Document(id=uuid.uuid4(), owner_id=owner.id, doc_type="")
     form = DetailsForm(signed=issuer is not None)
     consumption = resumable.Consumption(session, backend, owner, end_read)
-    received = _receive(session, backend, owner, document.id, 1, consumption.expand(parts), form)
-    document.doc_type = form.finish()
+    paper = uploads.Paper(owner.id, 1)
+    received = _receive(session, backend, paper, consumption.expand(parts), form)
+    document = Document(id=paper.id, owner_id=owner.id, doc_type=form.finish())
     issuance = issued.check(issuer, received, form) if issuer else None
     # Before any row: a QR code is decoded in the sandbox while no write lock is held.
     codes = recognition.codes_on(backend, received.photos) if issuer is None else []
@@ -82,9 +82,8 @@ def add_version(
     end_read()
     form = DetailsForm(doc_type=document.doc_type)
     consumption = resumable.Consumption(session, backend, owner, end_read)
-    received = _receive(
-        session, backend, owner, document.id, current + 1, consumption.expand(parts), form
-    )
+    paper = uploads.Paper(owner.id, current + 1, document.id)
+    received = _receive(session, backend, paper, consumption.expand(parts), form)
     form.inherit(previous)
     form.finish()
     consumption.consume()
@@ -108,19 +107,11 @@ def add_version(
 def _receive(
     session: Session,
     backend: Backend,
-    owner: Citizen,
-    document_id: uuid.UUID,
-    version: int,
+    paper: uploads.Paper,
     parts: Iterable[uploads.FormPart],
     form: DetailsForm,
 ) -> uploads.Received:
-    received = uploads.receive(
-        backend,
-        parts,
-        content=object_binding(crypto.ObjectKind.CONTENT, document_id, owner.id, version),
-        thumbnail=object_binding(crypto.ObjectKind.THUMBNAIL, document_id, owner.id, version),
-        on_field=form.accept,
-    )
+    received = uploads.receive(backend, parts, paper=paper, on_field=form.accept)
     # Bytes before rows: if the rows never commit, their objects are deleted again.
     db.after_rollback(session, lambda: objects.discard_all(backend.store, received.keys))
     return received

@@ -1,0 +1,205 @@
+"""An agency's plain download, checked, counted and audited in one round trip.
+
+The same rule as vault.sharing.access (the grant is this agency's, live, has a use left and
+holds the paper), for the common case: the paper streamed as stored. The downloads arriving
+together share one batch (vault.db.group_commit: sixteen clients of one grant would otherwise
+queue on its row lock, one commit each). On PostgreSQL the batch is one statement,
+`vault_share_fetch` (migration 0018), committing by itself: for each download it checks the
+grant, counts the use, appends the event to the citizen's chain under the chain's lock and
+reads the paper's key material. On SQLite, in process, the same steps run in one BEGIN
+IMMEDIATE transaction. Nothing is written for a download whose checks fail: its caller goes
+the long way, which names and audits the refusal. The use is counted before the store is read,
+so a paper the store fails to give costs its use, as a download the agency abandons does.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import Engine, Row, Select, bindparam, or_, select, text, update
+from sqlmodel import Session, col
+
+from vault import audit, crypto, db
+from vault.audit import metrics
+from vault.catalog.document_types import Trust
+from vault.db import group_commit
+from vault.documents.models import Document, DocumentVersion
+from vault.sharing.models import Grant, GrantDocument
+
+DOWNLOAD = "share.download"
+# The holes of the event's canonical text, in its order: what the statement fills in.
+_HOLES = ("chain", "details.doc_type", "details.version", "grant_id", "seq")
+
+
+def details(doc_type: str, version: int, *, stamped: bool) -> dict[str, object]:
+    """What a download's event says of the paper."""
+    return {"doc_type": doc_type, "version": version, "stamped": stamped}
+
+
+@dataclass(eq=False)
+class _Download:
+    token_hash: str
+    agency_id: uuid.UUID
+    actor: tuple[str, str]
+    document_id: uuid.UUID
+    found: tuple[Document, DocumentVersion] | None = None
+
+
+def count_download(
+    engine: Engine,
+    *,
+    token: str,
+    agency_id: uuid.UUID,
+    actor: tuple[str, str],
+    document_id: uuid.UUID,
+) -> tuple[Document, DocumentVersion] | None:
+    """The paper, its use counted and its download audited, committed; None, with nothing
+    written, when any check fails."""
+    download = _Download(crypto.hash_token(token), agency_id, actor, document_id)
+    postgresql = engine.dialect.name == "postgresql"
+    apply = _in_one_statement if postgresql else _in_one_transaction
+    group_commit.for_engine(engine, apply, one_statement=True).submit(engine, download)
+    if download.found is not None and postgresql:
+        metrics.count_written(DOWNLOAD, audit.Outcome.SUCCESS)
+    return download.found
+
+
+def _event(download: _Download) -> audit.Event:
+    """The download's event as far as it is known before its grant is found."""
+    return audit.Event(
+        DOWNLOAD,
+        subject=None,
+        actor_type=download.actor[0],
+        actor_id=download.actor[1],
+        document_id=download.document_id,
+        agency_id=download.agency_id,
+        details=details("", 0, stamped=False),
+    )
+
+
+def _in_one_statement(session: Session, downloads: Sequence[_Download]) -> list[Exception | None]:
+    at = db.utc_now()
+    # Grant rows are locked in the order of their tokens' hashes, the same in every batch.
+    ordered = sorted(downloads, key=lambda download: download.token_hash)
+    shapes = [audit.template(_event(download), at, _HOLES) for download in ordered]
+    rows = (
+        session.connection()
+        .execute(
+            _FETCH,
+            {
+                "token_hashes": [download.token_hash for download in ordered],
+                "agency_ids": [download.agency_id for download in ordered],
+                "document_ids": [download.document_id for download in ordered],
+                "actor_types": [download.actor[0] for download in ordered],
+                "actor_ids": [download.actor[1] for download in ordered],
+                "at": at,
+                "action": DOWNLOAD,
+                "domain": audit.DOMAIN,
+                "body": [piece for shape in shapes for piece in shape.body],
+                "details": [piece for shape in shapes for piece in shape.details],
+            },
+        )
+        .all()
+    )
+    for download in downloads:
+        download.found = None
+    for row in rows:
+        download = ordered[row.item - 1]
+        download.found = _paper(download.document_id, row)
+    return [None] * len(downloads)
+
+
+_FETCH = text(
+    "SELECT * FROM vault_share_fetch(:token_hashes, :agency_ids, :document_ids, :actor_types,"
+    " :actor_ids, :at, :action, :domain, :body, :details)"
+)
+
+
+def _in_one_transaction(session: Session, downloads: Sequence[_Download]) -> list[Exception | None]:
+    at = db.utc_now()
+    connection = session.connection()
+    events = []
+    for download in downloads:
+        download.found = None
+        row = connection.execute(
+            _FIND,
+            {
+                "token_hash": download.token_hash,
+                "agency_id": download.agency_id,
+                "document_id": download.document_id,
+                "at": at,
+            },
+        ).first()
+        if row is None:
+            continue
+        # BEGIN IMMEDIATE holds the write lock: the row read above is the row counted here.
+        connection.execute(_COUNT, {"grant_id": row.grant_id})
+        download.found = _paper(download.document_id, row)
+        events.append(
+            replace(
+                _event(download),
+                subject=row.citizen_id,
+                grant_id=row.grant_id,
+                details=details(row.doc_type, row.version, stamped=False),
+            )
+        )
+    audit.append_many(session, events)
+    return [None] * len(downloads)
+
+
+_FIND: Select[*tuple[Any, ...]] = (
+    select(
+        col(Grant.id).label("grant_id"),
+        col(Grant.citizen_id),
+        col(Document.doc_type),
+        col(DocumentVersion.version),
+        col(DocumentVersion.object_key),
+        col(DocumentVersion.kek_version),
+        col(DocumentVersion.wrapped_dek),
+        col(DocumentVersion.content_type),
+        col(DocumentVersion.size),
+        col(DocumentVersion.pages),
+        col(DocumentVersion.trust),
+        col(DocumentVersion.sealed_metadata),
+    )
+    .join(GrantDocument, col(GrantDocument.grant_id) == Grant.id)
+    .join(Document, col(Document.id) == GrantDocument.document_id)
+    .join(
+        DocumentVersion,
+        (col(DocumentVersion.document_id) == Document.id)
+        & (col(DocumentVersion.version) == GrantDocument.version),
+    )
+    .where(
+        col(Grant.token_hash) == bindparam("token_hash"),
+        col(Grant.agency_id) == bindparam("agency_id"),
+        col(Grant.revoked_at).is_(None),
+        col(Grant.expires_at) > bindparam("at"),
+        or_(col(Grant.max_uses).is_(None), col(Grant.uses) < col(Grant.max_uses)),
+        col(GrantDocument.document_id) == bindparam("document_id"),
+        col(GrantDocument.masks).is_(None),
+    )
+)
+_COUNT = (
+    update(Grant).where(col(Grant.id) == bindparam("grant_id")).values(uses=col(Grant.uses) + 1)
+)
+
+
+def _paper(document_id: uuid.UUID, row: Row[Any]) -> tuple[Document, DocumentVersion]:
+    """The paper as the checks read it, for streaming: no session holds these rows."""
+    document = Document(id=document_id, owner_id=row.citizen_id, doc_type=row.doc_type)
+    version = DocumentVersion(
+        document_id=document_id,
+        version=row.version,
+        object_key=row.object_key,
+        kek_version=row.kek_version,
+        wrapped_dek=row.wrapped_dek,
+        content_type=row.content_type,
+        size=row.size,
+        pages=row.pages,
+        trust=Trust(row.trust),
+        sealed_metadata=row.sealed_metadata,
+    )
+    return document, version
