@@ -26,6 +26,7 @@ import hashlib
 import hmac
 import io
 import json
+import logging
 import tempfile
 import threading
 import uuid
@@ -71,6 +72,9 @@ CHECKSUMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256}
 UPLOAD_FIELD = "upload_id"
 _NAME_LIMIT = 1024
 _SPOOLS_KEPT = 32
+_SPOOL_BYTES = MAX_PENDING_BYTES
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -504,13 +508,16 @@ class _Spool:
 
 
 class _Spools:
-    """The spools of the uploads this process has sealed every part of, a few dozen at most:
-    a request takes its upload's spool and gives it back once all went well, so a spool is
-    never behind nor ahead of what was recorded. Another process's parts leave it behind, and
-    it is dropped: the paper is then checked from the store."""
+    """The spools of the uploads this process has sealed every part of: a request takes its
+    upload's spool and gives it back once all went well, so a spool is never behind nor ahead of
+    what was recorded. Another process's parts leave it behind, and it is dropped: the paper is
+    then checked from the store. A few dozen spools and a citizen's quota of bytes at most are
+    kept, the least recently used going first: an abandoned upload's spool would otherwise hold
+    its disk space until the process ends."""
 
-    def __init__(self, kept: int) -> None:
+    def __init__(self, kept: int, most_bytes: int) -> None:
         self._kept = kept
+        self._most_bytes = most_bytes
         self._lock = threading.Lock()
         self._spools: OrderedDict[uuid.UUID, _Spool] = OrderedDict()
 
@@ -526,11 +533,16 @@ class _Spools:
     def give(self, upload_id: uuid.UUID, spool: _Spool) -> None:
         with self._lock:
             self._spools[upload_id] = spool
-            evicted = [
-                self._spools.popitem(last=False)[1] for _ in range(len(self._spools) - self._kept)
-            ]
+            evicted = []
+            while len(self._spools) > self._kept or (
+                len(self._spools) > 1 and self._bytes() > self._most_bytes
+            ):
+                evicted.append(self._spools.popitem(last=False)[1])
         for old in evicted:
             old.close()
+
+    def _bytes(self) -> int:
+        return sum(spool.spool.size for spool in self._spools.values())
 
     def drop(self, upload_id: uuid.UUID) -> None:
         with self._lock:
@@ -539,7 +551,7 @@ class _Spools:
             spool.close()
 
 
-SPOOLS = _Spools(_SPOOLS_KEPT)
+SPOOLS = _Spools(_SPOOLS_KEPT, _SPOOL_BYTES)
 _SPOOLING = futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="upload-spool")
 
 
@@ -590,7 +602,7 @@ def _quietly(action: Callable[[str, str], None], key: str, handle: str) -> None:
     try:
         action(key, handle)
     except Exception:  # noqa: BLE001 - the sweep is the backstop
-        objects.log.warning("could not abort an assembly now; the orphan sweep will")
+        log.warning("could not abort an assembly now; the orphan sweep will")
 
 
 class Consumption:
