@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry
 from vault import api, db, web
 from vault.api import contract, health, redaction, uploads
 from vault.api.bodies import BodyLimit
+from vault.api.lean_fetch import LeanFetch
 from vault.api.observed import Observed
 from vault.audit import metrics as audit_metrics
 from vault.bootstrap import build_backend, keep_files_private
@@ -78,6 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(uploads.TusHeaders)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(Observed)
+    # Added last, so outermost: the agency's plain download is answered before the rest.
+    app.add_middleware(LeanFetch)
     audit_metrics.install()
 
     from_database = CollectorRegistry()

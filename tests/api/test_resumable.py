@@ -496,3 +496,36 @@ def test_a_part_sent_again_after_a_failure_must_be_the_same_bytes(
     assert paper.status_code == 201, paper.text
     content = client.get(f"/api/v1/documents/{paper.json()['id']}/content", headers=citizen.headers)
     assert content.content == data
+
+
+def test_a_part_lost_after_a_stored_one_in_the_same_body_holds_a_resend_to_its_bytes(
+    app: FastAPI, client: TestClient, citizen: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a body of several parts (each hashed and sealed as it arrives), a part lost after
+    leaving leaves the offset after the part stored before it, and other bytes sent there are
+    refused as for the first part of a body."""
+    data = marked_pdf(11 << 20)
+    uid = upload_id(create(client, citizen.headers, len(data)))
+    store = app.state.backend.store
+    sent = store.put_part
+
+    def second_lost(key: str, handle: str, number: int, part: bytes) -> str:
+        token = sent(key, handle, number, part)
+        if number == 2:
+            raise StoreUnavailable("the answer was lost")
+        return token
+
+    monkeypatch.setattr(store, "put_part", second_lost)
+    assert patch(client, citizen.headers, uid, 0, data).status_code == 503
+    monkeypatch.undo()
+    offset = resumable.PART_SIZE
+    assert head(client, citizen.headers, uid).headers["upload-offset"] == str(offset)
+    other = bytearray(data)
+    other[offset + 100 : offset + 110] = b"0123456789"
+    refused = patch(client, citizen.headers, uid, offset, bytes(other[offset:]))
+    assert refused.status_code == 409, refused.text
+    assert patch(client, citizen.headers, uid, offset, data[offset:]).status_code == 204
+    paper = make_paper(client, citizen, uid)
+    assert paper.status_code == 201, paper.text
+    content = client.get(f"/api/v1/documents/{paper.json()['id']}/content", headers=citizen.headers)
+    assert content.content == data

@@ -9,7 +9,7 @@ from vault.documents.resumable import _Spool, _Spools
 
 def _given(spools: _Spools, size: int) -> tuple[uuid.UUID, _Spool]:
     upload_id, spool = uuid.uuid4(), _Spool()
-    spool.add(b"\0" * size, b"\0" * size)
+    spool.add(b"\0" * size, [b"\0" * size])
     spools.give(upload_id, spool)
     return upload_id, spool
 

@@ -8,12 +8,15 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from tests.conftest import Stack
 from tests.support import jobs
 from tests.support.processes import stop
 from tests.support.sinks import WebhookReceiver
+from vault.jobs import runner
 from vault.notices.models import DeliveryState
+from vault.queue.postgres import QUEUE
 from vault.settings import Settings
 
 pytestmark = pytest.mark.parametrize("stack", [Stack("postgresql", "file")], indirect=True, ids=str)
@@ -62,3 +65,31 @@ def test_a_job_of_a_killed_worker_completes_once_afterwards(
     assert [r.json()["event_id"] for r in receiver.delivered] == [str(delivery)]
     assert jobs.deliveries_queued(wired) == []
     assert "runs again" in (tmp_path / "second.log").read_text()
+
+
+def test_a_stalled_tick_already_queued_again_is_dropped(
+    app: FastAPI, wired: Settings, tmp_path: Path
+) -> None:
+    """A killed worker's minute tick, when a live worker's scheduler has deferred the next one
+    meanwhile: putting the stalled one back would break the tick's queueing lock."""
+    with app.state.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO procrastinate_jobs (queue_name, task_name, queueing_lock, status, "
+                "scheduled_at) VALUES (:queue, 'run_due', 'run_due', 'todo', now() + "
+                "interval '1 hour'), (:queue, 'run_due', 'run_due', 'doing', NULL)"
+            ),
+            {"queue": QUEUE},
+        )
+
+    def ticks() -> list[str]:
+        return [job.state for job in runner.jobs(wired, failed=False) if job.task == "run_due"]
+
+    worker = jobs.worker(wired, tmp_path / "worker.log")
+    try:
+        jobs.wait_until(lambda: "doing" not in ticks())
+    finally:
+        stop(worker)
+    assert worker.returncode == 0
+    assert ticks() == ["todo"]
+    assert "this copy is dropped" in (tmp_path / "worker.log").read_text()

@@ -17,6 +17,38 @@ from vault.kit import metrics
 UNMATCHED = "unmatched"
 
 
+class Tally:
+    """One request's status and body bytes, counted as its messages pass; recorded once it
+    is answered. Shared by this middleware and the agency's lean download
+    (vault.api.lean_fetch), which answers before the middleware stack is reached."""
+
+    def __init__(self, receive: Receive, send: Send) -> None:
+        self._receive = receive
+        self._send = send
+        self.started = perf_counter()
+        self.status = 500
+        self.received = self.sent = 0
+
+    async def receive(self) -> Message:
+        message = await self._receive()
+        if message["type"] == "http.request":
+            self.received += len(message.get("body", b""))
+        return message
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+        elif message["type"] == "http.response.body":
+            self.sent += len(message.get("body", b""))
+        await self._send(message)
+
+    def record(self, route: str, method: str) -> None:
+        metrics.REQUESTS.labels(route, method, str(self.status)).inc()
+        metrics.LATENCY.labels(route, method).observe(perf_counter() - self.started)
+        metrics.BODY_BYTES.labels("in").inc(self.received)
+        metrics.BODY_BYTES.labels("out").inc(self.sent)
+
+
 class Observed:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -25,35 +57,12 @@ class Observed:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = perf_counter()
         outer = scope.get("root_path", "")
-        status = 500
-        received = sent = 0
-
-        async def counted_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-            return message
-
-        async def counted_send(message: Message) -> None:
-            nonlocal status, sent
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            elif message["type"] == "http.response.body":
-                sent += len(message.get("body", b""))
-            await send(message)
-
+        tally = Tally(receive, send)
         try:
-            await self.app(scope, counted_receive, counted_send)
+            await self.app(scope, tally.receive, tally.send)
         finally:
-            route = _template(scope, outer)
-            method = scope["method"]
-            metrics.REQUESTS.labels(route, method, str(status)).inc()
-            metrics.LATENCY.labels(route, method).observe(perf_counter() - started)
-            metrics.BODY_BYTES.labels("in").inc(received)
-            metrics.BODY_BYTES.labels("out").inc(sent)
+            tally.record(_template(scope, outer), scope["method"])
 
 
 def _template(scope: Scope, outer: str) -> str:

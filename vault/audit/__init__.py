@@ -20,6 +20,7 @@ from vault.audit.log import (
     append_many,
     chain_of,
     entry_hash,
+    insert_many,
     template,
     verify,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "append_many",
     "chain_of",
     "entry_hash",
+    "insert_many",
     "template",
     "verify",
 ]

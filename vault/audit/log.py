@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, insert, text
 from sqlmodel import Session, col, select
 
 from vault import db
@@ -105,6 +105,30 @@ def append(session: Session, event: Event) -> AuditEvent:
 
 def append_many(session: Session, events: Sequence[Event]) -> list[AuditEvent]:
     """Events in the order given; each chain is locked once, in name order."""
+    rows = _linked(session, events)
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
+def insert_many(session: Session, events: Sequence[Event]) -> None:
+    """As append_many, in one INSERT statement without the ORM's bookkeeping, for the agency's
+    download, where that bookkeeping was about 8 % of the CPU (vault.sharing.checked). The ORM
+    does not see these rows: the caller counts them on /metrics once they have committed
+    (vault.audit.metrics.count_written)."""
+    rows = _linked(session, events)
+    if rows:
+        session.connection().execute(
+            insert(AuditEvent), [{name: getattr(row, name) for name in _INSERTED} for row in rows]
+        )
+
+
+# Every column the chain gives a value; the database numbers the row.
+_INSERTED = tuple(name for name in AuditEvent.model_fields if name not in ("id", "leaf_index"))
+
+
+def _linked(session: Session, events: Sequence[Event]) -> list[AuditEvent]:
+    """The events' rows, each linked to the head of its chain, the chains locked."""
     events = [_attributed(session, event) for event in events]
     chains = sorted({event.chain for event in events})
     heads: dict[str, tuple[int, str]] = {}
@@ -124,8 +148,6 @@ def append_many(session: Session, events: Sequence[Event]) -> list[AuditEvent]:
         row.entry_hash = entry_hash(row)
         heads[event.chain] = (row.seq, row.entry_hash)
         rows.append(row)
-    session.add_all(rows)
-    session.flush()
     return rows
 
 

@@ -320,9 +320,61 @@ def _checked(chunks: Iterable[bytes], checksum: Checksum) -> Iterator[bytes]:
         raise StoreUnavailable(f"upload spool: {error.strerror or type(error).__name__}") from error
 
 
+class _Part:
+    """One part's plaintext as it arrives, hashed and sealed a chunk at a time while the rest
+    of the body streams in, so that once its last byte is in, what is left before the store
+    gets it is the record of its digest. Sealed is not sent: a part never sent (the body ended
+    short of it) leaves its ciphertext unused, and its bytes become the tail."""
+
+    def __init__(self, sealer: crypto.SpanSealer, start: int, end: int) -> None:
+        self.start, self.size = start, 0
+        self._sealer, self._room = sealer, end - start
+        self._hash = hashlib.sha256()
+        self._chunks: list[bytes] = []  # whole chunks' plaintext, each sealed
+        self._sealed: list[bytes] = []
+        self._filling = bytearray()
+
+    @property
+    def full(self) -> bool:
+        return self.size == self._room
+
+    def add(self, data: memoryview) -> memoryview:
+        """Takes what fits in the part; returns the rest."""
+        take, rest = data[: self._room - self.size], data[self._room - self.size :]
+        self._hash.update(take)
+        self.size += len(take)
+        step = self._sealer.chunk_size
+        while take:
+            room = step - len(self._filling)
+            self._filling += take[:room]
+            take = take[room:]
+            if len(self._filling) == step or self.full:
+                chunk = bytes(self._filling)
+                self._filling.clear()
+                start = self.start + len(self._chunks) * step
+                self._sealed.append(self._sealer.seal(start, chunk))
+                self._chunks.append(chunk)
+        return rest
+
+    def digest(self) -> bytes:
+        return self._hash.digest()
+
+    def chunks(self) -> list[bytes]:
+        """The plaintext, chunk by chunk (uncopied), once the part is full."""
+        return self._chunks
+
+    def plaintext(self) -> bytes:
+        return b"".join([*self._chunks, self._filling])
+
+    def ciphertext(self, header: bytes) -> bytes:
+        return b"".join([header, *self._sealed])
+
+
 class _Receiving:
-    """One request's bytes: after the waiting tail, cut into parts, each declared, sealed,
-    sent and recorded in turn; what is left short of a part becomes the new tail."""
+    """One request's bytes: after the waiting tail, cut into parts, each sealed as it arrives,
+    then declared, sent and recorded in turn; what is left short of a part becomes the new
+    tail. A part is recorded as soon as it is stored, not with the next one's declaration: a
+    client that pauses mid-body must find the stored part counted (HEAD) if the server dies."""
 
     def __init__(
         self,
@@ -339,26 +391,29 @@ class _Receiving:
 
     def run(self, chunks: Iterable[bytes]) -> None:
         row = self._row
-        buffer = bytearray(self._tail())
-        fresh = 0
+        part = self._part(row.sealed)
+        part.add(memoryview(self._tail()))
+        fresh = False  # whether `part` holds bytes of this request, not only the old tail
         try:
             for chunk in chunks:
-                buffer += chunk
-                fresh += len(chunk)
-                while len(buffer) >= PART_SIZE:
-                    self._send(bytes(buffer[:PART_SIZE]))
-                    del buffer[:PART_SIZE]
-                    fresh = len(buffer)
-            if buffer and row.sealed + len(buffer) == row.length:
-                self._send(bytes(buffer))
-            elif fresh:
-                self._keep(bytes(buffer))
+                rest = memoryview(chunk)
+                fresh = fresh or bool(rest)
+                while rest:
+                    rest = part.add(rest)
+                    if part.full:
+                        self._send(part)
+                        part, fresh = self._part(part.start + part.size), bool(rest)
+            if fresh:
+                self._keep(part.plaintext())
         except BaseException:
             if self._spool is not None:
                 self._spool.close()
             raise
         if self._spool is not None:
             SPOOLS.give(row.id, self._spool)
+
+    def _part(self, start: int) -> _Part:
+        return _Part(self._sealer, start, min(start + PART_SIZE, self._row.length))
 
     def _tail(self) -> bytes:
         row = self._row
@@ -375,24 +430,23 @@ class _Receiving:
         )
         return b"".join(decryptor.plaintext(reader))
 
-    def _send(self, plaintext: bytes) -> None:
-        row, start = self._row, self._row.sealed
-        self._declare(start, hashlib.sha256(plaintext).digest())
-        sealed = self._sealer.seal(start, plaintext)
-        data = row.header + sealed if start == 0 else sealed
-        del sealed
+    def _send(self, part: _Part) -> None:
+        row = self._row
+        self._declare(part.start, part.digest())
+        data = part.ciphertext(row.header if part.start == 0 else b"")
         # The spool is written (and the paper's digest taken) while the store takes the part.
-        spooling = _SPOOLING.submit(self._spool.add, data, plaintext) if self._spool else None
+        spool = self._spool
+        spooling = _SPOOLING.submit(spool.add, data, part.chunks()) if spool else None
         try:
             token = self._store.put_part(
-                row.object_key, _assembly(row), start // PART_SIZE + 1, data
+                row.object_key, _assembly(row), part.start // PART_SIZE + 1, data
             )
         finally:
             if spooling is not None:
                 futures.wait([spooling])
         if spooling is not None:
             spooling.result()
-        self._record(start + len(plaintext), token=token, tail=None)
+        self._record(part.start + part.size, token=token, tail=None)
 
     def _declare(self, start: int, digest: bytes) -> None:
         """Before the part's ciphertext leaves: the same part sent before must have been these
@@ -498,10 +552,11 @@ class _Spool:
     digest: hashlib._Hash = field(default_factory=hashlib.sha256)
     sealed: int = 0
 
-    def add(self, ciphertext: bytes, plaintext: bytes) -> None:
+    def add(self, ciphertext: bytes, plaintext: list[bytes]) -> None:
         self.spool.append(ciphertext)
-        self.digest.update(plaintext)
-        self.sealed += len(plaintext)
+        for chunk in plaintext:
+            self.digest.update(chunk)
+            self.sealed += len(chunk)
 
     def close(self) -> None:
         self.spool.close()

@@ -20,7 +20,7 @@ from typing import Any
 import procrastinate
 import psycopg
 from procrastinate import JobContext, PsycopgConnector, RetryDecision
-from procrastinate.jobs import Job
+from procrastinate.jobs import Job, Status
 from procrastinate.retry import BaseRetryStrategy
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Engine, event, exc
@@ -162,13 +162,22 @@ def _pool(database_url: str, concurrency: int) -> AsyncConnectionPool[Any]:
 
 
 async def _recover_stalled(app: procrastinate.App, heartbeat: float) -> None:
-    """Put back the jobs of workers silent for three beats (killed, or their host lost)."""
+    """Put back the jobs of workers silent for three beats (killed, or their host lost). A
+    stalled job whose queueing lock another job waiting already holds (the minute's tick,
+    deferred again by a live worker's scheduler) is that same work queued twice: it is
+    dropped, where putting it back failed on the lock and stopped the worker."""
     while True:
         for job in await app.job_manager.get_stalled_jobs(
             queue=QUEUE, seconds_since_heartbeat=3 * heartbeat
         ):
             log.warning("job %s (%s) of a stalled worker runs again", job.id, job.task_name)
-            await app.job_manager.retry_job(job)
+            try:
+                await app.job_manager.retry_job(job)
+            except procrastinate.exceptions.UniqueViolation:
+                log.warning(
+                    "job %s (%s) is queued already: this copy is dropped", job.id, job.task_name
+                )
+                await app.job_manager.finish_job(job, Status.ABORTED, delete_job=True)
         await asyncio.sleep(heartbeat)
 
 

@@ -149,17 +149,11 @@ def fetch(
     """A paper streamed as stored takes one round trip (vault.sharing.checked) when the grant
     serves; a refusal, a stamped copy, a masked paper or a preview goes the long way."""
     if not stamp and page is None:
-        end_read()
-        counted = checked.count_download(
-            session.get_bind(),  # type: ignore[arg-type]
-            token=token,
-            agency_id=who.agency.id,
-            actor=who.actor,
-            document_id=document_id,
+        delivery = fetch_checked(
+            session, backend, who=who, token=token, document_id=document_id, end_read=end_read
         )
-        if counted is not None:
-            document, version = counted
-            return _streamed(documents.content_of(session, backend, document, version))
+        if delivery is not None:
+            return delivery
     grant = _live_grant(session, who, token, checked.DOWNLOAD, document_id)
     return deliver(
         session,
@@ -171,6 +165,32 @@ def fetch(
         stamp=stamp,
         page=page,
     )
+
+
+def fetch_checked(
+    session: Session,
+    backend: Backend,
+    *,
+    who: Accessor,
+    token: str,
+    document_id: uuid.UUID,
+    end_read: db.EndRead,
+) -> Delivery | None:
+    """The paper streamed as stored, its use counted and audited in one round trip; None, with
+    nothing written, when the grant does not serve it so: the caller then goes the long way
+    (`fetch`), which names and audits the refusal."""
+    end_read()
+    counted = checked.count_download(
+        session.get_bind(),  # type: ignore[arg-type]
+        token=token,
+        agency_id=who.agency.id,
+        actor=who.actor,
+        document_id=document_id,
+    )
+    if counted is None:
+        return None
+    document, version = counted
+    return _streamed(documents.content_of(session, backend, document, version))
 
 
 def deliver(

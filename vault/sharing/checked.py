@@ -7,9 +7,10 @@ queue on its row lock, one commit each). On PostgreSQL the batch is one statemen
 `vault_share_fetch` (migration 0018), committing by itself: for each download it checks the
 grant, counts the use, appends the event to the citizen's chain under the chain's lock and
 reads the paper's key material. On SQLite, in process, the same steps run in one BEGIN
-IMMEDIATE transaction. Nothing is written for a download whose checks fail: its caller goes
-the long way, which names and audits the refusal. The use is counted before the store is read,
-so a paper the store fails to give costs its use, as a download the agency abandons does.
+IMMEDIATE transaction, its events appended with one INSERT. Nothing is written for a download
+whose checks fail: its caller goes the long way, which names and audits the refusal. The use
+is counted before the store is read, so a paper the store fails to give costs its use, as a
+download the agency abandons does.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def count_download(
     postgresql = engine.dialect.name == "postgresql"
     apply = _in_one_statement if postgresql else _in_one_transaction
     group_commit.for_engine(engine, apply, one_statement=True).submit(engine, download)
-    if download.found is not None and postgresql:
+    if download.found is not None:  # written outside the ORM: counted here, once committed
         metrics.count_written(DOWNLOAD, audit.Outcome.SUCCESS)
     return download.found
 
@@ -146,7 +147,7 @@ def _in_one_transaction(session: Session, downloads: Sequence[_Download]) -> lis
                 details=details(row.doc_type, row.version, stamped=False),
             )
         )
-    audit.append_many(session, events)
+    audit.insert_many(session, events)
     return [None] * len(downloads)
 
 

@@ -1,0 +1,235 @@
+"""The agency's plain download answered by the lean layer (vault.api.lean_fetch): the same
+paper, count, audit, metrics and refusals as the route it stands in front of."""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import update
+from sqlmodel import col, select
+
+from tests.support import api, files
+from vault import audit, db
+from vault.api import agency as agency_routes
+from vault.api.lean_fetch import ROUTE
+from vault.documents.models import DocumentVersion
+from vault.sharing.models import Grant
+
+
+@pytest.fixture
+def citizen(client: TestClient) -> api.Account:
+    return api.register(client, full_name="Lê Thị Hoa")
+
+
+@pytest.fixture
+def agency(client: TestClient) -> api.AgencyAccount:
+    return api.register_agency(client, "UBND-SONTRA", "UBND phường Sơn Trà")
+
+
+@pytest.fixture
+def paper(client: TestClient, citizen: api.Account) -> dict[str, Any]:
+    found: dict[str, Any] = api.upload(
+        client, citizen, ("ho-khau.pdf", files.pdf()), doc_type="GKS"
+    ).json()
+    return found
+
+
+@pytest.fixture
+def only_lean(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The route's own way fails: what succeeds was answered by the lean layer."""
+
+    def refused(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the route served a download the lean layer should have")
+
+    monkeypatch.setattr(agency_routes.access, "fetch", refused)
+
+
+def _content(token: str, document_id: str) -> str:
+    return f"/api/v1/shared/{token}/documents/{document_id}/content"
+
+
+def _metrics(client: TestClient) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(client.get("/metrics").text)
+        for sample in family.samples
+    }
+
+
+def _labels(**labels: str) -> frozenset[tuple[str, str]]:
+    return frozenset(labels.items())
+
+
+def _log(client: TestClient, citizen: api.Account, grant_id: str) -> list[tuple[str, str]]:
+    events = client.get("/api/v1/access-log", headers=citizen.headers).json()
+    return [(e["outcome"], e["reason"] or "") for e in events if e["grant_id"] == grant_id]
+
+
+@pytest.mark.usefixtures("only_lean")
+def test_every_download_is_served_counted_audited_and_measured(
+    app: FastAPI,
+    client: TestClient,
+    citizen: api.Account,
+    agency: api.AgencyAccount,
+    paper: dict[str, Any],
+) -> None:
+    own = client.get(f"/api/v1/documents/{paper['id']}/content", headers=citizen.headers)
+    grant = api.share(client, citizen, agency.code, paper["id"], max_uses=5).json()
+    before = _metrics(client)
+    for _ in range(3):
+        fetched = client.get(_content(grant["token"], paper["id"]), headers=agency.headers)
+        assert fetched.status_code == 200
+        assert fetched.content == own.content
+        for header in ("etag", "content-disposition", "content-type", "content-length"):
+            assert fetched.headers[header] == own.headers[header]
+        assert fetched.headers["accept-ranges"] == "none"
+        assert fetched.headers["cache-control"] == "no-store"
+        assert fetched.headers["x-content-type-options"] == "nosniff"
+        assert fetched.headers["content-security-policy"] == "sandbox; default-src 'none'"
+    after = _metrics(client)
+
+    def grew(name: str, **labels: str) -> float:
+        key = (name, _labels(**labels))
+        return after.get(key, 0.0) - before.get(key, 0.0)
+
+    assert grew("vault_http_requests_total", route=ROUTE, method="GET", status="200") == 3
+    assert grew("vault_http_request_duration_seconds_count", route=ROUTE, method="GET") == 3
+    assert grew("vault_http_body_bytes_total", direction="out") >= 3 * len(own.content)
+    assert grew("vault_audit_events_total", action="share.download", outcome="success", reason="")
+    state = client.get(f"/api/v1/grants/{grant['id']}", headers=citizen.headers).json()
+    assert state["uses"] == 3
+    assert _log(client, citizen, grant["id"]) == [("success", "")] * 3
+    assert audit.verify(app.state.engine).breaks == []
+
+
+def _expire(app: FastAPI, grant_id: str) -> None:
+    with db.unit_of_work(app.state.engine) as session:
+        session.execute(
+            update(Grant)
+            .where(col(Grant.id) == uuid.UUID(grant_id))
+            .values(expires_at=db.utc_now() - timedelta(seconds=1))
+        )
+
+
+def test_refusals_are_the_routes_own_answered_and_audited(
+    app: FastAPI,
+    client: TestClient,
+    citizen: api.Account,
+    agency: api.AgencyAccount,
+    paper: dict[str, Any],
+) -> None:
+    other = api.register_agency(client, "UBND-NGUHANHSON")
+    another_paper = api.upload(client, citizen, ("cccd.pdf", files.pdf())).json()
+    revoked = api.share(client, citizen, agency.code, paper["id"]).json()
+    client.delete(f"/api/v1/grants/{revoked['id']}", headers=citizen.headers)
+    expired = api.share(client, citizen, agency.code, paper["id"]).json()
+    _expire(app, expired["id"])
+    live = api.share(client, citizen, agency.code, paper["id"]).json()
+    before = _metrics(client)
+    cases = [
+        (_content(revoked["token"], paper["id"]), agency.headers, 410, "revoked"),
+        (_content(expired["token"], paper["id"]), agency.headers, 410, "expired"),
+        (_content(live["token"], another_paper["id"]), agency.headers, 404, None),
+        (_content("x" * 43, paper["id"]), agency.headers, 404, None),
+        (_content(live["token"], paper["id"]), other.headers, 403, None),
+        (_content(live["token"], paper["id"]), {"Authorization": "Bearer forged"}, 401, None),
+        (_content(live["token"], paper["id"]), citizen.headers, 401, None),
+        (_content(live["token"], paper["id"]), {}, 401, None),
+        (_content(live["token"], "not-a-paper"), agency.headers, 422, None),
+    ]
+    for path, headers, status, reason in cases:
+        refused = client.get(path, headers=headers)
+        assert refused.status_code == status, (path, refused.text)
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["status"] == status
+        if reason is not None:
+            assert refused.json()["reason"] == reason
+        if status == 401:
+            assert refused.headers["www-authenticate"] == "Bearer"
+    after = _metrics(client)
+    counted = {
+        status: after.get(key, 0.0) - before.get(key, 0.0)
+        for status in ("401", "403", "404", "410", "422")
+        for key in [
+            ("vault_http_requests_total", _labels(route=ROUTE, method="GET", status=status))
+        ]
+    }
+    assert counted == {"401": 3, "403": 1, "404": 2, "410": 2, "422": 1}
+    assert _log(client, citizen, revoked["id"]) == [("denied", "revoked")]
+    assert _log(client, citizen, expired["id"]) == [("denied", "expired")]
+    assert sorted(_log(client, citizen, live["id"])) == [
+        ("denied", "not_in_grant"),
+        ("denied", "wrong_agency"),
+    ]
+    assert client.get(f"/api/v1/grants/{live['id']}", headers=citizen.headers).json()["uses"] == 0
+    assert audit.verify(app.state.engine).breaks == []
+
+
+def test_a_grant_of_n_uses_serves_exactly_n_of_many_concurrent_downloads(
+    app: FastAPI,
+    client: TestClient,
+    citizen: api.Account,
+    agency: api.AgencyAccount,
+    paper: dict[str, Any],
+) -> None:
+    grant = api.share(client, citizen, agency.code, paper["id"], max_uses=5).json()
+    path = _content(grant["token"], paper["id"])
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(lambda _: client.get(path, headers=agency.headers), range(12)))
+    codes = sorted(response.status_code for response in statuses)
+    assert codes == [200] * 5 + [410] * 7
+    assert all(r.json()["reason"] == "used_up" for r in statuses if r.status_code == 410)
+    assert client.get(f"/api/v1/grants/{grant['id']}", headers=citizen.headers).json()["uses"] == 5
+    log = _log(client, citizen, grant["id"])
+    assert sorted(log) == [("denied", "used_up")] * 7 + [("success", "")] * 5
+    assert audit.verify(app.state.engine).breaks == []
+
+
+def test_a_download_with_a_query_string_goes_the_routes_way(
+    client: TestClient, citizen: api.Account, agency: api.AgencyAccount, paper: dict[str, Any]
+) -> None:
+    grant = api.share(client, citizen, agency.code, paper["id"]).json()
+    stamped = client.get(
+        _content(grant["token"], paper["id"]) + "?watermark=1", headers=agency.headers
+    )
+    assert stamped.status_code == 200, stamped.text
+    assert "-UBND-SONTRA" in stamped.headers["content-disposition"]
+
+
+@pytest.mark.usefixtures("only_lean")
+def test_a_paper_the_store_lost_is_answered_by_the_apps_own_handler(
+    app: FastAPI,
+    client: TestClient,
+    citizen: api.Account,
+    agency: api.AgencyAccount,
+    paper: dict[str, Any],
+) -> None:
+    grant = api.share(client, citizen, agency.code, paper["id"]).json()
+    with db.unit_of_work(app.state.engine, writes=False) as session:
+        key = session.exec(
+            select(DocumentVersion.object_key).where(
+                DocumentVersion.document_id == uuid.UUID(paper["id"])
+            )
+        ).one()
+    app.state.backend.store.delete(key)
+    own = client.get(f"/api/v1/documents/{paper['id']}/content", headers=citizen.headers)
+    before = _metrics(client)
+    lost = client.get(_content(grant["token"], paper["id"]), headers=agency.headers)
+    assert lost.status_code == own.status_code >= 500
+    assert lost.headers["content-type"] == "application/problem+json"
+    assert lost.json() == own.json()
+    key_200 = ("vault_http_requests_total", _labels(route=ROUTE, method="GET", status="200"))
+    key_lost = (
+        "vault_http_requests_total",
+        _labels(route=ROUTE, method="GET", status=str(lost.status_code)),
+    )
+    after = _metrics(client)
+    assert after.get(key_lost, 0.0) - before.get(key_lost, 0.0) == 1
+    assert after.get(key_200, 0.0) == before.get(key_200, 0.0)
