@@ -10,8 +10,10 @@ It makes a scratch database on the local PostgreSQL server (VAULT_BENCH_POSTGRES
 postgresql+psycopg://postgres@127.0.0.1/test), prepares it as `vault serve` would
 (`bootstrap.prepare`: a master key file in a temporary data directory, `db.upgrade`, the
 catalog), starts the workers itself (`python -m vault worker`, with the VAULT_* environment
-of tests/support/env.py) and stops them by pid; the gateway is a WebhookReceiver
-(tests/support/sinks.py) in this process. The database is dropped at the end.
+of tests/support/env.py) and stops them by pid; the gateway is a `Gateway` in this process:
+HTTP/1.1 with connections kept alive, as real gateways keep them (the tests' receiver answers
+HTTP/1.0, so each post there opens a connection), checking each post's signature and noting
+its event id. The database is dropped at the end.
 
 The papers: `--jobs / --per-citizen` citizens (1,000 × 100 by default) registered through
 `vault.accounts.citizens.register` (a citizen key each, a sealed profile with a phone number,
@@ -60,8 +62,10 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 from unittest import mock
 
 import psycopg
@@ -69,22 +73,87 @@ from psycopg.types.json import Jsonb
 from pydantic import SecretStr
 from sqlalchemy import Engine, text
 
-from scripts.bench_agency import scratch_database
+from tests.support.databases import scratch_database
 from tests.support.env import settings_env
 from tests.support.processes import stop
-from tests.support.sinks import WebhookReceiver
 from vault import bootstrap, db, queue
 from vault.accounts import citizens, logins
 from vault.jobs import tasks
 from vault.jobs.postgres import conninfo
 from vault.jobs.work import Work
 from vault.kit import days
-from vault.notices import contacts
+from vault.notices import channels, contacts
 from vault.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "benchmark password"
 SECRET = "a-benchmark-gateway-secret"
+
+
+class Gateway:
+    """The operator's SMS/Zalo gateway as the workers meet it: HTTP/1.1, each connection kept
+    open for the next post, every post's signature checked (401 if wrong) and its event id
+    noted, `received` on arrival and `delivered` once answered 2xx."""
+
+    def __init__(self, secret: bytes) -> None:
+        self.received: Counter[str] = Counter()
+        self.delivered: Counter[str] = Counter()
+        self.forged = 0
+        self.connections = 0
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler(secret))
+        # Idle kept connections of workers that have exited need not be waited for.
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="gateway")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/hooks/vault"
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+    def _handler(self, secret: bytes) -> type[BaseHTTPRequestHandler]:
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            timeout = 120
+
+            def setup(self) -> None:
+                super().setup()
+                with gateway._lock:
+                    gateway.connections += 1
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                event = self.headers.get("X-Vault-Event", "")
+                signed = channels.verify(secret, body, self.headers.get("X-Vault-Signature", ""))
+                with gateway._lock:
+                    gateway.received[event] += 1
+                    if signed:
+                        gateway.delivered[event] += 1
+                    else:
+                        gateway.forged += 1
+                self.send_response(200 if signed else 401)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        return Handler
 
 
 def fill(engine: Engine, work: Work, jobs: int, per_citizen: int) -> None:
@@ -365,15 +434,12 @@ def drain(
     )
 
 
-def check(
-    engine: Engine, gateway: WebhookReceiver, deliveries: list[uuid.UUID], drained: Drained
-) -> int:
+def check(engine: Engine, gateway: Gateway, deliveries: list[uuid.UUID], drained: Drained) -> int:
     """Every delivery sent once, every job started once, no job left: the duplicates found."""
     with engine.connect() as connection:
         rows = connection.execute(text("SELECT state, count(*) FROM delivery GROUP BY state"))
         states: dict[str, int] = {str(state): int(count) for state, count in rows}
-    seen = Counter(received.headers.get("x-vault-event") for received in gateway.received)
-    answered = Counter(received.headers.get("x-vault-event") for received in gateway.delivered)
+    seen, answered = gateway.received, gateway.delivered
     expected = {str(delivery) for delivery in deliveries}
     twice = sum(count - 1 for count in seen.values() if count > 1)
     rerun = sum(count - 1 for count in drained.started_ids.values() if count > 1)
@@ -383,6 +449,8 @@ def check(
         problems.append(f"deliveries by state {states}")
     if set(seen) != expected or set(answered) != expected:
         problems.append(f"{len(expected - set(answered))} deliveries never reached the gateway")
+    if gateway.forged:
+        problems.append(f"{gateway.forged} posts without a good signature")
     if twice or rerun:
         problems.append(f"{twice} events posted twice, {rerun} jobs started twice")
     if len(drained.started_ids) != drained.jobs:
@@ -393,7 +461,8 @@ def check(
         problems.append(f"worker exit codes {drained.exit_codes}")
     print(
         f"  checked: deliveries {states}; the gateway saw {len(seen):,} event ids in "
-        f"{sum(seen.values()):,} posts; {len(drained.started_ids):,} job ids started "
+        f"{sum(seen.values()):,} posts over {gateway.connections:,} connections; "
+        f"{len(drained.started_ids):,} job ids started "
         f"{sum(drained.started_ids.values()):,} times; jobs left: {left or 'none'}; "
         f"worker exit codes {drained.exit_codes}"
     )
@@ -503,7 +572,7 @@ def main() -> None:
     with (
         tempfile.TemporaryDirectory(prefix="vault-bench-") as scratch,
         scratch_database(admin_url) as url,
-        WebhookReceiver() as gateway,
+        Gateway(SECRET.encode()) as gateway,
         Meter(conninfo(url)) as meter,
     ):
         root = Path(scratch)

@@ -9,11 +9,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import product
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy
 from argon2 import PasswordHasher
 from fastapi import FastAPI
+from fastapi import routing as fastapi_routing
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
@@ -96,6 +98,34 @@ def _cheap_password_hashes() -> Iterator[None]:
     (tests/accounts checks the production parameters; server processes keep them)."""
     patch = pytest.MonkeyPatch()
     patch.setattr(logins, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    yield
+    patch.undo()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _routes_resolved_once() -> Iterator[None]:
+    """FastAPI resolves each included route (its dependencies, its body and response models)
+    on an app's first request: ~0.3 s of CPU an app, and the tests make an app each, so it was
+    an eighth of the fast tier. The routers are the same module-level objects in every app,
+    so one resolution serves them all; the kept route stays alive, so its id is never reused.
+    The one thing a resolution takes from its app is where dependency overrides come from,
+    and no test overrides a dependency. Without this internal hook the apps resolve as usual."""
+    effective = getattr(fastapi_routing, "_EffectiveRouteContext", None)
+    if effective is None or not hasattr(effective, "from_api_route"):
+        yield
+        return
+    resolve = effective.from_api_route
+    resolved: dict[tuple[int, str], tuple[object, object]] = {}
+
+    def once(cls: type, *, original_route: object, include_context: Any) -> object:
+        key = (id(original_route), include_context.path_for(original_route))
+        if key not in resolved:
+            context = resolve(original_route=original_route, include_context=include_context)
+            resolved[key] = (original_route, context)
+        return resolved[key][1]
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(effective, "from_api_route", classmethod(once))
     yield
     patch.undo()
 

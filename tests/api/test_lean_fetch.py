@@ -16,9 +16,11 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from tests.support import api, files
-from vault import audit, db
+from vault import agencies, audit, db
+from vault.agencies.models import Agency, AgencyToken
 from vault.api import agency as agency_routes
 from vault.api.lean_fetch import ROUTE
+from vault.audit.models import AuditEvent
 from vault.documents.models import DocumentVersion
 from vault.sharing.models import Grant
 
@@ -233,3 +235,89 @@ def test_a_paper_the_store_lost_is_answered_by_the_apps_own_handler(
     after = _metrics(client)
     assert after.get(key_lost, 0.0) - before.get(key_lost, 0.0) == 1
     assert after.get(key_200, 0.0) == before.get(key_200, 0.0)
+
+
+def _revoke(app: FastAPI, code: str, how: str) -> None:
+    """The agency's bearer token stops holding: its secret rotated (the token deleted), the
+    agency disabled (only the flag set here, so that the flag alone is what refuses), or the
+    token expired."""
+    with db.unit_of_work(app.state.engine) as session:
+        if how == "rotated":
+            agencies.rotate_secret(session, code)
+        elif how == "disabled":
+            session.execute(
+                update(Agency).where(col(Agency.code) == code).values(disabled_at=db.utc_now())
+            )
+        else:
+            agency_id = agencies.by_code(session, code).id
+            session.execute(
+                update(AgencyToken)
+                .where(col(AgencyToken.agency_id) == agency_id)
+                .values(expires_at=db.utc_now() - timedelta(seconds=1))
+            )
+
+
+@pytest.mark.parametrize("how", ["rotated", "disabled", "expired"])
+def test_a_bearer_token_that_stops_holding_is_refused_from_the_next_download(
+    app: FastAPI,
+    client: TestClient,
+    citizen: api.Account,
+    agency: api.AgencyAccount,
+    paper: dict[str, Any],
+    how: str,
+) -> None:
+    """The lean layer remembers whose token it is, never that it holds."""
+    grant = api.share(client, citizen, agency.code, paper["id"], max_uses=5).json()
+    path = _content(grant["token"], paper["id"])
+    assert client.get(path, headers=agency.headers).status_code == 200
+    assert client.get(path, headers=agency.headers).status_code == 200
+    _revoke(app, agency.code, how)
+    refused = client.get(path, headers=agency.headers)
+    assert refused.status_code == 401
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.headers["www-authenticate"] == "Bearer"
+    state = client.get(f"/api/v1/grants/{grant['id']}", headers=citizen.headers).json()
+    assert state["uses"] == 2
+    assert _log(client, citizen, grant["id"]) == [("success", "")] * 2
+    with db.unit_of_work(app.state.engine, writes=False) as session:
+        unauthenticated = session.exec(
+            select(AuditEvent).where(AuditEvent.action == "agency.unauthenticated")
+        ).all()
+    assert [event.reason for event in unauthenticated] == ["no_credentials"]
+    assert audit.verify(app.state.engine).breaks == []
+
+
+@pytest.mark.usefixtures("only_lean")
+def test_concurrent_downloads_of_two_grants_and_other_appends_keep_counts_and_chain_exact(
+    app: FastAPI,
+    client: TestClient,
+    citizen: api.Account,
+    agency: api.AgencyAccount,
+    paper: dict[str, Any],
+) -> None:
+    """Lean downloads of two grants of one citizen, batched together, against other events
+    joining the same chain at the same time: every use counted once, every download audited,
+    the chain gapless, every hash the verifier's."""
+    grants = [
+        api.share(client, citizen, agency.code, paper["id"], max_uses=20).json() for _ in range(2)
+    ]
+    subject = uuid.UUID(citizen.id)
+
+    def work(i: int) -> int:
+        if i % 5 == 0:
+            with db.unit_of_work(app.state.engine) as session:
+                audit.append(
+                    session, audit.Event("test.event", subject=subject, actor_type="system")
+                )
+            return 0
+        grant = grants[i % 2]
+        return client.get(_content(grant["token"], paper["id"]), headers=agency.headers).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(work, range(40)))
+    assert statuses.count(200) == 32
+    for grant in grants:
+        state = client.get(f"/api/v1/grants/{grant['id']}", headers=citizen.headers).json()
+        assert state["uses"] == 16
+        assert _log(client, citizen, grant["id"]) == [("success", "")] * 16
+    assert audit.verify(app.state.engine).breaks == []

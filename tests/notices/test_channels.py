@@ -7,6 +7,8 @@ import random
 import socket
 import threading
 import traceback
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -307,3 +309,53 @@ def test_the_sinks_stop_without_leaving_threads() -> None:
         sink.wait_for(1)
 
     assert set(threading.enumerate()) <= before
+
+
+class _KeepAlive(BaseHTTPRequestHandler):
+    """A gateway on HTTP/1.1 that keeps connections open, as real ones do, and answers with a
+    body (which the sender must read for the connection to serve again)."""
+
+    protocol_version = "HTTP/1.1"
+    connections: list[int] = []
+
+    def setup(self) -> None:
+        super().setup()
+        type(self).connections.append(self.client_address[1])
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        answer = b'{"queued": true}'
+        self.send_response(202)
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def keep_alive() -> Iterator[tuple[str, list[int]]]:
+    seen: list[int] = []
+    handler = type("Handler", (_KeepAlive,), {"connections": seen})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    serving = threading.Thread(target=server.serve_forever, args=(0.05,))
+    serving.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hooks/vault", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+        serving.join()
+
+
+def test_posts_to_a_gateway_that_keeps_connections_alive_share_one(
+    keep_alive: tuple[str, list[int]],
+) -> None:
+    url, connections = keep_alive
+    webhook = Webhook(url, SECRET)
+
+    for n in range(20):
+        webhook.post({"event_id": f"e-{n}"})
+
+    assert len(connections) == 1

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import ScalarSelect, SQLColumnExpression, delete
 from sqlalchemy.exc import IntegrityError as RowConflict
 from sqlmodel import Session, col, select
 
@@ -86,9 +86,7 @@ def national_id_of(session: Session, keyring: Keyring, citizen: Citizen) -> str:
 
 
 def profile(session: Session, keyring: Keyring, citizen: Citizen) -> Profile:
-    _, kek = keyring.citizen_key(session, citizen.id)
-    aad = crypto.profile_aad(citizen_id=citizen.id)
-    data = json.loads(crypto.open_box(_profile_key(kek), citizen.sealed_profile, aad=aad))
+    data = _opened_profile(session, keyring, citizen.id, citizen.sealed_profile)
     born = data.get("date_of_birth")
     return Profile(
         full_name=data["full_name"],
@@ -96,6 +94,28 @@ def profile(session: Session, keyring: Keyring, citizen: Citizen) -> Profile:
         date_of_birth=date.fromisoformat(born) if born else None,
         address=data.get("address"),
     )
+
+
+def sealed_profile_of(citizen_id: SQLColumnExpression[uuid.UUID]) -> ScalarSelect[bytes]:
+    """The citizen's sealed profile as a column of another package's read (the delivery job
+    reads it with the delivery), for `phone_on_file`."""
+    return select(Citizen.sealed_profile).where(Citizen.id == citizen_id).scalar_subquery()
+
+
+def phone_on_file(
+    session: Session, keyring: Keyring, citizen_id: uuid.UUID, sealed_profile: bytes
+) -> str | None:
+    phone: str | None = _opened_profile(session, keyring, citizen_id, sealed_profile).get("phone")
+    return phone
+
+
+def _opened_profile(
+    session: Session, keyring: Keyring, citizen_id: uuid.UUID, sealed_profile: bytes
+) -> dict[str, Any]:
+    _, kek = keyring.citizen_key(session, citizen_id)
+    aad = crypto.profile_aad(citizen_id=citizen_id)
+    opened: dict[str, Any] = json.loads(crypto.open_box(_profile_key(kek), sealed_profile, aad=aad))
+    return opened
 
 
 def update_profile(

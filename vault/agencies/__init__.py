@@ -2,6 +2,7 @@
 
 Owns the `agency` and `agency_token` tables. May import `db`, `crypto` and `kit` only."""
 
+from vault.agencies.bearers import Bearers, holds
 from vault.agencies.registry import (
     LEVELS,
     Credentials,
@@ -20,6 +21,7 @@ from vault.agencies.registry import (
 
 __all__ = [
     "LEVELS",
+    "Bearers",
     "Credentials",
     "IssuedToken",
     "active_by_code",
@@ -28,6 +30,7 @@ __all__ = [
     "by_code",
     "create",
     "disable",
+    "holds",
     "issue_token",
     "list_all",
     "rotate_secret",

@@ -12,6 +12,7 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from vault import crypto, db
+from vault.agencies.bearers import holds
 from vault.agencies.models import Agency, AgencyToken
 from vault.crypto import signatures
 from vault.kit import text
@@ -158,17 +159,8 @@ def issue_token(session: Session, agency: Agency, *, ttl_seconds: int) -> Issued
 
 
 def agency_for_token(session: Session, token: str) -> Agency | None:
-    row = session.exec(
-        select(Agency, AgencyToken.expires_at)
+    return session.exec(
+        select(Agency)
         .join(AgencyToken, col(AgencyToken.agency_id) == Agency.id)
-        .where(
-            AgencyToken.token_hash == crypto.hash_token(token),
-            col(AgencyToken.officer_id).is_(None),  # an officer's web session is not an API token
-        )
+        .where(AgencyToken.token_hash == crypto.hash_token(token), *holds(db.utc_now()))
     ).first()
-    if row is None:
-        return None
-    agency, expires_at = row
-    if agency.disabled_at is not None or db.aware(expires_at) <= db.utc_now():
-        return None
-    return agency

@@ -5,12 +5,14 @@ route (middleware, routing, dependencies, a second thread hop to close the sessi
 the work. This layer, the outermost of the application's own, serves the common case: a GET
 without a query string, by an agency bearer token that authenticates, through a grant that
 serves the paper as stored. It does what the route (vault.api.agency.fetch_shared_document)
-does, with the same functions: the token check (vault.agencies), the grant check, use count
-and audit append in one round trip (vault.sharing.access.fetch_checked), the same response
+does, with the same functions: the bearer token's check, the grant check, use count and
+audit append in one round trip (vault.sharing.access.fetch_checked), the same response
 (vault.api.downloads) and the same request metrics (vault.api.observed.Tally), in one worker
-thread hop. Anything else passes on untouched to the application, which refuses, names and
-audits it as it always has: here nothing was written for it. The route stays where it is, so
-/openapi.json describes this path as before.
+thread hop. Whose token it is comes from memory once the token has authenticated here
+(vault.agencies.Bearers); that it still holds is checked in that round trip, each time.
+Anything else passes on untouched to the application, which refuses, names and audits it as
+it always has: here nothing was written for it. The route stays where it is, so /openapi.json
+describes this path as before.
 """
 
 from __future__ import annotations
@@ -20,16 +22,16 @@ import uuid
 from typing import Any
 
 import anyio.to_thread
+from sqlmodel import Session
 from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from vault import agencies, db
+from vault import agencies, crypto
 from vault.api.downloads import delivery_response
 from vault.api.observed import Tally
 from vault.sharing import access
-from vault.sharing.access import Accessor
 
 ROUTE = "/api/v1/shared/{token}/documents/{document_id}/content"
 # As the router matches the route's path parameters: anything but a slash.
@@ -39,6 +41,7 @@ _PATH = re.compile("^" + re.sub(r"\{\w+\}", "([^/]+)", ROUTE) + "$")
 class LeanFetch:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.bearers = agencies.Bearers()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         wanted = _wanted(scope)
@@ -47,7 +50,7 @@ class LeanFetch:
             return
         tally = Tally(receive, send)
         try:
-            served = await _serve(scope, tally, *wanted)
+            served = await _serve(scope, tally, self.bearers, *wanted)
         except BaseException:
             tally.record(ROUTE, "GET")
             raise
@@ -77,7 +80,12 @@ def _wanted(scope: Scope) -> tuple[str, str, uuid.UUID] | None:
 
 
 async def _serve(
-    scope: Scope, tally: Tally, bearer: str, token: str, document_id: uuid.UUID
+    scope: Scope,
+    tally: Tally,
+    bearers: agencies.Bearers,
+    bearer: str,
+    token: str,
+    document_id: uuid.UUID,
 ) -> bool:
     """Whether the request was answered; False, having sent and written nothing, to leave it
     to the route."""
@@ -86,7 +94,7 @@ async def _serve(
     response: Response | None
     try:
         response = await anyio.to_thread.run_sync(
-            _checked, app.state, request, bearer, token, document_id
+            _checked, app.state, bearers, request, bearer, token, document_id
         )
         if response is None:
             return False
@@ -110,21 +118,35 @@ def _handler(handlers: dict[Any, Any], error: Exception) -> Any:
 
 
 def _checked(
-    state: State, request: Request, bearer: str, token: str, document_id: uuid.UUID
+    state: State,
+    bearers: agencies.Bearers,
+    request: Request,
+    bearer: str,
+    token: str,
+    document_id: uuid.UUID,
 ) -> Response | None:
-    """In a worker thread, as the route runs: the agency as the route's dependency finds it,
-    the checked download and its response, whose first chunk is read and verified here;
-    None when the agency or the grant does not hold."""
-    with db.unit_of_work(state.engine, writes=False) as session:
-        agency = agencies.agency_for_token(session, bearer)
-        if agency is None:
-            return None
+    """In a worker thread, as the route runs: the checked download, the bearer token checked
+    with it, and its response, whose first chunk is read and verified here; None when the
+    token or the grant does not hold."""
+    bearer_hash = crypto.hash_token(bearer)
+    agency_id = bearers.agency_of(state.engine, bearer_hash)
+    if agency_id is None:
+        return None
+    # Only a citizen key no longer in memory is read through this session, after the download
+    # has committed in its batch, and nothing is written through it: closed, never committed.
+    with Session(state.engine) as session:
         delivery = access.fetch_checked(
             session,
             state.backend,
-            who=Accessor(agency),
+            agency_id=agency_id,
+            actor=("agency", str(agency_id)),  # as vault.sharing.access.Accessor names a system
             token=token,
             document_id=document_id,
-            end_read=session.commit,
+            end_read=_nothing_read,
+            bearer_hash=bearer_hash,
         )
     return None if delivery is None else delivery_response(request, delivery)
+
+
+def _nothing_read() -> None:
+    """The download's session has read nothing before it is counted: no transaction to end."""

@@ -174,7 +174,7 @@ def unit_of_work(engine: Engine, *, writes: bool = True) -> Iterator[Session]:
 @contextmanager
 def one_statement_each(engine: Engine) -> Iterator[Session]:
     """A session whose every statement commits by itself, for work whose writes are each one
-    conditional statement (a job claiming or recording a delivery): on PostgreSQL that spares
+    conditional statement (an agency download counting its use): on PostgreSQL that spares
     the BEGIN and COMMIT round trips around each. SQLite gets a unit of work, its writes being
     local and its write lock taken once."""
     if engine.dialect.name == "sqlite":

@@ -246,5 +246,10 @@ def run(
             logging.getLogger(name).addFilter(_Unroutine())
     tally = Tally()
     app = build(work, tally, periodic=not burst)
-    asyncio.run(_work(app, database_url, concurrency=concurrency, heartbeat=heartbeat, burst=burst))
+    try:
+        asyncio.run(
+            _work(app, database_url, concurrency=concurrency, heartbeat=heartbeat, burst=burst)
+        )
+    finally:
+        work.connections.close()
     return tally

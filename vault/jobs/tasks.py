@@ -9,6 +9,8 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from sqlmodel import Session, col
+
 from vault import db, queue
 from vault.accounts import citizens
 from vault.accounts.models import Citizen
@@ -19,7 +21,7 @@ from vault.jobs.work import Work
 from vault.keys import rotation
 from vault.notices import inbox, outbox
 from vault.notices.channels import ChannelError
-from vault.notices.models import Channel, DeliveryState
+from vault.notices.models import Channel, Delivery, DeliveryState
 from vault.sharing import digest
 
 log = logging.getLogger(__name__)
@@ -30,14 +32,21 @@ class NotSetUp(Exception):
     """The vault has no such channel: the delivery is skipped, not retried."""
 
 
+# What a `deliver` reads, in one statement: its delivery, notice and address (the outbox's),
+# and the citizen's sealed profile for the phone on file (the account's).
+_DELIVERY = outbox.reading(citizens.sealed_profile_of(col(Delivery.citizen_id)))
+
+
 def deliver(work: Work, delivery: str) -> None:
     delivery_id = uuid.UUID(delivery)
-    with db.one_statement_each(work.engine) as session:
-        out = outbox.claim(session, work.keyring, delivery_id)
+    with work.connections.connection() as connection:
+        out = outbox.claim(connection, work.keyring, delivery_id, _DELIVERY)
         phone = out.phone if out else None
-        if out is not None and out.own_phone and out.channel is Channel.WEBHOOK:
-            citizen = session.get(Citizen, out.citizen_id)
-            phone = citizens.profile(session, work.keyring, citizen).phone if citizen else None
+        if out is not None and out.sealed_profile is not None:
+            with Session(bind=connection) as keys:
+                phone = citizens.phone_on_file(
+                    keys, work.keyring, out.citizen_id, out.sealed_profile
+                )
     if out is None:
         return
     try:
@@ -84,8 +93,8 @@ def _send(work: Work, out: outbox.Outgoing, phone: str | None) -> None:
 def _record(
     work: Work, delivery_id: uuid.UUID, state: DeliveryState, error: str | None = None
 ) -> None:
-    with db.one_statement_each(work.engine) as session:
-        outbox.record(session, delivery_id, state, error)
+    with work.connections.connection() as connection:
+        outbox.record(connection, delivery_id, state, error)
 
 
 def expiry_reminders(work: Work, day: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from storage import BlobStore
 from vault import bootstrap, db
 from vault.blobs.backend import Backend, Limits, ReadingOptions
+from vault.db.per_thread import ThreadConnections
 from vault.keys import Keyring
 from vault.notices.channels import Mailer, Webhook
 from vault.settings import Settings
@@ -29,6 +30,12 @@ class Work:
     retry_seconds: float
     limits: Limits = Limits(max_upload_bytes=1 << 30)
     reading: ReadingOptions = ReadingOptions()
+    # Each job thread's own connection, kept from one job to the next (see db.per_thread):
+    # closed by whoever runs the jobs, once its threads are done.
+    connections: ThreadConnections = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "connections", ThreadConnections(self.engine))
 
     def backend(self) -> Backend:
         """What a task that reads papers needs: the store, the keys, the parser sandbox."""

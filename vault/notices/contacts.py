@@ -182,14 +182,34 @@ def remove_helper(session: Session, citizen_id: uuid.UUID, helper_id: uuid.UUID)
 
 
 def opened(session: Session, keyring: Keyring, contact: Contact) -> Address:
-    """The address to send to, for the delivery job alone."""
-    address, _ = _address(session, keyring, contact)
+    """A contact's address, with the code that waits for it if any."""
+    return opened_columns(
+        session,
+        keyring,
+        contact.citizen_id,
+        contact.id,
+        contact.medium,
+        contact.sealed_address,
+        contact.sealed_code,
+    )
+
+
+def opened_columns(
+    session: Session,
+    keyring: Keyring,
+    citizen_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    medium: Medium,
+    sealed_address: bytes,
+    sealed_code: bytes | None = None,
+) -> Address:
+    """The address to send to, from a contact's columns: the delivery job reads them with its
+    delivery rather than load the row."""
+    stored = sealing.unseal(session, keyring, citizen_id, ADDRESS_LABEL, contact_id, sealed_address)
     code = None
-    if contact.sealed_code is not None:
-        code = sealing.unseal(
-            session, keyring, contact.citizen_id, CODE_LABEL, contact.id, contact.sealed_code
-        )
-    return Address(contact.medium, address, code)
+    if sealed_code is not None:
+        code = sealing.unseal(session, keyring, citizen_id, CODE_LABEL, contact_id, sealed_code)
+    return Address(medium, stored.partition("\n")[0], code)
 
 
 def _new_contact(

@@ -157,7 +157,8 @@ class Delivery(SQLModel, table=True):
     # A class of failure ("refused", "not configured"), never an address or a message.
     last_error: str | None = Field(default=None, max_length=200)
     created_at: datetime = timestamp_field()
-    # When a job last took it in hand: a pending delivery nobody holds and no job waits for
-    # was lost with a killed process, and is queued again (the embedded queue; see vault.jobs).
+    # When a job of the embedded queue last took it in hand: a pending delivery nobody holds and
+    # no job waits for was lost with a killed process, and is queued again (see vault.jobs).
+    # procrastinate puts back a dead worker's jobs itself: on PostgreSQL it stays empty.
     claimed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     sent_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))

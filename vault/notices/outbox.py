@@ -1,15 +1,22 @@
 """What a delivery job sends, and what became of it. Nothing is sent inside a transaction: the
 job reads what to send, sends, then records the outcome; a worker killed in between sends
-again, under the same event id and Message-ID, which receivers use to drop the repeat."""
+again, under the same event id and Message-ID, which receivers use to drop the repeat.
+
+A job runs these hundreds of times a second, so they are Core statements built once, run on
+the connection the caller holds: the delivery, its notice, its address and the citizen's own
+confirmed address are one read, and the outcome one conditional UPDATE. The ORM's sessions and
+entity loads around them cost a worker more CPU than the statements themselves."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import Connection, DateTime, Row, ScalarSelect, Select, and_, bindparam, or_, update
 from sqlalchemy import select as sql_select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from vault import db
@@ -39,41 +46,123 @@ class Outgoing:
     created_at: datetime
     email: str | None
     phone: str | None
-    # The citizen's own phone on file is in their profile, which the caller opens.
-    own_phone: bool
+    # The citizen's own phone on file is in their profile, another package's: the caller
+    # reads it with the delivery (see `reading`) and opens it. None unless it is wanted.
+    sealed_profile: bytes | None
 
 
-_CLAIMED = (
-    col(Delivery.id),
-    col(Delivery.citizen_id),
-    col(Delivery.purpose),
-    col(Delivery.notification_id),
-    col(Delivery.contact_id),
-    col(Delivery.channel),
-    col(Delivery.created_at),
+_Address = aliased(Contact, name="address")
+_Own = aliased(Contact, name="own")
+
+
+def reading(profile: ScalarSelect[Any]) -> Select[*tuple[Any, ...]]:
+    """The one read of a pending delivery, built once by its caller: `profile` is the
+    citizen's sealed profile, a scalar subquery correlated to `Delivery.citizen_id`, which
+    `claim` hands back for the webhook's phone on file. The citizen's own confirmed address
+    is joined only where the webhook carries it (a delivery with no address of its own); a
+    citizen has one at most, and the LIMIT keeps the read to one row whatever happens."""
+    return (
+        sql_select(
+            col(Delivery.citizen_id),
+            col(Delivery.purpose),
+            col(Delivery.notification_id),
+            col(Delivery.contact_id),
+            col(Delivery.channel),
+            col(Delivery.created_at),
+            col(Notification.id).label("notice_found"),
+            col(Notification.title),
+            col(Notification.link),
+            col(Notification.kind),
+            col(Notification.sealed_body),
+            col(_Address.id).label("address_found"),
+            col(_Address.medium),
+            col(_Address.sealed_address),
+            col(_Address.sealed_code),
+            col(_Own.id).label("own_id"),
+            col(_Own.sealed_address).label("own_sealed_address"),
+            profile.label("sealed_profile"),
+        )
+        .outerjoin(Notification, col(Notification.id) == Delivery.notification_id)
+        .outerjoin(_Address, col(_Address.id) == Delivery.contact_id)
+        .outerjoin(
+            _Own,
+            and_(
+                col(Delivery.contact_id).is_(None),
+                col(Delivery.channel) == Channel.WEBHOOK,
+                col(_Own.citizen_id) == Delivery.citizen_id,
+                col(_Own.role) == ContactRole.SELF,
+                col(_Own.verified_at).is_not(None),
+            ),
+        )
+        .where(
+            col(Delivery.id) == bindparam("delivery"),
+            col(Delivery.state) == DeliveryState.PENDING,
+        )
+        .limit(1)
+    )
+
+
+# The embedded queue's mark of a delivery taken in hand (see `claim` and `lost`).
+_MARK = (
+    update(Delivery)
+    .where(col(Delivery.id) == bindparam("delivery"), col(Delivery.state) == DeliveryState.PENDING)
+    .values(claimed_at=bindparam("at", type_=DateTime(timezone=True)))
+)
+# The outcome's columns come with each call: `state`, `last_error`, and `sent_at` once sent.
+_RECORD = (
+    update(Delivery)
+    .where(col(Delivery.id) == bindparam("delivery"), col(Delivery.state) == DeliveryState.PENDING)
+    .values(attempts=col(Delivery.attempts) + 1)
 )
 
 
-def claim(session: Session, keyring: Keyring, delivery_id: uuid.UUID) -> Outgoing | None:
-    """What to send, the delivery marked as taken in hand; None once it is done with (sent,
-    refused for good, or its address gone). The mark is one conditional UPDATE returning the
-    row, so a repeat of a job already done reads nothing, locks nothing and writes nothing; a
-    notice is read with the id of the citizen's own confirmed address in the same statement.
-    Both go to the session's connection as plain SQL: at hundreds of jobs a second the ORM's
-    bulk update and entity loading cost a worker more CPU than the statements themselves."""
-    connection = session.connection()
-    delivery = connection.execute(
-        update(Delivery)
-        .where(col(Delivery.id) == delivery_id, col(Delivery.state) == DeliveryState.PENDING)
-        .values(claimed_at=db.utc_now())
-        .returning(*_CLAIMED)
-    ).first()
-    if delivery is None:
+def claim(
+    connection: Connection, keyring: Keyring, delivery_id: uuid.UUID, read: Select[*tuple[Any, ...]]
+) -> Outgoing | None:
+    """What to send, read with `read` (see `reading`); None once the delivery is done with
+    (sent, refused for good, or its notice or address gone). A repeat of a job already done
+    reads nothing more, locks nothing and writes nothing.
+
+    On SQLite the delivery is first marked as taken in hand, in the caller's transaction: the
+    embedded queue loses a job with its process and finds the delivery again by that mark
+    (`lost`). procrastinate puts a dead worker's jobs back itself: on PostgreSQL, the read."""
+    if connection.dialect.name == "sqlite":
+        marked = connection.execute(_MARK, {"delivery": delivery_id, "at": db.utc_now()})
+        if marked.rowcount == 0:
+            return None
+    row = connection.execute(read, {"delivery": delivery_id}).first()
+    if row is None or (row.contact_id is not None and row.address_found is None):
         return None
-    contact = session.get(Contact, delivery.contact_id) if delivery.contact_id else None
-    address = contacts.opened(session, keyring, contact) if contact else None
-    own_id: uuid.UUID | None = None
-    if delivery.purpose is Purpose.VERIFY:
+    if row.purpose is Purpose.NOTICE and row.notice_found is None:
+        return None
+    # The key ring reads a citizen key through this session only when it has none cached.
+    with Session(bind=connection) as keys:
+        return _outgoing(keys, keyring, delivery_id, row)
+
+
+def _outgoing(
+    session: Session, keyring: Keyring, delivery_id: uuid.UUID, row: Row[Any]
+) -> Outgoing | None:
+    email = phone = None
+    address = None
+    if row.address_found is not None:
+        address = contacts.opened_columns(
+            session,
+            keyring,
+            row.citizen_id,
+            row.address_found,
+            row.medium,
+            row.sealed_address,
+            row.sealed_code,
+        )
+        email = address.address if address.medium is Medium.EMAIL else None
+        phone = address.address if address.medium is Medium.PHONE else None
+    elif row.own_id is not None:
+        own = contacts.opened_columns(
+            session, keyring, row.citizen_id, row.own_id, Medium.EMAIL, row.own_sealed_address
+        )
+        email = own.address
+    if row.purpose is Purpose.VERIFY:
         if address is None or address.code is None:
             return None
         title, body, link, kind = (
@@ -83,70 +172,36 @@ def claim(session: Session, keyring: Keyring, delivery_id: uuid.UUID) -> Outgoin
             "verify",
         )
     else:
-        notice = connection.execute(
-            sql_select(
-                col(Notification.title),
-                col(Notification.link),
-                col(Notification.kind),
-                col(Notification.sealed_body),
-                col(Contact.id),
-            )
-            .outerjoin(
-                Contact,
-                (col(Contact.citizen_id) == Notification.citizen_id)
-                & (col(Contact.role) == ContactRole.SELF)
-                & col(Contact.verified_at).is_not(None),
-            )
-            .where(Notification.id == delivery.notification_id)
-        ).first()
-        if notice is None:
-            return None
-        title, link, notice_kind, sealed_body, own_id = notice
-        kind = notice_kind.value
+        title, link, kind = row.title, row.link, row.kind.value
         body = sealing.unseal(
-            session,
-            keyring,
-            delivery.citizen_id,
-            inbox.BODY_LABEL,
-            delivery.notification_id,
-            sealed_body,
+            session, keyring, row.citizen_id, inbox.BODY_LABEL, row.notification_id, row.sealed_body
         )
-    email = phone = None
-    if address is not None:
-        email = address.address if address.medium is Medium.EMAIL else None
-        phone = address.address if address.medium is Medium.PHONE else None
-    elif delivery.channel is Channel.WEBHOOK and own_id is not None:
-        own = session.get(Contact, own_id)
-        email = contacts.opened(session, keyring, own).address if own is not None else None
     return Outgoing(
-        event_id=delivery.id,
-        citizen_id=delivery.citizen_id,
-        channel=delivery.channel,
+        event_id=delivery_id,
+        citizen_id=row.citizen_id,
+        channel=row.channel,
         kind=kind,
         title=title,
         body=body,
         link=link,
-        created_at=db.aware(delivery.created_at),
+        created_at=db.aware(row.created_at),
         email=email,
         phone=phone,
-        own_phone=contact is None,
+        sealed_profile=row.sealed_profile
+        if address is None and row.channel is Channel.WEBHOOK
+        else None,
     )
 
 
 def record(
-    session: Session, delivery_id: uuid.UUID, state: DeliveryState, error: str | None = None
+    connection: Connection, delivery_id: uuid.UUID, state: DeliveryState, error: str | None = None
 ) -> None:
-    """One conditional UPDATE, on the session's connection (see `claim`): a delivery no
-    longer pending (another run of its job recorded it first, or it was erased) is left as it
-    is."""
-    outcome: dict[str, object] = {"state": state, "last_error": error}
+    """One conditional UPDATE: a delivery no longer pending (another run of its job recorded
+    it first, or it was erased) is left as it is."""
+    outcome: dict[str, object] = {"delivery": delivery_id, "state": state, "last_error": error}
     if state is DeliveryState.SENT:
         outcome["sent_at"] = db.utc_now()
-    session.connection().execute(
-        update(Delivery)
-        .where(col(Delivery.id) == delivery_id, col(Delivery.state) == DeliveryState.PENDING)
-        .values(attempts=col(Delivery.attempts) + 1, **outcome)
-    )
+    connection.execute(_RECORD, outcome)
 
 
 def lost(session: Session, before: datetime) -> list[uuid.UUID]:

@@ -150,7 +150,13 @@ def fetch(
     serves; a refusal, a stamped copy, a masked paper or a preview goes the long way."""
     if not stamp and page is None:
         delivery = fetch_checked(
-            session, backend, who=who, token=token, document_id=document_id, end_read=end_read
+            session,
+            backend,
+            agency_id=who.agency.id,
+            actor=who.actor,
+            token=token,
+            document_id=document_id,
+            end_read=end_read,
         )
         if delivery is not None:
             return delivery
@@ -171,21 +177,25 @@ def fetch_checked(
     session: Session,
     backend: Backend,
     *,
-    who: Accessor,
+    agency_id: uuid.UUID,
+    actor: tuple[str, str],
     token: str,
     document_id: uuid.UUID,
     end_read: db.EndRead,
+    bearer_hash: str | None = None,
 ) -> Delivery | None:
     """The paper streamed as stored, its use counted and audited in one round trip; None, with
-    nothing written, when the grant does not serve it so: the caller then goes the long way
-    (`fetch`), which names and audits the refusal."""
+    nothing written, when the grant does not serve it so, or the agency's bearer token
+    (`bearer_hash`, when the caller has not authenticated the agency) does not hold: the caller
+    then goes the long way (`fetch`), which names and audits the refusal."""
     end_read()
     counted = checked.count_download(
         session.get_bind(),  # type: ignore[arg-type]
         token=token,
-        agency_id=who.agency.id,
-        actor=who.actor,
+        agency_id=agency_id,
+        actor=actor,
         document_id=document_id,
+        bearer_hash=bearer_hash,
     )
     if counted is None:
         return None

@@ -11,6 +11,12 @@ IMMEDIATE transaction, its events appended with one INSERT. Nothing is written f
 whose checks fail: its caller goes the long way, which names and audits the refusal. The use
 is counted before the store is read, so a paper the store fails to give costs its use, as a
 download the agency abandons does.
+
+A caller that has not authenticated the agency itself (vault.api.lean_fetch) gives the hash of
+the agency's bearer token: the same round trip then checks that the token still holds
+(vault.agencies.holds) for the agency it names, so a token revoked or expired, or an agency
+disabled, is refused from the next download on, however long the caller remembers whose token
+it was (vault.agencies.Bearers).
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ from typing import Any
 from sqlalchemy import Engine, Row, Select, bindparam, or_, select, text, update
 from sqlmodel import Session, col
 
-from vault import audit, crypto, db
+from vault import agencies, audit, crypto, db
+from vault.agencies.models import Agency, AgencyToken
 from vault.audit import metrics
 from vault.catalog.document_types import Trust
 from vault.db import group_commit
@@ -46,6 +53,7 @@ class _Download:
     agency_id: uuid.UUID
     actor: tuple[str, str]
     document_id: uuid.UUID
+    bearer_hash: str | None
     found: tuple[Document, DocumentVersion] | None = None
 
 
@@ -56,10 +64,12 @@ def count_download(
     agency_id: uuid.UUID,
     actor: tuple[str, str],
     document_id: uuid.UUID,
+    bearer_hash: str | None = None,
 ) -> tuple[Document, DocumentVersion] | None:
     """The paper, its use counted and its download audited, committed; None, with nothing
-    written, when any check fails."""
-    download = _Download(crypto.hash_token(token), agency_id, actor, document_id)
+    written, when any check fails. `bearer_hash`: the hash of the agency's bearer token, to be
+    checked in the same round trip; None when the caller authenticated the agency."""
+    download = _Download(crypto.hash_token(token), agency_id, actor, document_id, bearer_hash)
     postgresql = engine.dialect.name == "postgresql"
     apply = _in_one_statement if postgresql else _in_one_transaction
     group_commit.for_engine(engine, apply, one_statement=True).submit(engine, download)
@@ -92,6 +102,7 @@ def _in_one_statement(session: Session, downloads: Sequence[_Download]) -> list[
             _FETCH,
             {
                 "token_hashes": [download.token_hash for download in ordered],
+                "bearer_hashes": [download.bearer_hash for download in ordered],
                 "agency_ids": [download.agency_id for download in ordered],
                 "document_ids": [download.document_id for download in ordered],
                 "actor_types": [download.actor[0] for download in ordered],
@@ -113,9 +124,18 @@ def _in_one_statement(session: Session, downloads: Sequence[_Download]) -> list[
     return [None] * len(downloads)
 
 
+# A download whose bearer token no longer holds (vault.agencies.holds) is given no agency: no
+# grant is that of no agency, so it gets no row. The arguments are computed from the
+# statement's snapshot, taken as it starts: a revocation committed before then is seen.
 _FETCH = text(
-    "SELECT * FROM vault_share_fetch(:token_hashes, :agency_ids, :document_ids, :actor_types,"
-    " :actor_ids, :at, :action, :domain, :body, :details)"
+    "SELECT * FROM vault_share_fetch(:token_hashes,"
+    " ARRAY(SELECT CASE WHEN b.bearer IS NULL OR EXISTS ("
+    "   SELECT FROM agency_token AS t JOIN agency AS a ON a.id = t.agency_id"
+    "    WHERE t.token_hash = b.bearer AND t.agency_id = b.agency AND t.officer_id IS NULL"
+    "      AND t.expires_at > :at AND a.disabled_at IS NULL) THEN b.agency END"
+    "   FROM unnest(CAST(:bearer_hashes AS text[]), CAST(:agency_ids AS uuid[]))"
+    "        WITH ORDINALITY AS b(bearer, agency, n) ORDER BY b.n),"
+    " :document_ids, :actor_types, :actor_ids, :at, :action, :domain, :body, :details)"
 )
 
 
@@ -126,12 +146,13 @@ def _in_one_transaction(session: Session, downloads: Sequence[_Download]) -> lis
     for download in downloads:
         download.found = None
         row = connection.execute(
-            _FIND,
+            _FIND if download.bearer_hash is None else _FIND_BY_BEARER,
             {
                 "token_hash": download.token_hash,
                 "agency_id": download.agency_id,
                 "document_id": download.document_id,
                 "at": at,
+                "bearer_hash": download.bearer_hash,
             },
         ).first()
         if row is None:
@@ -183,15 +204,26 @@ _FIND: Select[*tuple[Any, ...]] = (
         col(GrantDocument.masks).is_(None),
     )
 )
+_FIND_BY_BEARER = (
+    _FIND.join(AgencyToken, col(AgencyToken.agency_id) == Grant.agency_id)
+    .join(Agency, col(Agency.id) == Grant.agency_id)
+    .where(
+        col(AgencyToken.token_hash) == bindparam("bearer_hash"),
+        *agencies.holds(bindparam("at")),
+    )
+)
 _COUNT = (
     update(Grant).where(col(Grant.id) == bindparam("grant_id")).values(uses=col(Grant.uses) + 1)
 )
 
 
 def _paper(document_id: uuid.UUID, row: Row[Any]) -> tuple[Document, DocumentVersion]:
-    """The paper as the checks read it, for streaming: no session holds these rows."""
-    document = Document(id=document_id, owner_id=row.citizen_id, doc_type=row.doc_type)
-    version = DocumentVersion(
+    """The paper as the checks read it, for streaming (vault.documents.content_of reads it from
+    these): built unvalidated, the values being the database's own, and held by no session."""
+    document = Document.model_construct(
+        id=document_id, owner_id=row.citizen_id, doc_type=row.doc_type
+    )
+    version = DocumentVersion.model_construct(
         document_id=document_id,
         version=row.version,
         object_key=row.object_key,
