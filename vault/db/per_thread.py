@@ -84,5 +84,7 @@ def _ended(connection: Connection) -> bool:
     """Whether the server has ended the idle connection: nothing is due on it between
     statements, so a readable socket holds the server's last message or its EOF."""
     fileno = connection.connection.dbapi_connection.fileno()  # type: ignore[union-attr]
-    readable, _, _ = select.select([fileno], [], [], 0)
-    return bool(readable)
+    # poll, not select: a socket numbered past select's 1,024 would fail it.
+    probe = select.poll()
+    probe.register(fileno, select.POLLIN)
+    return bool(probe.poll(0))

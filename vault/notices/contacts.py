@@ -205,11 +205,11 @@ def opened_columns(
 ) -> Address:
     """The address to send to, from a contact's columns: the delivery job reads them with its
     delivery rather than load the row."""
-    stored = sealing.unseal(session, keyring, citizen_id, ADDRESS_LABEL, contact_id, sealed_address)
+    address, _ = _unsealed(session, keyring, citizen_id, contact_id, sealed_address)
     code = None
     if sealed_code is not None:
         code = sealing.unseal(session, keyring, citizen_id, CODE_LABEL, contact_id, sealed_code)
-    return Address(medium, stored.partition("\n")[0], code)
+    return Address(medium, address, code)
 
 
 def _new_contact(
@@ -322,9 +322,14 @@ def _owned_helper(session: Session, citizen_id: uuid.UUID, helper_id: uuid.UUID)
 
 
 def _address(session: Session, keyring: Keyring, contact: Contact) -> tuple[str, str | None]:
-    stored = sealing.unseal(
-        session, keyring, contact.citizen_id, ADDRESS_LABEL, contact.id, contact.sealed_address
-    )
+    return _unsealed(session, keyring, contact.citizen_id, contact.id, contact.sealed_address)
+
+
+def _unsealed(
+    session: Session, keyring: Keyring, citizen_id: uuid.UUID, contact_id: uuid.UUID, sealed: bytes
+) -> tuple[str, str | None]:
+    """(address, helper's name): both are sealed together, a line each."""
+    stored = sealing.unseal(session, keyring, citizen_id, ADDRESS_LABEL, contact_id, sealed)
     address, _, name = stored.partition("\n")
     return address, name or None
 
