@@ -81,9 +81,13 @@ class ThreadConnections:
 
 
 def _ended(connection: Connection) -> bool:
-    """Whether the server has ended the idle connection: nothing is due on it between
-    statements, so a readable socket holds the server's last message or its EOF."""
-    fileno = connection.connection.dbapi_connection.fileno()  # type: ignore[union-attr]
+    return ended(connection.connection.dbapi_connection.fileno())  # type: ignore[union-attr]
+
+
+def ended(fileno: int) -> bool:
+    """Whether the server has ended an idle connection (a restart, a failover,
+    pg_terminate_backend): nothing is due on it between statements, so a readable socket holds
+    the server's last message or its EOF. A poll, where a check query is a round trip."""
     # poll, not select: a socket numbered past select's 1,024 would fail it.
     probe = select.poll()
     probe.register(fileno, select.POLLIN)

@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-import select
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,7 +26,9 @@ from sqlalchemy import Engine, event, exc
 from sqlalchemy.engine import make_url
 
 from vault import db, queue
+from vault.db.per_thread import ended
 from vault.jobs import retries, schedule
+from vault.jobs.batches import BatchingJobManager
 from vault.jobs.retries import Tally
 from vault.jobs.tasks import TASKS
 from vault.jobs.work import Work
@@ -62,10 +63,11 @@ def conninfo(database_url: str) -> str:
     return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def build(work: Work, tally: Tally, *, periodic: bool) -> procrastinate.App:
+def build(work: Work, tally: Tally, *, periodic: bool, concurrency: int) -> procrastinate.App:
     """The app with the vault's tasks; its connector is given the worker's pool (`_pool`) when
-    opened."""
+    opened, and its jobs are taken and finished in batches (`batches`)."""
     app = procrastinate.App(connector=PsycopgConnector())
+    app.job_manager = BatchingJobManager(app.connector, concurrency=concurrency)
     strategy = _Doubling(first_seconds=work.retry_seconds)
     for task, func in TASKS.items():
         app.task(name=task.value, queue=QUEUE, pass_context=True, retry=strategy)(
@@ -109,33 +111,25 @@ def _counted(work: Work, func: Callable[..., Any], tally: Tally) -> Callable[...
     return in_a_thread
 
 
-def _dropped(fileno: int) -> bool:
-    """Whether the server has ended an idle pooled connection (a restart, a failover,
-    pg_terminate_backend): its socket is then readable, with the server's last message or its
-    EOF. A poll, where a check query is a round trip."""
-    readable, _, _ = select.select([fileno], [], [], 0)
-    return bool(readable)
-
-
 def engine(database_url: str) -> Engine:
     """The tasks' engine: the pool's `SELECT 1` before each checkout (pool_pre_ping) was one
     of the four round trips of a `deliver` that had nothing left to do; a connection is now
-    checked by `_dropped`, and one found ended is replaced before it is used."""
+    checked by `ended`, and one found ended is replaced before it is used."""
     tasks_engine = db.make_engine(database_url, pool_pre_ping=False)
     event.listen(tasks_engine, "checkout", _replace_if_dropped)
     return tasks_engine
 
 
 def _replace_if_dropped(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-    if _dropped(dbapi_connection.fileno()):
+    if ended(dbapi_connection.fileno()):
         raise exc.DisconnectionError("the server ended this connection")
 
 
 async def _unless_dropped(connection: psycopg.AsyncConnection[Any]) -> None:
     """The pool's check of a connection before handing it out: the one procrastinate sets (an
-    empty query) was a round trip before each of its statements. One `_dropped` says the
+    empty query) was a round trip before each of its statements. One `ended` says the
     server ended gets the real check, which fails and has the pool replace it."""
-    if _dropped(connection.fileno()):
+    if ended(connection.fileno()):
         await AsyncConnectionPool.check_connection(connection)
 
 
@@ -221,6 +215,8 @@ async def _work(
             recovery.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await recovery
+            assert isinstance(app.job_manager, BatchingJobManager)
+            await app.job_manager.release()
 
 
 async def _next_scheduled(app: procrastinate.App) -> datetime | None:
@@ -245,7 +241,7 @@ def run(
         for name in ("procrastinate.worker", "procrastinate.worker.worker"):
             logging.getLogger(name).addFilter(_Unroutine())
     tally = Tally()
-    app = build(work, tally, periodic=not burst)
+    app = build(work, tally, periodic=not burst, concurrency=concurrency)
     try:
         asyncio.run(
             _work(app, database_url, concurrency=concurrency, heartbeat=heartbeat, burst=burst)
