@@ -214,12 +214,18 @@ def _quietly(call: Callable[..., object], *args: object) -> None:
 
 
 class _Response:
+    """An object's bytes exactly as stored: read undecoded, since a blob is opaque and a
+    Content-Encoding header (the store's, or whoever wrote the object) must not change them.
+    Undecoded, a sized read also skips urllib3's decode buffer and its copy."""
+
     def __init__(self, response: Any) -> None:
         self._response = response
 
     def read(self, size: int = -1, /) -> bytes:
         try:
-            return self._response.read(None if size < 0 else size)  # type: ignore[no-any-return]
+            return self._response.read(  # type: ignore[no-any-return]
+                None if size < 0 else size, decode_content=False
+            )
         except urllib3.exceptions.HTTPError as error:
             raise StoreUnavailable("object store read failed") from error
 

@@ -1,5 +1,7 @@
 """Both blob stores against the same contract; the S3 one against a real SeaweedFS server."""
 
+import gzip
+import io
 import os
 import secrets
 import threading
@@ -179,3 +181,17 @@ def test_refused_multipart_uploads_leave_no_thread_behind(s3_server: S3Server) -
     while threading.active_count() > before and time.monotonic() < deadline:
         time.sleep(0.05)
     assert threading.active_count() <= before
+
+
+def test_an_object_is_read_as_stored_whatever_encoding_the_store_names(
+    s3_server: S3Server,
+) -> None:
+    """The S3 store returns the stored bytes, never a decoding of them: a blob is opaque, and a
+    header of the store's (or of whoever wrote the object) must not change what is read."""
+    store = _s3(s3_server)
+    key, data = _key(), gzip.compress(os.urandom(3 << 20) + b"\0" * (2 << 20))
+    store.client.put_object(
+        store.bucket, key, io.BytesIO(data), len(data), metadata={"Content-Encoding": "gzip"}
+    )
+    assert read_range(store, key, 0, len(data)) == data
+    assert read_range(store, key, 7, 1 << 20) == data[7 : 7 + (1 << 20)]
