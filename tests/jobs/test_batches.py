@@ -182,3 +182,23 @@ def test_jobs_taken_and_not_started_are_put_back_as_they_were(url: str) -> None:
             assert again is not None and again.id == deferred[1]
 
     run(test)
+
+
+def test_a_flush_cancelled_midway_leaves_no_finish_waiting_for_ever(url: str) -> None:
+    async def test() -> None:
+        async with manager(url, 2) as (jobs, worker_id):
+            await defer(jobs, 2)
+            one, two = [await jobs.fetch_job([QUEUE], worker_id) for _ in range(2)]
+            assert one is not None and two is not None
+            first = asyncio.create_task(jobs.finish_job(one, Status.SUCCEEDED, delete_job=True))
+            await asyncio.sleep(0)  # its flush is on its way
+            second = asyncio.create_task(jobs.finish_job(two, Status.SUCCEEDED, delete_job=True))
+            await asyncio.sleep(0)
+            assert jobs._flusher is not None
+            jobs._flusher.cancel()
+            outcomes = await asyncio.wait_for(
+                asyncio.gather(first, second, return_exceptions=True), timeout=5
+            )
+            assert all(isinstance(outcome, asyncio.CancelledError) for outcome in outcomes)
+
+    run(test)

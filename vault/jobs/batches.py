@@ -136,6 +136,12 @@ class BatchingJobManager(JobManager):
                         _settle(done, error)
                     else:
                         _settle(done, None)
+            except BaseException:
+                # The flush itself was cancelled (the loop ending): no waiter may hang on it.
+                for *_, done in batch + self._finishing:
+                    done.cancel()
+                self._finishing = []
+                raise
             else:
                 for *_, done in batch:
                     _settle(done, None)
