@@ -202,3 +202,27 @@ def test_a_flush_cancelled_midway_leaves_no_finish_waiting_for_ever(url: str) ->
             assert all(isinstance(outcome, asyncio.CancelledError) for outcome in outcomes)
 
     run(test)
+
+
+def test_a_put_back_that_fails_leaves_the_jobs_to_the_stalled_job_recovery(
+    url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def test() -> None:
+        async with manager(url, 3) as (jobs, worker_id):
+            await defer(jobs, 3)
+            assert await jobs.fetch_job([QUEUE], worker_id) is not None
+
+            async def down(query: str, **arguments: Any) -> None:
+                raise psycopg.OperationalError("the server is gone")
+
+            with monkeypatch.context() as patched:
+                patched.setattr(jobs.connector, "execute_query_async", down)
+                await jobs.release()  # the worker's stop goes on
+            assert "could not put back 2 jobs" in caplog.text
+            assert sorted(state for state, *_ in rows(url).values()) == ["doing"] * 3
+        # Its worker gone, the stalled-job recovery finds all three.
+        async with manager(url, 1) as (other, _):
+            stalled = await other.get_stalled_jobs(queue=QUEUE, seconds_since_heartbeat=60)
+            assert len(stalled) == 3
+
+    run(test)

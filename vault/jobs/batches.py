@@ -119,32 +119,43 @@ class BatchingJobManager(JobManager):
             return
         ids = [job.id for job in self._taken]
         self._taken.clear()
-        await self.connector.execute_query_async(_RELEASE, ids=ids, worker_id=self._worker_id)
+        try:
+            await self.connector.execute_query_async(_RELEASE, ids=ids, worker_id=self._worker_id)
+        except Exception as error:  # the worker is stopping anyway: leave them to the recovery
+            log.warning(
+                "could not put back %d jobs taken and not started (%s); the stalled-job "
+                "recovery of a live worker will",
+                len(ids),
+                type(error).__name__,
+            )
+            return
         log.info("put back %d jobs taken and not started", len(ids))
 
     async def _flush(self) -> None:
-        while self._finishing:
-            batch, self._finishing = self._finishing, []
-            try:
-                await self._finish_all(batch)
-            except Exception:
-                # One bad finish (a job gone) must fail that job alone.
-                for job_id, status, delete_job, done in batch:
-                    try:
-                        await self.finish_job_by_id_async(job_id, status, delete_job)
-                    except Exception as error:
-                        _settle(done, error)
-                    else:
+        batch: list[_Finish] = []
+        try:
+            while self._finishing:
+                batch, self._finishing = self._finishing, []
+                try:
+                    await self._finish_all(batch)
+                except Exception:
+                    # One bad finish (a job gone) must fail that job alone.
+                    for job_id, status, delete_job, done in batch:
+                        try:
+                            await self.finish_job_by_id_async(job_id, status, delete_job)
+                        except Exception as error:
+                            _settle(done, error)
+                        else:
+                            _settle(done, None)
+                else:
+                    for *_, done in batch:
                         _settle(done, None)
-            except BaseException:
-                # The flush itself was cancelled (the loop ending): no waiter may hang on it.
-                for *_, done in batch + self._finishing:
-                    done.cancel()
-                self._finishing = []
-                raise
-            else:
-                for *_, done in batch:
-                    _settle(done, None)
+        except BaseException:
+            # The flush itself was cancelled (the loop ending): no waiter may hang on it.
+            for *_, done in batch + self._finishing:
+                done.cancel()
+            self._finishing = []
+            raise
 
     async def _finish_all(self, batch: list[_Finish]) -> None:
         if len(batch) == 1:
