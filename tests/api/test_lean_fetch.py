@@ -3,11 +3,14 @@ paper, count, audit, metrics and refusals as the route it stands in front of."""
 
 from __future__ import annotations
 
+import hashlib
+import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
+import anyio
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -19,6 +22,7 @@ from tests.support import api, files
 from vault import agencies, audit, db
 from vault.agencies.models import Agency, AgencyToken
 from vault.api import agency as agency_routes
+from vault.api import lean_fetch
 from vault.api.lean_fetch import ROUTE
 from vault.audit.models import AuditEvent
 from vault.documents.models import DocumentVersion
@@ -321,3 +325,92 @@ def test_concurrent_downloads_of_two_grants_and_other_appends_keep_counts_and_ch
         assert state["uses"] == 16
         assert _log(client, citizen, grant["id"]) == [("success", "")] * 16
     assert audit.verify(app.state.engine).breaks == []
+
+
+@pytest.mark.usefixtures("only_lean")
+def test_downloads_arriving_together_are_answered_together(
+    app: FastAPI,
+    client: TestClient,
+    citizen: api.Account,
+    agency: api.AgencyAccount,
+    paper: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While one worker thread answers a batch, the downloads arriving meanwhile wait on the
+    event loop and are answered by the next, each with its own paper, use and event."""
+    batches: list[int] = []
+    gathered = threading.Event()
+    threading.Timer(0.5, gathered.set).start()
+    answer = lean_fetch._checked_all
+
+    def held(state: Any, bearers: Any, wanted: Any) -> Any:
+        batches.append(len(wanted))
+        gathered.wait(5)  # the first batch holds on while the others arrive
+        return answer(state, bearers, wanted)
+
+    monkeypatch.setattr(lean_fetch, "_checked_all", held)
+    grant = api.share(client, citizen, agency.code, paper["id"], max_uses=20).json()
+    path = _content(grant["token"], paper["id"])
+    with ThreadPoolExecutor(12) as pool:
+        responses = list(pool.map(lambda _: client.get(path, headers=agency.headers), range(12)))
+
+    assert [r.status_code for r in responses] == [200] * 12
+    assert {hashlib.sha256(r.content).hexdigest() for r in responses} == {paper["sha256"]}
+    assert sum(batches) == 12 and len(batches) <= 3, batches
+    assert client.get(f"/api/v1/grants/{grant['id']}", headers=citizen.headers).json()["uses"] == 12
+    assert _log(client, citizen, grant["id"]) == [("success", "")] * 12
+    assert audit.verify(app.state.engine).breaks == []
+
+
+def test_a_download_given_up_while_it_waits_holds_up_no_other(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A request cancelled in the queue (its client gone, the server stopping) leaves it, and
+    the lead still passes: every other download gets its own outcome, and the next ones too."""
+    release = threading.Event()
+    asked: list[list[str]] = []
+
+    def answered(_state: Any, _bearers: Any, wanted: Any) -> list[Any]:
+        asked.append([one.token for one in wanted])
+        if len(asked) == 1:
+            release.wait(5)
+        return [ValueError(one.token) if one.token == "bad" else one.token for one in wanted]
+
+    monkeypatch.setattr(lean_fetch, "_checked_all", answered)
+    batches = lean_fetch._Batches()
+    outcomes: dict[str, object] = {}
+
+    async def download(token: str, scope: anyio.CancelScope | None = None) -> None:
+        wanted = lean_fetch._Wanted(None, "bearer", token, uuid.uuid4())  # type: ignore[arg-type]
+        with scope or anyio.CancelScope():
+            try:
+                outcomes[token] = await batches.answer(None, wanted)  # type: ignore[arg-type]
+            except ValueError as error:
+                outcomes[token] = error
+
+    async def main() -> None:
+        given_up = anyio.CancelScope()
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(download, "first")
+            await anyio.sleep(0.1)  # the first leads, its batch held in its thread
+            for token in ("second", "bad"):
+                tasks.start_soon(download, token)
+            tasks.start_soon(download, "gone", given_up)
+            tasks.start_soon(download, "last")
+            await anyio.sleep(0.1)
+            given_up.cancel()
+            await anyio.sleep(0.1)
+            release.set()
+        await download("after")
+
+    anyio.run(main)
+
+    assert asked == [["first"], ["second", "bad", "last"], ["after"]]
+    assert {token: str(outcome) for token, outcome in outcomes.items()} == {
+        "first": "first",
+        "second": "second",
+        "bad": "bad",
+        "last": "last",
+        "after": "after",
+    }
+    assert isinstance(outcomes["bad"], ValueError)

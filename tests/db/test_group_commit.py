@@ -171,3 +171,45 @@ def test_a_one_statement_batch_whose_connection_is_lost_is_not_applied_again(
     told = {n for n, outcome in outcomes.items() if isinstance(outcome, OperationalError)}
     assert lost.is_set() and len(told) > 1
     assert all(outcomes[n] is None for n in range(CALLERS) if n not in told)
+
+
+def test_callers_with_many_items_each_get_every_outcome_in_order(engine: Engine) -> None:
+    """Batches gathered by their callers (the agency downloads of one event loop) join the queue
+    beside single items, and one larger than a batch still ends: the lead passes to its own
+    next item."""
+    batches: list[list[int]] = []
+
+    def apply(session: Session, items: Sequence[int]) -> list[Exception | None]:
+        batches.append(list(items))
+        for n in items:
+            session.execute(text("INSERT INTO item VALUES (:n)"), {"n": n})
+        return [Gone("odd", reason="used_up") if n % 2 else None for n in items]
+
+    group = group_commit.for_engine(engine, apply)
+    sizes = [150, 1, 30, 1, 7, 1, 64, 1]
+    starts = [sum(sizes[:i]) for i in range(len(sizes))]
+    outcomes: dict[int, list[Exception | None]] = {}
+    start = threading.Barrier(len(sizes))
+
+    def caller(first: int, size: int) -> None:
+        start.wait()
+        outcomes[first] = group.submit_all(engine, range(first, first + size))
+
+    threads = [
+        threading.Thread(target=caller, args=pair) for pair in zip(starts, sizes, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    everything = range(sum(sizes))
+    assert sorted(outcomes) == starts
+    for first, size in zip(starts, sizes, strict=True):
+        mine = outcomes[first]
+        assert len(mine) == size
+        assert all((mine[i] is None) == ((first + i) % 2 == 0) for i in range(size))
+    assert sorted(n for batch in batches for n in batch) == list(everything)
+    assert max(len(batch) for batch in batches) <= 64
+    assert _stored(engine) == set(everything)
+    assert group.submit_all(engine, []) == []

@@ -104,14 +104,9 @@ def test_checked_downloads_and_other_appends_keep_the_chain_exact(
     with db.unit_of_work(engine, writes=False) as session:
         who = access.Accessor(session.exec(select(Agency).where(Agency.code == code)).one())
     subject = uuid.UUID(owner.id)
-    counted = checked.count_download(
-        engine,
-        token=grant["token"],
-        agency_id=who.agency.id,
-        actor=who.actor,
-        document_id=uuid.UUID(paper["id"]),
-    )
-    assert counted is not None and counted[1].object_key  # the short way, not the long one
+    asked = checked.Asked(grant["token"], who.agency.id, who.actor, uuid.UUID(paper["id"]))
+    (counted,) = checked.count_downloads(engine, [asked])
+    assert isinstance(counted, tuple) and counted[1].object_key  # the short way, not the long one
 
     def download(_: int) -> str:
         try:  # a refusal is audited once the request's unit of work has rolled back

@@ -6,10 +6,16 @@ the work. This layer, the outermost of the application's own, serves the common 
 without a query string, by an agency bearer token that authenticates, through a grant that
 serves the paper as stored. It does what the route (vault.api.agency.fetch_shared_document)
 does, with the same functions: the bearer token's check, the grant check, use count and
-audit append in one round trip (vault.sharing.access.fetch_checked), the same response
-(vault.api.downloads) and the same request metrics (vault.api.observed.Tally), in one worker
-thread hop. Whose token it is comes from memory once the token has authenticated here
-(vault.agencies.Bearers); that it still holds is checked in that round trip, each time.
+audit append in one round trip (vault.sharing.access.fetch_checked_all), the same response
+(vault.api.downloads) and the same request metrics (vault.api.observed.Tally). Whose token it
+is comes from memory once the token has authenticated here (vault.agencies.Bearers); that it
+still holds is checked in that round trip, each time.
+
+The downloads arriving together are answered together (_Batches): one worker thread checks,
+counts and opens them all, in one hop from the event loop and back, while the next ones
+gather. A thread per download, as the route has, spent more of each download's CPU on
+handing the GIL and the batch's lead between threads than on the download itself, and made
+every download wait for the batch leader's turns at the GIL.
 Anything else passes on untouched to the application, which refuses, names and audits it as
 it always has: here nothing was written for it. The route stays where it is, so /openapi.json
 describes this path as before.
@@ -17,8 +23,11 @@ describes this path as before.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import anyio.to_thread
@@ -31,17 +40,18 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from vault import agencies, crypto
 from vault.api.downloads import delivery_response
 from vault.api.observed import Tally
-from vault.sharing import access
+from vault.sharing import access, checked
 
 ROUTE = "/api/v1/shared/{token}/documents/{document_id}/content"
 # As the router matches the route's path parameters: anything but a slash.
 _PATH = re.compile("^" + re.sub(r"\{\w+\}", "([^/]+)", ROUTE) + "$")
+_MAX_BATCH = 64
 
 
 class LeanFetch:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.bearers = agencies.Bearers()
+        self.batches = _Batches()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         wanted = _wanted(scope)
@@ -50,7 +60,7 @@ class LeanFetch:
             return
         tally = Tally(receive, send)
         try:
-            served = await _serve(scope, tally, self.bearers, *wanted)
+            served = await _serve(scope, tally, self.batches, *wanted)
         except BaseException:
             tally.record(ROUTE, "GET")
             raise
@@ -82,7 +92,7 @@ def _wanted(scope: Scope) -> tuple[str, str, uuid.UUID] | None:
 async def _serve(
     scope: Scope,
     tally: Tally,
-    bearers: agencies.Bearers,
+    batches: _Batches,
     bearer: str,
     token: str,
     document_id: uuid.UUID,
@@ -93,9 +103,7 @@ async def _serve(
     request = Request(scope)
     response: Response | None
     try:
-        response = await anyio.to_thread.run_sync(
-            _checked, app.state, bearers, request, bearer, token, document_id
-        )
+        response = await batches.answer(app.state, _Wanted(request, bearer, token, document_id))
         if response is None:
             return False
     except Exception as error:
@@ -109,6 +117,63 @@ async def _serve(
     return True
 
 
+@dataclass(frozen=True)
+class _Wanted:
+    request: Request
+    bearer: str
+    token: str
+    document_id: uuid.UUID
+
+
+class _Batches:
+    """The downloads waiting on this event loop, answered a batch at a time by a task of the
+    loop's own, which starts the next batch as soon as one is answered: the worker thread is
+    kept busy while the loop sends the answers. (A request leading its batch, as
+    vault.db.group_commit's threads do, measured 25 % fewer downloads a second: the next
+    batch waited for the loop to send every answer first.)"""
+
+    def __init__(self) -> None:
+        self.bearers = agencies.Bearers()
+        self._queue: list[tuple[_Wanted, asyncio.Future[Response | None]]] = []
+        self._drainer: asyncio.Task[None] | None = None
+
+    async def answer(self, state: State, wanted: _Wanted) -> Response | None:
+        loop = asyncio.get_running_loop()
+        answered: asyncio.Future[Response | None] = loop.create_future()
+        drainer = self._drainer
+        if drainer is None or drainer.done() or drainer.get_loop() is not loop:
+            # The queue of a loop that is gone (a test client's) is nobody's to answer.
+            self._queue = [item for item in self._queue if item[1].get_loop() is loop]
+            self._drainer = loop.create_task(self._drain(state))
+        self._queue.append((wanted, answered))
+        return await answered  # a request cancelled meanwhile cancels its place too
+
+    async def _drain(self, state: State) -> None:
+        batch: list[tuple[_Wanted, asyncio.Future[Response | None]]] = []
+        try:
+            while self._queue:
+                taken, self._queue = self._queue[:_MAX_BATCH], self._queue[_MAX_BATCH:]
+                batch = [item for item in taken if not item[1].done()]
+                wanted = [item[0] for item in batch]
+                try:
+                    outcomes = await anyio.to_thread.run_sync(
+                        _checked_all, state, self.bearers, wanted
+                    )
+                except Exception as error:
+                    outcomes = [error] * len(batch)
+                for (_, answered), outcome in zip(batch, outcomes, strict=True):
+                    if answered.done():
+                        continue
+                    if isinstance(outcome, Exception):
+                        answered.set_exception(outcome)
+                    else:
+                        answered.set_result(outcome)
+        finally:  # only if the loop itself is going away: nobody is left waiting
+            for _, answered in [*batch, *self._queue]:
+                if not answered.done():
+                    answered.set_exception(RuntimeError("the download could not be answered"))
+
+
 def _handler(handlers: dict[Any, Any], error: Exception) -> Any:
     """The application's own handler for `error`'s class or its nearest base, short of the
     catch-all (the server's error layer calls that one, and logs the error)."""
@@ -117,36 +182,34 @@ def _handler(handlers: dict[Any, Any], error: Exception) -> Any:
     )
 
 
-def _checked(
-    state: State,
-    bearers: agencies.Bearers,
-    request: Request,
-    bearer: str,
-    token: str,
-    document_id: uuid.UUID,
-) -> Response | None:
-    """In a worker thread, as the route runs: the checked download, the bearer token checked
-    with it, and its response, whose first chunk is read and verified here; None when the
-    token or the grant does not hold."""
-    bearer_hash = crypto.hash_token(bearer)
-    agency_id = bearers.agency_of(state.engine, bearer_hash)
-    if agency_id is None:
-        return None
-    # Only a citizen key no longer in memory is read through this session, after the download
-    # has committed in its batch, and nothing is written through it: closed, never committed.
+def _checked_all(
+    state: State, bearers: agencies.Bearers, wanted: Sequence[_Wanted]
+) -> list[Response | None | Exception]:
+    """In a worker thread, as the route runs: the checked downloads, each bearer token checked
+    with them, and their responses, whose first chunks are read and verified here; None where
+    the token or the grant does not hold, to leave the request to the route."""
+    outcomes: list[Response | None | Exception] = [None] * len(wanted)
+    asked: dict[int, checked.Asked] = {}
+    for place, one in enumerate(wanted):
+        bearer_hash = crypto.hash_token(one.bearer)
+        try:
+            agency_id = bearers.agency_of(state.engine, bearer_hash)
+        except Exception as error:
+            outcomes[place] = error
+            continue
+        if agency_id is not None:
+            # The actor as vault.sharing.access.Accessor names a system.
+            actor = ("agency", str(agency_id))
+            asked[place] = checked.Asked(
+                one.token, agency_id, actor, one.document_id, bearer_hash=bearer_hash
+            )
+    # Only a citizen key no longer in memory is read through this session, after the downloads
+    # have committed, and nothing is written through it: closed, never committed.
     with Session(state.engine) as session:
-        delivery = access.fetch_checked(
-            session,
-            state.backend,
-            agency_id=agency_id,
-            actor=("agency", str(agency_id)),  # as vault.sharing.access.Accessor names a system
-            token=token,
-            document_id=document_id,
-            end_read=_nothing_read,
-            bearer_hash=bearer_hash,
-        )
-    return None if delivery is None else delivery_response(request, delivery)
-
-
-def _nothing_read() -> None:
-    """The download's session has read nothing before it is counted: no transaction to end."""
+        deliveries = access.fetch_checked_all(session, state.backend, list(asked.values()))
+    for place, delivery in zip(asked, deliveries, strict=True):
+        if delivery is None or isinstance(delivery, Exception):
+            outcomes[place] = delivery
+        else:
+            outcomes[place] = delivery_response(wanted[place].request, delivery)
+    return outcomes

@@ -36,7 +36,7 @@ class _Waiting(Generic[Item]):
     woken: threading.Event = field(default_factory=threading.Event)
     leads: bool = False
     done: bool = False
-    error: BaseException | None = None
+    error: Exception | None = None
 
 
 class GroupCommit(Generic[Item]):
@@ -49,19 +49,31 @@ class GroupCommit(Generic[Item]):
 
     def submit(self, engine: Engine, item: Item) -> None:
         """Returns once `item` has committed; raises its error otherwise."""
-        mine = _Waiting(item)
+        (error,) = self.submit_all(engine, [item])
+        if error is not None:
+            raise error
+
+    def submit_all(self, engine: Engine, items: Sequence[Item]) -> list[Exception | None]:
+        """Returns once every item has committed or failed: each one's error, or None. For a
+        caller that gathered its own batch (vault.api.lean_fetch), which joins the queue as one
+        and may share a transaction with the items of others."""
+        mine = [_Waiting(item) for item in items]
+        if not mine:
+            return []
         with self._lock:
-            self._queue.append(mine)
+            self._queue.extend(mine)
             if not self._busy:
-                self._busy = mine.leads = True
-        while not mine.done:
-            if mine.leads:
-                self._lead(engine)
-            else:
-                mine.woken.wait()
-                mine.woken.clear()
-        if mine.error is not None:
-            raise mine.error
+                self._busy = mine[0].leads = True
+        # The lead passes to the queue's first item, so it reaches one of these only once every
+        # item before it has been taken and committed: the one this loop waits for.
+        for waiting in mine:
+            while not waiting.done:
+                if waiting.leads:
+                    self._lead(engine)
+                else:
+                    waiting.woken.wait()
+                    waiting.woken.clear()
+        return [waiting.error for waiting in mine]
 
     def _lead(self, engine: Engine) -> None:
         batch: list[_Waiting[Item]] = []
@@ -130,7 +142,7 @@ class _CommitFailed(Exception):
         self.error = error
 
 
-def _finish(waiting: _Waiting[Any], error: BaseException | None) -> None:
+def _finish(waiting: _Waiting[Any], error: Exception | None) -> None:
     waiting.error, waiting.done = error, True
     waiting.woken.set()
 

@@ -182,25 +182,34 @@ def fetch_checked(
     token: str,
     document_id: uuid.UUID,
     end_read: db.EndRead,
-    bearer_hash: str | None = None,
 ) -> Delivery | None:
     """The paper streamed as stored, its use counted and audited in one round trip; None, with
-    nothing written, when the grant does not serve it so, or the agency's bearer token
-    (`bearer_hash`, when the caller has not authenticated the agency) does not hold: the caller
-    then goes the long way (`fetch`), which names and audits the refusal."""
+    nothing written, when the grant does not serve it so: the caller then goes the long way
+    (`fetch`), which names and audits the refusal."""
     end_read()
-    counted = checked.count_download(
-        session.get_bind(),  # type: ignore[arg-type]
-        token=token,
-        agency_id=agency_id,
-        actor=actor,
-        document_id=document_id,
-        bearer_hash=bearer_hash,
-    )
-    if counted is None:
-        return None
-    document, version = counted
-    return _streamed(documents.content_of(session, backend, document, version))
+    asked = checked.Asked(token, agency_id, actor, document_id)
+    (outcome,) = fetch_checked_all(session, backend, [asked])
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
+def fetch_checked_all(
+    session: Session, backend: Backend, asked: Sequence[checked.Asked]
+) -> list[Delivery | None | Exception]:
+    """As fetch_checked, for downloads gathered by the caller, each with its own outcome (an
+    error among them fails no other); the session must have read nothing (a citizen's key
+    no longer in memory is read through it, after the downloads have committed)."""
+    deliveries: list[Delivery | None | Exception] = []
+    for outcome in checked.count_downloads(session.get_bind(), asked):  # type: ignore[arg-type]
+        if outcome is None or isinstance(outcome, Exception):
+            deliveries.append(outcome)
+            continue
+        try:
+            deliveries.append(_streamed(documents.content_of(session, backend, *outcome)))
+        except Exception as error:  # the store failing, or a damaged paper: its caller's to tell
+            deliveries.append(error)
+    return deliveries
 
 
 def deliver(

@@ -22,11 +22,12 @@ it was (vault.agencies.Bearers).
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Engine, Row, Select, bindparam, or_, select, text, update
+from sqlalchemy import Engine, Row, Select, bindparam, select, text, update
 from sqlmodel import Session, col
 
 from vault import agencies, audit, crypto, db
@@ -47,6 +48,22 @@ def details(doc_type: str, version: int, *, stamped: bool) -> dict[str, object]:
     return {"doc_type": doc_type, "version": version, "stamped": stamped}
 
 
+@dataclass(frozen=True)
+class Asked:
+    """One agency download to check and count. `bearer_hash`: the hash of the agency's bearer
+    token, to be checked in the same round trip; None when the caller authenticated the
+    agency."""
+
+    token: str
+    agency_id: uuid.UUID
+    actor: tuple[str, str]
+    document_id: uuid.UUID
+    bearer_hash: str | None = None
+
+
+Counted = tuple[Document, DocumentVersion]
+
+
 @dataclass(eq=False)
 class _Download:
     token_hash: str
@@ -54,28 +71,29 @@ class _Download:
     actor: tuple[str, str]
     document_id: uuid.UUID
     bearer_hash: str | None
-    found: tuple[Document, DocumentVersion] | None = None
+    found: Counted | None = None
 
 
-def count_download(
-    engine: Engine,
-    *,
-    token: str,
-    agency_id: uuid.UUID,
-    actor: tuple[str, str],
-    document_id: uuid.UUID,
-    bearer_hash: str | None = None,
-) -> tuple[Document, DocumentVersion] | None:
-    """The paper, its use counted and its download audited, committed; None, with nothing
-    written, when any check fails. `bearer_hash`: the hash of the agency's bearer token, to be
-    checked in the same round trip; None when the caller authenticated the agency."""
-    download = _Download(crypto.hash_token(token), agency_id, actor, document_id, bearer_hash)
+def count_downloads(engine: Engine, asked: Sequence[Asked]) -> list[Counted | None | Exception]:
+    """For each download, in order: the paper, its use counted and its download audited,
+    committed; None, with nothing written, when any check fails; or the error that kept it
+    from being recorded. Downloads asked together share a batch, whoever else joins it."""
+    downloads = [
+        _Download(crypto.hash_token(a.token), a.agency_id, a.actor, a.document_id, a.bearer_hash)
+        for a in asked
+    ]
     postgresql = engine.dialect.name == "postgresql"
     apply = _in_one_statement if postgresql else _in_one_transaction
-    group_commit.for_engine(engine, apply, one_statement=True).submit(engine, download)
-    if download.found is not None:  # written outside the ORM: counted here, once committed
-        metrics.count_written(DOWNLOAD, audit.Outcome.SUCCESS)
-    return download.found
+    errors = group_commit.for_engine(engine, apply, one_statement=True).submit_all(
+        engine, downloads
+    )
+    outcomes: list[Counted | None | Exception] = []
+    for download, error in zip(downloads, errors, strict=True):
+        if error is None and download.found is not None:
+            # Written outside the ORM: counted here, once committed.
+            metrics.count_written(DOWNLOAD, audit.Outcome.SUCCESS)
+        outcomes.append(error or download.found)
+    return outcomes
 
 
 def _event(download: _Download) -> audit.Event:
@@ -140,25 +158,47 @@ _FETCH = text(
 
 
 def _in_one_transaction(session: Session, downloads: Sequence[_Download]) -> list[Exception | None]:
+    """A statement for the batch's grants, one for its bearer tokens, one counting the uses
+    and one appending the events, whatever the batch's size: each statement hands the GIL to
+    the request threads and waits to take it back, so statements per download made the batch,
+    which every download waits for, several times longer than its own work."""
     at = db.utc_now()
     connection = session.connection()
-    events = []
     for download in downloads:
         download.found = None
-        row = connection.execute(
-            _FIND if download.bearer_hash is None else _FIND_BY_BEARER,
+    found = {
+        (row.token_hash, row.document_id): row
+        for row in connection.execute(
+            _FIND,
             {
-                "token_hash": download.token_hash,
-                "agency_id": download.agency_id,
-                "document_id": download.document_id,
+                "token_hashes": sorted({download.token_hash for download in downloads}),
+                "document_ids": sorted({download.document_id for download in downloads}),
                 "at": at,
-                "bearer_hash": download.bearer_hash,
             },
-        ).first()
-        if row is None:
+        )
+    }
+    bearers = sorted({download.bearer_hash for download in downloads if download.bearer_hash})
+    holding = (
+        {tuple(row) for row in connection.execute(_HOLDING, {"bearer_hashes": bearers, "at": at})}
+        if bearers
+        else set()
+    )
+    counted: Counter[uuid.UUID] = Counter()
+    events = []
+    for download in downloads:
+        row = found.get((download.token_hash, download.document_id))
+        if (
+            row is None
+            or row.agency_id != download.agency_id
+            or (
+                download.bearer_hash is not None
+                and (download.bearer_hash, download.agency_id) not in holding
+            )
+            # BEGIN IMMEDIATE holds the write lock: the uses read above are the grant's own.
+            or (row.max_uses is not None and row.uses + counted[row.grant_id] >= row.max_uses)
+        ):
             continue
-        # BEGIN IMMEDIATE holds the write lock: the row read above is the row counted here.
-        connection.execute(_COUNT, {"grant_id": row.grant_id})
+        counted[row.grant_id] += 1
         download.found = _paper(download.document_id, row)
         events.append(
             replace(
@@ -168,12 +208,21 @@ def _in_one_transaction(session: Session, downloads: Sequence[_Download]) -> lis
                 details=details(row.doc_type, row.version, stamped=False),
             )
         )
+    if counted:
+        connection.execute(_COUNT, [{"grant_id": g, "taken": n} for g, n in counted.items()])
     audit.insert_many(session, events)
     return [None] * len(downloads)
 
 
+# The batch's live grants holding its papers as stored; whose they are and whether a use is
+# left is the caller's to check, download by download.
 _FIND: Select[*tuple[Any, ...]] = (
     select(
+        col(Grant.token_hash),
+        col(Grant.agency_id),
+        col(Grant.uses),
+        col(Grant.max_uses),
+        col(GrantDocument.document_id),
         col(Grant.id).label("grant_id"),
         col(Grant.citizen_id),
         col(Document.doc_type),
@@ -195,29 +244,30 @@ _FIND: Select[*tuple[Any, ...]] = (
         & (col(DocumentVersion.version) == GrantDocument.version),
     )
     .where(
-        col(Grant.token_hash) == bindparam("token_hash"),
-        col(Grant.agency_id) == bindparam("agency_id"),
+        col(Grant.token_hash).in_(bindparam("token_hashes", expanding=True)),
         col(Grant.revoked_at).is_(None),
         col(Grant.expires_at) > bindparam("at"),
-        or_(col(Grant.max_uses).is_(None), col(Grant.uses) < col(Grant.max_uses)),
-        col(GrantDocument.document_id) == bindparam("document_id"),
+        col(GrantDocument.document_id).in_(bindparam("document_ids", expanding=True)),
         col(GrantDocument.masks).is_(None),
     )
 )
-_FIND_BY_BEARER = (
-    _FIND.join(AgencyToken, col(AgencyToken.agency_id) == Grant.agency_id)
-    .join(Agency, col(Agency.id) == Grant.agency_id)
+# The batch's bearer tokens that still hold, with their agencies.
+_HOLDING = (
+    select(col(AgencyToken.token_hash), col(AgencyToken.agency_id))
+    .join(Agency, col(Agency.id) == AgencyToken.agency_id)
     .where(
-        col(AgencyToken.token_hash) == bindparam("bearer_hash"),
+        col(AgencyToken.token_hash).in_(bindparam("bearer_hashes", expanding=True)),
         *agencies.holds(bindparam("at")),
     )
 )
 _COUNT = (
-    update(Grant).where(col(Grant.id) == bindparam("grant_id")).values(uses=col(Grant.uses) + 1)
+    update(Grant)
+    .where(col(Grant.id) == bindparam("grant_id"))
+    .values(uses=col(Grant.uses) + bindparam("taken"))
 )
 
 
-def _paper(document_id: uuid.UUID, row: Row[Any]) -> tuple[Document, DocumentVersion]:
+def _paper(document_id: uuid.UUID, row: Row[Any]) -> Counted:
     """The paper as the checks read it, for streaming (vault.documents.content_of reads it from
     these): built unvalidated, the values being the database's own, and held by no session."""
     document = Document.model_construct(
