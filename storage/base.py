@@ -39,6 +39,10 @@ class BlobWriter(Protocol):
 
 
 class BlobStore(Protocol):
+    # Whether a read waits on the network: a caller opening several blobs at once overlaps
+    # them then, and reads a local disk's one after another (no thread hand-offs).
+    remote: bool
+
     def writer(self, key: str) -> AbstractContextManager[BlobWriter]:
         """Collects a blob of unknown length; it exists only if the block exits cleanly."""
 

@@ -53,6 +53,8 @@ class FileStore:
     """Writes go to a temporary file that is renamed into place once complete and synced,
     so a crash never leaves a half-written blob under a real key."""
 
+    remote = False
+
     def __init__(self, root: Path) -> None:
         self.root = root
         self._objects = root / "objects"

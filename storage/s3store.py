@@ -239,6 +239,8 @@ class S3Store:
     upload thread, so the store must take a part within it.
     """
 
+    remote = True
+
     def __init__(
         self,
         *,

@@ -414,3 +414,52 @@ def test_a_download_given_up_while_it_waits_holds_up_no_other(
         "after": "after",
     }
     assert isinstance(outcomes["bad"], ValueError)
+
+
+def test_downloads_waiting_on_two_event_loops_at_once_are_each_answered_on_their_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One application served by two loops at the same time (test clients in two threads):
+    each loop's downloads wait and are answered on that loop, whichever loop asks meanwhile."""
+    a_queued, b_asked = threading.Event(), threading.Event()
+    batches: list[list[str]] = []
+
+    def answered(_state: Any, _bearers: Any, wanted: Any) -> list[Any]:
+        tokens = [one.token for one in wanted]
+        batches.append(tokens)
+        if tokens == ["a-0"]:
+            b_asked.wait(5)  # loop a's first batch runs while b asks and a's next ones wait
+        return [f"{token} answered" for token in tokens]
+
+    monkeypatch.setattr(lean_fetch, "_checked_all", answered)
+    shared = lean_fetch._Batches()
+    outcomes: dict[str, object] = {}
+
+    async def download(token: str) -> None:
+        wanted = lean_fetch._Wanted(None, "bearer", token, uuid.uuid4())  # type: ignore[arg-type]
+        outcomes[token] = await shared.answer(None, wanted)  # type: ignore[arg-type]
+
+    async def loop_a() -> None:
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(download, "a-0")
+            await anyio.sleep(0.05)
+            tasks.start_soon(download, "a-1")
+            tasks.start_soon(download, "a-2")
+            await anyio.sleep(0.05)
+            a_queued.set()
+
+    async def loop_b() -> None:
+        a_queued.wait(5)
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(download, "b-0")
+            await anyio.sleep(0.05)
+            b_asked.set()
+
+    threads = [threading.Thread(target=anyio.run, args=(main,)) for main in (loop_a, loop_b)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+
+    assert outcomes == {t: f"{t} answered" for t in ("a-0", "a-1", "a-2", "b-0")}
+    assert sorted(batches) == [["a-0"], ["a-1", "a-2"], ["b-0"]]

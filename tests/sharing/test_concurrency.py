@@ -1,16 +1,19 @@
 """Use counting under real concurrency, through a real server on PostgreSQL and S3."""
 
+import hashlib
 import json
 import secrets
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlmodel import select
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import Session, select, text
 
 from tests.conftest import Stack
 from tests.support import api, files
@@ -146,4 +149,48 @@ def test_checked_downloads_and_other_appends_keep_the_chain_exact(
     assert {e.details for e in downloads if e.reason is None} == {
         json.dumps({"doc_type": "GKS", "stamped": False, "version": 1}, separators=(",", ":"))
     }
+    assert audit.verify(engine).breaks == []
+
+
+def test_downloads_asked_together_each_get_their_own_outcome(
+    app: FastAPI, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Downloads checked and counted together (the lean layer's batch): one whose citizen key
+    cannot be read (the database failing that statement, which aborts a PostgreSQL transaction)
+    fails alone; the batch's session answers again for the next ones, whose papers are served
+    (opened together on the S3 store)."""
+    owner = api.register(client)
+    paper = api.upload(client, owner, ("a.pdf", files.pdf())).json()
+    code = f"A-{secrets.token_hex(3)}"
+    api.register_agency(client, code)
+    grants = [api.share(client, owner, code, paper["id"]).json() for _ in range(3)]
+    engine = app.state.engine
+    with db.unit_of_work(engine, writes=False) as session:
+        who = access.Accessor(session.exec(select(Agency).where(Agency.code == code)).one())
+    content_of = access.documents.content_of
+    calls: list[uuid.UUID] = []
+
+    def first_fails(session: Session, *args: Any) -> Any:
+        calls.append(args[1].id)
+        if len(calls) == 1:
+            session.execute(text("SELECT * FROM no_such_table"))
+        session.execute(text("SELECT 1"))
+        return content_of(session, *args)
+
+    monkeypatch.setattr(access.documents, "content_of", first_fails)
+    document_id = uuid.UUID(paper["id"])
+    asked = [checked.Asked(g["token"], who.agency.id, who.actor, document_id) for g in grants]
+    with Session(engine) as session:
+        outcomes = access.fetch_checked_all(session, app.state.backend, asked)
+        served = [
+            b"".join(outcome.stream)
+            for outcome in outcomes
+            if isinstance(outcome, access.Delivery) and outcome.stream is not None
+        ]
+
+    assert len(calls) == 3 and isinstance(outcomes[0], DBAPIError)
+    assert [hashlib.sha256(body).hexdigest() for body in served] == [paper["sha256"]] * 2
+    for grant in grants:  # counted before the paper was opened, as an abandoned download is
+        state = client.get(f"/api/v1/grants/{grant['id']}", headers=owner.headers).json()
+        assert state["uses"] == 1
     assert audit.verify(engine).breaks == []

@@ -9,7 +9,8 @@ very next request.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Iterator, Sequence
+from concurrent import futures
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -200,16 +201,39 @@ def fetch_checked_all(
     """As fetch_checked, for downloads gathered by the caller, each with its own outcome (an
     error among them fails no other); the session must have read nothing (a citizen's key
     no longer in memory is read through it, after the downloads have committed)."""
-    deliveries: list[Delivery | None | Exception] = []
+    contents: list[documents.Content | None | Exception] = []
     for outcome in checked.count_downloads(session.get_bind(), asked):  # type: ignore[arg-type]
         if outcome is None or isinstance(outcome, Exception):
-            deliveries.append(outcome)
+            contents.append(outcome)
             continue
         try:
-            deliveries.append(_streamed(documents.content_of(session, backend, *outcome)))
-        except Exception as error:  # the store failing, or a damaged paper: its caller's to tell
-            deliveries.append(error)
-    return deliveries
+            contents.append(documents.content_of(session, backend, *outcome))
+        except Exception as error:  # a citizen key unreadable: this download's alone
+            session.rollback()
+            contents.append(error)
+    found = [content for content in contents if isinstance(content, documents.Content)]
+    opened: Iterator[Delivery | Exception]
+    if backend.store.remote and len(found) > 1:
+        with futures.ThreadPoolExecutor(min(len(found), _OPENERS)) as pool:
+            opened = iter(list(pool.map(_opened, found)))
+    else:
+        opened = map(_opened, found)
+    return [
+        next(opened) if isinstance(content, documents.Content) else content for content in contents
+    ]
+
+
+# A store over the network is read for several downloads at once, as a thread per download did.
+_OPENERS = 8
+
+
+def _opened(content: documents.Content) -> Delivery | Exception:
+    """The paper opened, its first chunk read and verified; or the store failing, or the paper
+    damaged: its caller's to tell."""
+    try:
+        return _streamed(content)
+    except Exception as error:
+        return error
 
 
 def deliver(
