@@ -214,8 +214,7 @@ def fetch_checked_all(
     found = [content for content in contents if isinstance(content, documents.Content)]
     opened: Iterator[Delivery | Exception]
     if backend.store.remote and len(found) > 1:
-        with futures.ThreadPoolExecutor(min(len(found), _OPENERS)) as pool:
-            opened = iter(list(pool.map(_opened, found)))
+        opened = iter(list(_OPENING.map(_opened, found)))
     else:
         opened = map(_opened, found)
     return [
@@ -224,7 +223,7 @@ def fetch_checked_all(
 
 
 # A store over the network is read for several downloads at once, as a thread per download did.
-_OPENERS = 8
+_OPENING = futures.ThreadPoolExecutor(8, thread_name_prefix="vault-open")
 
 
 def _opened(content: documents.Content) -> Delivery | Exception:
