@@ -51,11 +51,16 @@ class GrantView:
     token: str | None = None
 
 
+def used_up(uses: int, max_uses: int | None) -> bool:
+    """Whether a grant of at most `max_uses` downloads has none left after `uses`."""
+    return max_uses is not None and uses >= max_uses
+
+
 def status(grant: Grant, now: datetime | None = None) -> GrantStatus:
     now = now or db.utc_now()
     if grant.revoked_at is not None:
         return grant.ended_as or GrantStatus.REVOKED
-    if grant.max_uses is not None and grant.uses >= grant.max_uses:
+    if used_up(grant.uses, grant.max_uses):
         return GrantStatus.USED_UP
     if db.aware(grant.expires_at) <= now:
         return GrantStatus.EXPIRED
