@@ -181,6 +181,36 @@ def test_a_new_version_is_not_certified(
     assert client.get(f"{path}/certification", headers=citizen.headers).status_code == 404
 
 
+def test_a_certified_papers_type_number_and_dates_are_confirmed_never_moved(
+    client: TestClient, agency: AgencyAccount, officer: OfficerAccount, citizen: Account
+) -> None:
+    """What the officer compared with the original is what dossiers and a child's vault trust:
+    confirming the paper's reading may repeat it, not change it."""
+    details = {"doc_type": "CCCD", "number": "048090001234", "expires_on": "2035-01-01"}
+    paper = upload(client, citizen, ("cccd.png", files.png()), **details).json()
+    headers = acting_headers(client, officer, citizen, ("documents:read",))
+    assert certify(client, headers, paper).status_code == 201
+    path = f"/api/v1/documents/{paper['id']}"
+
+    same = client.post(f"{path}/reading/accept", headers=citizen.headers, json=details)
+    assert same.status_code == 200, same.text
+    assert same.json()["trust"] == "certified"
+    for moved in (
+        {"doc_type": "GKS"},
+        {"number": "048090009999"},
+        {"expires_on": "2099-01-01"},
+        {"issued_on": "2021-06-15"},
+    ):
+        refused = client.post(f"{path}/reading/accept", headers=citizen.headers, json=moved)
+        assert refused.status_code == 409, (moved, refused.text)
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert "certified at the counter" in refused.json()["detail"]
+        assert next(iter(moved)) in refused.json()["detail"]
+    kept = client.get(path, headers=citizen.headers).json()
+    assert {k: kept[k] for k in details} == details
+    assert (kept["issued_on"], kept["trust"]) == (None, "certified")
+
+
 def test_a_dossier_asking_for_a_certified_paper_takes_it(
     client: TestClient, agency: AgencyAccount, officer: OfficerAccount, citizen: Account
 ) -> None:

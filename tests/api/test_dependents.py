@@ -475,3 +475,35 @@ def test_erasing_a_parent_leaves_the_childs_vault(
     fathers = certified_certificate(client, father, number)
     joined = add_child(client, father, number, born, fathers, "father")
     assert joined.status_code == 201, joined.text
+
+
+def test_a_certified_paper_of_another_kind_cannot_become_a_childs_birth_certificate(
+    client: TestClient, mother: Account
+) -> None:
+    """Confirming a reading is the one way to relabel a paper: it cannot turn a stranger's
+    certified identity card into the birth certificate that opens another family's child's
+    vault (or squats a child's number before the parents come)."""
+    born = years_ago(6)
+    number = child_number(born.year)
+    made = add_child(client, mother, number, born, certified_certificate(client, mother, number))
+    assert made.status_code == 201, made.text
+    stranger = register(client, full_name="Lê Văn Lạ")
+    card = certified_certificate(client, stranger, "048090001234", doc_type="CCCD")
+
+    relabelled = client.post(
+        f"/api/v1/documents/{card}/reading/accept",
+        headers=stranger.headers,
+        json={"doc_type": "GKS", "number": number},
+    )
+    assert relabelled.status_code == 409, relabelled.text
+    kept = client.get(f"/api/v1/documents/{card}", headers=stranger.headers).json()
+    assert (kept["doc_type"], kept["number"], kept["trust"]) == (
+        "CCCD",
+        "048090001234",
+        "certified",
+    )
+    joined = add_child(client, stranger, number, born, card, relationship="father")
+    assert joined.status_code == 422, joined.text
+    other = child_number(born.year)
+    squatted = add_child(client, stranger, other, born, card)
+    assert squatted.status_code == 422, squatted.text

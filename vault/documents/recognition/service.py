@@ -25,6 +25,7 @@ from vault.accounts import citizens
 from vault.accounts.models import Citizen
 from vault.blobs import objects
 from vault.blobs.backend import Backend
+from vault.catalog.document_types import Trust
 from vault.documents.forms import DetailsForm
 from vault.documents.intake.images import Page
 from vault.documents.models import Document, DocumentVersion
@@ -271,7 +272,10 @@ def accept(
     for name in ("number", "issued_on", "expires_on"):
         if fields.get(name) is not None:
             form.accept(name, str(fields[name]))
-    document.doc_type = form.finish()
+    doc_type = form.finish()
+    if version.trust is not Trust.SELF_SCAN:
+        _keep_vouched(describe(session, backend, document, version), doc_type, form)
+    document.doc_type = doc_type
     document.updated_at = db.utc_now()
     _apply(session, backend, owner, version, form)
     if reading is not None:
@@ -294,6 +298,29 @@ def accept(
         ),
     )
     return describe(session, backend, document, version)
+
+
+def _keep_vouched(now: DocumentView, doc_type: str, form: DetailsForm) -> None:
+    """A certified version's type, number and dates are what an officer compared with the
+    original, an issued one's what its agency signed; other rules trust them (a guardian's
+    birth certificate, a dossier's certified paper), so a correction may confirm them, never
+    move them: relabelled, a certified identity card would pass for a child's birth
+    certificate."""
+    wanted = {
+        "doc_type": doc_type,
+        "number": form.text.get("number"),
+        "issued_on": form.dates.get("issued_on"),
+        "expires_on": form.dates.get("expires_on"),
+    }
+    moved = [
+        name for name, value in wanted.items() if value is not None and value != getattr(now, name)
+    ]
+    if moved:
+        how = "certified at the counter" if now.trust is Trust.CERTIFIED else "issued by its agency"
+        raise Conflict(
+            f"This paper was {how}: its {', '.join(moved)} stay as they were vouched for. "
+            "If they are wrong, store a new scan as a new version and have it certified again."
+        )
 
 
 def _recompute_expiry(
