@@ -60,7 +60,8 @@ def stored(client: TestClient, citizen: Account, paper: str) -> bytes:
 def test_a_masked_card_photo_reaches_the_agency_only_masked(
     client: TestClient, citizen: Account, agency: AgencyAccount
 ) -> None:
-    photo = upload(client, citizen, ("cccd.jpg", card()), doc_type="CCCD").json()
+    details = {"number": "048190001234", "title": "Căn cước của Mai", "expires_on": "2040-01-01"}
+    photo = upload(client, citizen, ("cccd.jpg", card()), doc_type="CCCD", **details).json()
     original = stored(client, citizen, photo["id"])
     created = share(client, citizen, agency.code, photo["id"], masks={photo["id"]: CARD})
     assert created.status_code == 201, created.text
@@ -73,6 +74,10 @@ def test_a_masked_card_photo_reaches_the_agency_only_masked(
     token = grant["token"]
     opened = client.get(f"/api/v1/shared/{token}", headers=agency.headers).json()
     assert [p["masked"] for p in opened["papers"]] == [True]
+    # What it says beside the masked copy does not repeat what the masks hide.
+    (described,) = opened["papers"]
+    assert (described["number"], described["title"]) == (None, None)
+    assert (described["doc_type"], described["expires_on"]) == ("CCCD", "2040-01-01")
 
     fetched = client.get(content(token, photo["id"]), headers=agency.headers)
     assert fetched.status_code == 200, fetched.text

@@ -329,8 +329,8 @@ class AccessLogEntry(BaseModel):
 class SharedPaperPublic(BaseModel):
     id: uuid.UUID
     doc_type: str
-    title: str | None
-    number: str | None
+    title: str | None = Field(description="Withheld (null) for a masked paper")
+    number: str | None = Field(description="Withheld (null) for a masked paper")
     content_type: str
     size: int
     pages: int

@@ -428,11 +428,14 @@ def _unusable(session: Session, grant_id: uuid.UUID, *, count: bool) -> GrantSta
 
 
 def _paper(view: documents.DocumentView, *, masked: bool) -> SharedPaper:
+    """A masked paper's number and title are withheld: they often repeat what the citizen
+    blacked out (a passport's number, an old ID number), and the agency reads what was left
+    visible on the masked copy itself."""
     return SharedPaper(
         id=view.id,
         doc_type=view.doc_type,
-        title=view.title,
-        number=view.number,
+        title=None if masked else view.title,
+        number=None if masked else view.number,
         content_type=view.content_type,
         size=view.size,
         pages=view.pages,
