@@ -5,8 +5,11 @@ test_resumable_clients.py."""
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -278,6 +281,71 @@ def test_creation_with_upload_and_termination(
     assert gone.status_code == 204
     assert head(client, citizen.headers, uid).status_code == 404
     assert not blob_keys(app) and not assemblies(app)
+
+
+def test_a_creation_whose_first_bytes_fail_leaves_nothing_behind(
+    app: FastAPI, client: TestClient, citizen: Account
+) -> None:
+    """The client learns where an upload is from the creation's answer alone: a creation whose
+    bytes fail (a checksum mismatch; a body past its length after a whole part was stored)
+    leaves no upload behind to hold a place in the quota, and nothing in the store."""
+    data = marked_pdf(6 << 20)
+    for headers, status in (
+        ({"Upload-Length": str(len(data)), "Upload-Checksum": checksum(b"other")}, 460),
+        ({"Upload-Length": str(len(data) - 1)}, 413),
+    ):
+        failed = client.post(
+            "/api/v1/uploads", headers={**citizen.headers, **CHUNK, **headers}, content=data
+        )
+        assert failed.status_code == status, failed.text
+        assert failed.headers["content-type"] == "application/problem+json"
+        assert "location" not in failed.headers
+        with db.unit_of_work(app.state.engine, writes=False) as session:
+            assert session.exec(select(ResumableUpload)).all() == []
+        assert not blob_keys(app) and not assemblies(app)
+    uid = send_all(client, citizen.headers, data)
+    made = make_paper(client, citizen, uid)
+    assert made.status_code == 201, made.text
+    fetched = client.get(f"/api/v1/documents/{made.json()['id']}/content", headers=citizen.headers)
+    assert hashlib.sha256(fetched.content).digest() == hashlib.sha256(data).digest()
+
+
+def test_an_upload_cancelled_while_it_becomes_a_paper_leaves_the_paper_whole(
+    app: FastAPI, client: TestClient, citizen: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cancel reads what the upload holds as it deletes the row, under the row's lock: if
+    the upload was made into a paper meanwhile, the object is the paper's and stays."""
+    data = marked_pdf(3 << 20)
+    uid = send_all(client, citizen.headers, data)
+    consumed, go_on = threading.Event(), threading.Event()
+    consume = resumable.Consumption.consume
+
+    def held_in_its_transaction(self: resumable.Consumption) -> None:
+        consume(self)
+        consumed.set()
+        go_on.wait(30)
+
+    monkeypatch.setattr(resumable.Consumption, "consume", held_in_its_transaction)
+    answers: dict[str, Any] = {}
+    making = threading.Thread(target=lambda: answers.update(paper=make_paper(client, citizen, uid)))
+    making.start()
+    assert consumed.wait(30)
+    cancelling = threading.Thread(
+        target=lambda: answers.update(
+            cancel=client.delete(f"/api/v1/uploads/{uid}", headers={**citizen.headers, **TUS})
+        )
+    )
+    cancelling.start()
+    time.sleep(1)  # the cancel has found the upload finished and waits for its row
+    go_on.set()
+    making.join(30)
+    cancelling.join(30)
+    assert answers["paper"].status_code == 201, answers["paper"].text
+    assert answers["cancel"].status_code in (204, 404)  # 404: it came after (SQLite)
+    paper = answers["paper"].json()["id"]
+    fetched = client.get(f"/api/v1/documents/{paper}/content", headers=citizen.headers)
+    assert fetched.status_code == 200
+    assert fetched.content == data
 
 
 def test_quotas_ten_uploads_then_429_and_two_gib_then_413(

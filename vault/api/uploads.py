@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import uuid
 from datetime import UTC
 from email.utils import format_datetime
@@ -17,13 +18,16 @@ from typing import Annotated, Any, cast
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Request, Response, Security, status
 from fastapi.security import OAuth2PasswordBearer, SecurityScopes
+from sqlmodel import Session
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from vault import db
 from vault.accounts.models import Citizen
 from vault.accounts.models import Scope as AccessScope
 from vault.api.deps import BackendDep, SessionDep, citizen_bearer, get_current_citizen
 from vault.api.forms import streamed_body
+from vault.blobs.backend import Backend
 from vault.documents import resumable
 from vault.kit.errors import (
     AuthenticationFailed,
@@ -37,6 +41,7 @@ TUS_VERSION = "1.0.0"
 EXTENSIONS = "creation,creation-with-upload,termination,expiration,checksum"
 OFFSET_STREAM = "application/offset+octet-stream"
 PREFIX = "/api/v1/uploads"
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/uploads", tags=["uploads"])
 
@@ -198,11 +203,31 @@ async def create_upload(
         )
     )
     if _has_body(request):
-        view = await _append(request, citizen, session, backend, view.id, 0)
+        try:
+            view = await _append(request, citizen, session, backend, view.id, 0)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(_give_up, session, backend, citizen, view.id)
+            raise
     location = f"{request.url.path.rstrip('/')}/{view.id}"
     return Response(
         status_code=status.HTTP_201_CREATED, headers={"Location": location, **_state(view)}
     )
+
+
+def _give_up(session: Session, backend: Backend, citizen: Citizen, upload_id: uuid.UUID) -> None:
+    """A creation whose first bytes failed is undone: the client learns where its upload is
+    from the answer alone, and without it the upload could neither go on nor be cancelled,
+    and would hold a place in the citizen's quota for a day."""
+    db.roll_back(session)
+    try:
+        resumable.terminate(session, backend, owner=citizen, upload_id=upload_id)
+        session.commit()
+    except NotFound:
+        return  # never committed: gone with the rollback
+    except Exception:
+        log.warning("a failed creation could not be undone; the upload expires instead")
+        db.roll_back(session)
 
 
 @router.head("/{upload_id}", response_class=Response, dependencies=[SpeaksTus])

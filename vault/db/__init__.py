@@ -152,7 +152,6 @@ class UnitOfWork:
                     else:
                         _run(self.session, _AFTER_ROLLBACK)
                     raise
-                _run(self.session, _AFTER_COMMIT)
             else:
                 self.session.rollback()
                 _run(self.session, _AFTER_ROLLBACK)
@@ -203,6 +202,22 @@ def purge_deleted(session: Session) -> None:
     engine = session.get_bind()
     if engine.dialect.name == "sqlite":
         after_commit(session, lambda: sqlite_wal.truncate_soon(engine))
+
+
+def roll_back(session: Session) -> None:
+    """Undo what the session wrote since it last committed, with the clean-ups registered for
+    that work: for a caller that goes on with the session after a failure."""
+    session.rollback()
+    _run(session, _AFTER_ROLLBACK)
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    """Any commit lands the work before it, the unit of work's own or one in its middle (a
+    service's `end_read`, a resumable upload's part counted as received): that work's
+    clean-ups follow that outcome, not the unit's end. A rollback later must not undo the
+    store's side of rows that landed."""
+    _run(session, _AFTER_COMMIT)
 
 
 def _discard(session: Session) -> None:

@@ -627,22 +627,27 @@ class _Held:
 
 def _forget(session: Session, upload_ids: list[uuid.UUID]) -> list[_Held]:
     """Delete these uploads' rows; what they held in the store, to let go after commit. A used
-    upload holds nothing: its object is its paper's, or was deleted with its use."""
-    held = [
-        _Held(*row)
-        for row in session.execute(
-            select(
-                ResumableUpload.object_key, ResumableUpload.assembly, ResumableUpload.tail_key
-            ).where(
-                col(ResumableUpload.id).in_(upload_ids),
-                col(ResumableUpload.state) != UploadState.CONSUMED,
-            )
-        ).all()
-    ]
-    session.execute(sql_delete(ResumableUpload).where(col(ResumableUpload.id).in_(upload_ids)))
+    upload holds nothing: its object is its paper's, or was deleted with its use. What each
+    held is read as its row is deleted, under the row's lock: an upload made into a paper
+    while this waited for that lock is seen used (read first, it was seen finished, and the
+    new paper's object was let go with it)."""
+    deleted = session.execute(
+        sql_delete(ResumableUpload)
+        .where(col(ResumableUpload.id).in_(upload_ids))
+        .returning(
+            col(ResumableUpload.state),
+            col(ResumableUpload.object_key),
+            col(ResumableUpload.assembly),
+            col(ResumableUpload.tail_key),
+        )
+    ).all()
     for upload_id in upload_ids:
         SPOOLS.drop(upload_id)
-    return held
+    return [
+        _Held(object_key, assembly, tail_key)
+        for state, object_key, assembly, tail_key in deleted
+        if state != UploadState.CONSUMED
+    ]
 
 
 def _release(store: BlobStore, held: Iterable[_Held]) -> None:
