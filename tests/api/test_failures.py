@@ -63,6 +63,10 @@ def test_unreachable_store_is_503_and_nothing_is_written(app: FastAPI, settings:
             ).status_code
             == 503
         )
+        # The export opens its first paper before it answers: a 503, not a 200 and a broken zip.
+        exported = client.get("/api/v1/citizens/me/export", headers=citizen.headers)
+        assert exported.status_code == 503, exported.headers
+        assert exported.json()["type"] == "/problems/store-unavailable"
     with Session(app.state.engine) as session:
         assert session.exec(select(func.count()).select_from(DocumentVersion)).one() == 1
     down.state.engine.dispose()

@@ -43,17 +43,21 @@ class Export:
     papers: list[tuple[str, documents.Content]]
     files: list[tuple[str, bytes]]
     made_at: datetime
+    # The first paper, opened and its first chunk verified before the answer starts: a store
+    # that is down fails the export with its own status, not as a 200 and an empty zip.
+    first: Iterator[bytes] | None = None
 
     def chunks(self) -> Iterator[bytes]:
         """The zip, as it is written. Papers are stored as they are (already compressed)."""
         sink = _Pending()
         stamp = (self.made_at + _VIETNAM).timetuple()[:6]
         with zipfile.ZipFile(sink, "w", allowZip64=True) as archive:
-            for name, content in self.papers:
+            for index, (name, content) in enumerate(self.papers):
                 info = zipfile.ZipInfo(name, date_time=stamp)
                 info.file_size = content.size  # so that zipfile picks ZIP64 when it must
+                opened = self.first if index == 0 and self.first is not None else None
                 with archive.open(info, "w") as entry:
-                    for chunk in content.chunks():
+                    for chunk in opened or content.chunks():
                         entry.write(chunk)
                         yield sink.take()
                 yield sink.take()
@@ -108,6 +112,7 @@ def gather(session: Session, backend: Backend, citizen: Citizen, *, reading: boo
         "dossiers.json": dossiers.list_for(session, backend, owner=citizen),
         "audit.json": _audit(session, citizen.id),
     }
+    first = papers[0][1].chunks() if papers else None
     event = audit.Event(
         "account.export",
         subject=citizen.id,
@@ -123,6 +128,7 @@ def gather(session: Session, backend: Backend, citizen: Citizen, *, reading: boo
         papers=papers,
         files=[(name, _json(files[name])) for name in JSON_FILES],
         made_at=db.utc_now(),
+        first=first,
     )
 
 
