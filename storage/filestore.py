@@ -81,9 +81,9 @@ class FileStore:
             _io(lambda: path.parent.mkdir(exist_ok=True))
             _io(lambda: os.replace(temporary, path))
             # The rename itself must survive a power cut: the row about to commit names it.
-            _io(lambda: _sync_directory(path.parent))
+            _io(lambda: sync_directory(path.parent))
             if new_prefix:
-                _io(lambda: _sync_directory(self._objects))
+                _io(lambda: sync_directory(self._objects))
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
@@ -146,7 +146,7 @@ class FileStore:
                 _io(file.flush)
                 _io(lambda: os.fsync(file.fileno()))
             _io(lambda: os.replace(temporary, folder / f"{number:05d}"))
-            _io(lambda: _sync_directory(folder))
+            _io(lambda: sync_directory(folder))
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
@@ -191,7 +191,9 @@ def _open(path: Path, key: str) -> BinaryIO:
         raise BlobNotFound(key) from None
 
 
-def _sync_directory(directory: Path) -> None:
+def sync_directory(directory: Path) -> None:
+    """A rename or a new name in `directory` survives a power cut only once the directory is
+    synced, not just the file."""
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)

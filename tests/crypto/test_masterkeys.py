@@ -75,3 +75,29 @@ def test_current_version_cannot_be_removed(tmp_path: Path) -> None:
         masterkeys.remove_version(path, 2)
     masterkeys.remove_version(path, 1)
     assert masterkeys.load(path).versions == [2]
+
+
+def test_every_change_to_the_key_file_is_synced_with_its_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A power cut cannot be caused here: what is synced is recorded instead. Rows rewrapped
+    under a new version must not outlive the file's new name, so the directory is synced
+    after each rename, not only the file's bytes."""
+    synced: list[str] = []
+    fsync = os.fsync
+
+    def recorded(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recorded)
+    path = tmp_path / "keys" / "master.key"
+    for change in (
+        lambda: masterkeys.create(path),
+        lambda: masterkeys.add_version(path),
+        lambda: masterkeys.remove_version(path, 1),
+    ):
+        synced.clear()
+        change()
+        assert synced[-1] == str(path.parent), synced
+        assert any(name.startswith(str(path.parent / ".masterkey-")) for name in synced)

@@ -14,6 +14,7 @@ import stat
 import tempfile
 from pathlib import Path
 
+from storage.filestore import sync_directory
 from vault.crypto import aead
 
 _HEADER = (
@@ -126,6 +127,9 @@ def _write(path: Path, keys: dict[int, bytes], *, exclusive: bool) -> None:
             os.unlink(temporary)
         else:
             os.replace(temporary, path)
+        # Rows rewrapped under a new version must never outlive, after a power cut, the file
+        # that holds it.
+        sync_directory(path.parent)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
