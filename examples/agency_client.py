@@ -14,8 +14,10 @@ client follows the contract rather than hard-coding paths. A refusal is a proble
 (RFC 9457); it is raised as `Refused` with its status, type and detail.
 
     python examples/agency_client.py --url http://127.0.0.1:8000 --client-id ID \\
-        --client-secret SECRET --share TOKEN --out papers/ \\
+        --client-secret=SECRET --share=TOKEN --out papers/ \\
         [--dossier ID --result ket-qua.pdf --key agency-key.pem]
+
+A share token (or an older secret) may begin with "-": give such values with "=", as above.
 """
 
 from __future__ import annotations

@@ -79,8 +79,8 @@ def test_the_example_client_does_the_whole_agency_flow(
     key.write_text(keys[0])
     out = tmp_path / "papers"
     argv = [
-        *("--client-id", agency.client_id, "--client-secret", agency.client_secret),
-        *("--share", grant["token"], "--out", str(out), "--dossier", dossier),
+        *("--client-id", agency.client_id, f"--client-secret={agency.client_secret}"),
+        *(f"--share={grant['token']}", "--out", str(out), "--dossier", dossier),
         *("--result", str(result), "--key", str(key)),
     ]
 
@@ -113,8 +113,8 @@ def test_a_refusal_is_reported_as_its_problem_document(
     revoked = client.delete(f"/api/v1/grants/{grant['id']}", headers=citizen.headers)
     assert revoked.status_code == 204
     argv = [
-        *("--client-id", agency.client_id, "--client-secret", agency.client_secret),
-        *("--share", grant["token"], "--out", str(tmp_path / "papers")),
+        *("--client-id", agency.client_id, f"--client-secret={agency.client_secret}"),
+        *(f"--share={grant['token']}", "--out", str(tmp_path / "papers")),
     ]
 
     assert agency_client.main(argv, http=client) == 1
