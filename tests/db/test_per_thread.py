@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, exc, text
@@ -105,15 +104,6 @@ def test_close_gives_every_thread_s_connection_back_to_the_pool(
     kept.close()
 
     assert postgres.pool.checkedout() == 0  # type: ignore[attr-defined]
-
-
-@pytest.fixture
-def sqlite(tmp_path: Path) -> Iterator[Engine]:
-    engine = db.make_engine(f"sqlite:///{tmp_path / 'kept.db'}")
-    with engine.begin() as connection:
-        connection.execute(text("CREATE TABLE t (n INTEGER)"))
-    yield engine
-    engine.dispose()
 
 
 def test_on_sqlite_each_call_is_a_transaction(sqlite: Engine) -> None:

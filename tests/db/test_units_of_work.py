@@ -3,27 +3,15 @@ including a commit in the unit's middle (a service's `end_read`, a resumable upl
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import Engine, text
 
 from vault import db
 
 
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = db.make_engine(f"sqlite:///{tmp_path / 'units.db'}")
-    with engine.begin() as connection:
-        connection.execute(text("CREATE TABLE t (x INTEGER)"))
-    yield engine
-    engine.dispose()
-
-
-def test_a_commit_in_the_middle_lands_its_work_and_its_clean_ups(engine: Engine) -> None:
+def test_a_commit_in_the_middle_lands_its_work_and_its_clean_ups(sqlite: Engine) -> None:
     ran: list[str] = []
-    with pytest.raises(RuntimeError), db.unit_of_work(engine) as session:
+    with pytest.raises(RuntimeError), db.unit_of_work(sqlite) as session:
         session.execute(text("INSERT INTO t VALUES (1)"))
         db.after_rollback(session, lambda: ran.append("undo the first row's store side"))
         db.after_commit(session, lambda: ran.append("after the first row"))
@@ -33,13 +21,13 @@ def test_a_commit_in_the_middle_lands_its_work_and_its_clean_ups(engine: Engine)
         db.after_rollback(session, lambda: ran.append("undo the second row's store side"))
         raise RuntimeError("the work fails after its first commit")
     assert ran == ["after the first row", "undo the second row's store side"]
-    with engine.connect() as connection:
-        assert connection.execute(text("SELECT x FROM t")).scalars().all() == [1]
+    with sqlite.connect() as connection:
+        assert connection.execute(text("SELECT n FROM t")).scalars().all() == [1]
 
 
-def test_roll_back_undoes_since_the_last_commit_and_the_session_goes_on(engine: Engine) -> None:
+def test_roll_back_undoes_since_the_last_commit_and_the_session_goes_on(sqlite: Engine) -> None:
     ran: list[str] = []
-    with db.unit_of_work(engine) as session:
+    with db.unit_of_work(sqlite) as session:
         session.execute(text("INSERT INTO t VALUES (1)"))
         db.after_rollback(session, lambda: ran.append("undo"))
         db.after_commit(session, lambda: ran.append("never: its work was undone"))
@@ -47,18 +35,18 @@ def test_roll_back_undoes_since_the_last_commit_and_the_session_goes_on(engine: 
         assert ran == ["undo"]
         session.execute(text("INSERT INTO t VALUES (2)"))
     assert ran == ["undo"]
-    with engine.connect() as connection:
-        assert connection.execute(text("SELECT x FROM t")).scalars().all() == [2]
+    with sqlite.connect() as connection:
+        assert connection.execute(text("SELECT n FROM t")).scalars().all() == [2]
 
 
-def test_the_units_own_outcome_runs_its_clean_ups_once(engine: Engine) -> None:
+def test_the_units_own_outcome_runs_its_clean_ups_once(sqlite: Engine) -> None:
     ran: list[str] = []
-    with db.unit_of_work(engine) as session:
+    with db.unit_of_work(sqlite) as session:
         session.execute(text("INSERT INTO t VALUES (1)"))
         db.after_commit(session, lambda: ran.append("committed"))
         db.after_rollback(session, lambda: ran.append("never"))
     assert ran == ["committed"]
-    with pytest.raises(RuntimeError), db.unit_of_work(engine) as session:
+    with pytest.raises(RuntimeError), db.unit_of_work(sqlite) as session:
         session.execute(text("INSERT INTO t VALUES (2)"))
         db.after_commit(session, lambda: ran.append("never"))
         db.after_rollback(session, lambda: ran.append("rolled back"))
