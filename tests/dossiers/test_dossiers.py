@@ -3,8 +3,11 @@
 import base64
 import hashlib
 import json
+import threading
+import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -21,6 +24,7 @@ from tests.support.pages import signed_in
 from vault.cli import app as cli
 from vault.crypto import signatures
 from vault.documents.models import Document
+from vault.dossiers import workflow
 from vault.kit import days
 from vault.settings import Settings
 
@@ -514,6 +518,16 @@ def test_results_are_signed_pdfs(client: TestClient, citizen: Account) -> None:
         signature=signed,
     )
     assert refused.status_code == 409 and "signing key" in refused.json()["detail"]
+    # Once, even after the citizen deleted it: the agency cannot plant it again, unannounced.
+    gone = client.delete(f"/api/v1/documents/{deposited.json()['id']}", headers=citizen.headers)
+    assert gone.status_code == 204
+    after_delete = upload(
+        client, agency, ("kq.pdf", paper), path=result, doc_type="GCNKH", signature=signed
+    )
+    assert after_delete.status_code == 409, after_delete.text
+    assert "once" in after_delete.json()["detail"]
+    held = client.get("/api/v1/documents", headers=citizen.headers).json()
+    assert [p for p in held if p["doc_type"] == "GCNKH"] == []
 
 
 def register_and_stock(client: TestClient) -> Account:
@@ -521,3 +535,50 @@ def register_and_stock(client: TestClient) -> Account:
     upload(client, account, ("cccd.pdf", files.pdf()), doc_type="CCCD")
     upload(client, account, ("xn.pdf", files.pdf()), doc_type="XNTTHN", issued_on=str(TODAY))
     return account
+
+
+def test_a_form_edit_holds_the_dossier_so_the_agency_closing_it_waits(
+    client: TestClient, citizen: Account, agency: AgencyAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The citizen's edit takes the dossier's row before it checks that the dossier is theirs
+    to edit, and keeps it to its commit: a rejection arriving meanwhile waits, so a closed
+    dossier's form or papers never change after the fact."""
+    dossier = _submitted(client, citizen, agency)
+    moved = f"/api/v1/agency/dossiers/{dossier['id']}/status"
+    back = {"status": "needs_supplement", "note": "Thiếu giấy tờ"}
+    assert client.post(moved, headers=agency.headers, json=back).status_code == 200
+    editing, go_on = threading.Event(), threading.Event()
+    form_of = workflow.form_of
+
+    def held(*args: Any) -> Any:
+        if not editing.is_set():  # the edit's own read of the form; others pass
+            editing.set()
+            go_on.wait(30)
+        return form_of(*args)
+
+    monkeypatch.setattr(workflow, "form_of", held)
+    answers: dict[str, Any] = {}
+    edit = {"ho_ten_ben_kia": "Lê Văn Bính"}
+    form = f"/api/v1/dossiers/{dossier['id']}/form"
+    citizen_side = threading.Thread(
+        target=lambda: answers.update(edit=client.patch(form, headers=citizen.headers, json=edit))
+    )
+    citizen_side.start()
+    assert editing.wait(30)
+    closed = {"status": "rejected", "note": "Không đủ điều kiện"}
+    agency_side = threading.Thread(
+        target=lambda: answers.update(close=client.post(moved, headers=agency.headers, json=closed))
+    )
+    agency_side.start()
+    time.sleep(1)
+    waited = "close" not in answers
+    go_on.set()
+    citizen_side.join(30)
+    agency_side.join(30)
+    assert waited, answers["close"].text
+    assert answers["edit"].status_code == 200, answers["edit"].text
+    assert answers["close"].status_code == 200, answers["close"].text
+    seen = client.get(f"/api/v1/agency/dossiers/{dossier['id']}", headers=agency.headers).json()
+    assert (seen["status"], seen["form"]["ho_ten_ben_kia"]) == ("rejected", "Lê Văn Bính")
+    late = client.patch(form, headers=citizen.headers, json={"ho_ten_ben_kia": "Sau khi đóng"})
+    assert late.status_code == 409

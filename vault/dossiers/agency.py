@@ -51,7 +51,7 @@ class AgencyDossierView:
         return (
             dossier.status in _RESULT_STATES
             and dossier.procedure.result_doc_type is not None
-            and dossier.result_document_id is None
+            and dossier.result_deposited_at is None
         )
 
 
@@ -199,6 +199,7 @@ def deposit_result(
         before_recording=still_open,
     )
     dossier.result_document_id = paper.id
+    dossier.result_deposited_at = db.utc_now()
     session.add(dossier)
     notice = texts.result_deposited(
         dossier.id,
@@ -214,5 +215,7 @@ def deposit_result(
 def _require_result_open(dossier: Dossier) -> None:
     if dossier.status not in _RESULT_STATES:
         raise Conflict(f"A dossier that is {dossier.status} takes no result.")
-    if dossier.result_document_id is not None:
-        raise Conflict("This dossier's result is already in the citizen's vault.")
+    if dossier.result_deposited_at is not None:
+        raise Conflict(
+            "This dossier's result was deposited already; a dossier takes its result once."
+        )

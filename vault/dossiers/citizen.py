@@ -260,6 +260,7 @@ def attach_upload(
 
 def detach(session: Session, *, owner: Citizen, dossier_id: uuid.UUID, doc_type: str) -> None:
     dossier = owned(session, owner=owner, dossier_id=dossier_id)
+    workflow.reread_locked(session, dossier)
     workflow.require_editable(dossier)
     removed = session.execute(
         delete(DossierAttachment).where(
@@ -281,6 +282,7 @@ def update_form(
     values: dict[str, str | None],
 ) -> DossierView:
     dossier = owned(session, owner=owner, dossier_id=dossier_id)
+    workflow.reread_locked(session, dossier)
     workflow.require_editable(dossier)
     spec = procedures.get(session, dossier.procedure_code)
     fields = {field.name: field for field in spec.form_fields}

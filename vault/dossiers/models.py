@@ -73,6 +73,8 @@ class Dossier(SQLModel, table=True):
         default=None,
         sa_column=Column(ForeignKey("document.id", ondelete="SET NULL"), nullable=True),
     )
+    # Kept when the citizen deletes the result: a dossier takes its result once.
+    result_deposited_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     created_at: datetime = timestamp_field()
     updated_at: datetime = timestamp_field()
     submitted_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))

@@ -74,6 +74,7 @@ class DossierView:
     closed_at: datetime | None
     grant_id: uuid.UUID | None
     result_document_id: uuid.UUID | None
+    result_deposited_at: datetime | None
 
 
 def agency_of(session: Session, dossier: Dossier) -> Agency:
@@ -264,4 +265,7 @@ def describe(
         closed_at=db.aware(dossier.closed_at) if dossier.closed_at else None,
         grant_id=dossier.grant_id,
         result_document_id=dossier.result_document_id,
+        result_deposited_at=db.aware(dossier.result_deposited_at)
+        if dossier.result_deposited_at
+        else None,
     )
