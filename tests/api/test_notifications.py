@@ -188,6 +188,9 @@ BAD_SETTINGS = {
     "unknown-channel": {"channels": {"sms": True}},
     "email-words": {"email": "không phải email"},
     "email-no-domain": {"email": "lan@"},
+    "email-several": {"email": "postmaster,me@attacker.example"},
+    "email-group": {"email": "friends:me@attacker.example"},
+    "email-percent-route": {"email": "victim%internal.example@attacker.example"},
     "email-number": {"email": 42},
     "unknown-field": {"sms": True},
 }

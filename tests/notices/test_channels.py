@@ -1,6 +1,7 @@
 """The channels deliver what they are given, say whether a failure is worth retrying, and never
 print a password, a recipient or a body."""
 
+import contextlib
 import hashlib
 import hmac
 import random
@@ -125,6 +126,22 @@ def test_a_vietnamese_notice_arrives_decoded_with_a_deterministic_message_id(
     assert first["Date"] is not None
     raw = first.as_bytes()
     assert raw.isascii(), "every relay carries 7-bit; 8-bit needs 8BITMIME"
+
+
+def test_the_envelope_names_the_one_address_given(smtp_sink: SmtpSink) -> None:
+    """A header parser reads "a,b@c" as two recipients; the envelope never does."""
+    mailer = Mailer.from_url(smtp_sink.url, SENDER)
+    mailer.send(to="anh@example.vn", subject="Thử", body="Một", message_id="notice-1")
+    for split in ("postmaster,me@attacker.example", "postmaster; me@attacker.example"):
+        with contextlib.suppress(ChannelError):  # the relay may refuse such a mailbox outright
+            mailer.send(to=split, subject="Thử", body="Hai", message_id="notice-2")
+    smtp_sink.wait_for(1)
+    recipients = smtp_sink.recipients
+    assert recipients[0] == ["anh@example.vn"]
+    assert all(len(envelope) == 1 for envelope in recipients), recipients
+    assert not any(
+        "postmaster" in envelope or "me@attacker.example" in envelope for envelope in recipients
+    ), recipients
 
 
 def test_every_space_of_a_vietnamese_subject_survives_folding(smtp_sink: SmtpSink) -> None:

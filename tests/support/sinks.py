@@ -31,6 +31,7 @@ def _wait(condition: threading.Condition, items: list[Any], n: int, timeout: flo
 class _Collector:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.recipients: list[list[str]] = []  # each message's envelope, as RCPT gave it
         self.refuse: dict[str, str] = {}
         self.arrived = threading.Condition()
 
@@ -47,6 +48,7 @@ class _Collector:
         message = BytesParser(policy=policy.default).parsebytes(content)
         with self.arrived:
             self.messages.append(message)
+            self.recipients.append(list(envelope.rcpt_tos))
             self.arrived.notify_all()
         return "250 OK"
 
@@ -104,6 +106,12 @@ class SmtpSink(_Started):
         with self._collector.arrived:
             return list(self._collector.messages)
 
+    @property
+    def recipients(self) -> list[list[str]]:
+        """Each message's envelope recipients, in the order the messages arrived."""
+        with self._collector.arrived:
+            return [list(each) for each in self._collector.recipients]
+
     def wait_for(self, n: int, timeout: float = 10.0) -> list[EmailMessage]:
         _wait(self._collector.arrived, self._collector.messages, n, timeout)
         return self.messages
@@ -111,6 +119,7 @@ class SmtpSink(_Started):
     def clear(self) -> None:
         with self._collector.arrived:
             self._collector.messages.clear()
+            self._collector.recipients.clear()
 
     def start(self) -> Self:
         self._controller.start()

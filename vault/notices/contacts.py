@@ -20,7 +20,7 @@ from vault import db
 from vault.keys import Keyring
 from vault.kit import text
 from vault.kit.errors import Conflict, InvalidInput, NotFound, TooManyAttempts
-from vault.notices import inbox, sealing
+from vault.notices import channels, inbox, sealing
 from vault.notices.models import (
     Channel,
     Contact,
@@ -39,7 +39,6 @@ CODES_PER_WINDOW = 5
 CODE_WINDOW = timedelta(hours=1)
 MAX_HELPERS = 5
 MAX_REMINDERS = 5
-EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.)+[A-Za-z]{2,63}$")
 
 
 @dataclass(frozen=True)
@@ -343,7 +342,7 @@ def _checked_address(medium: Medium, value: str) -> str:
     address = text.one_line(value)
     if medium is Medium.EMAIL:
         address = address.lower() if address.isascii() else address
-        if len(address) > 254 or not EMAIL_PATTERN.match(address):
+        if len(address) > 254 or not channels.EMAIL_PATTERN.match(address):
             raise InvalidInput("That is not an email address.", field="email")
         return address
     # The rule of the profile's phone, so a number taken there is taken here.
