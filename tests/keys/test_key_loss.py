@@ -210,6 +210,26 @@ def test_a_key_file_swapped_under_a_running_server_wraps_nothing(
         assert session.exec(select(func.count()).select_from(CitizenKey)).one() == 2
 
 
+def test_a_key_file_gone_from_under_a_running_server_stops_its_work_until_put_back(
+    app: FastAPI, client: TestClient, settings: Settings, tmp_path: Path
+) -> None:
+    register(client)
+    key_file = settings.resolved_master_key_file
+    moved = key_file.rename(tmp_path / "moved.key")
+
+    body = {"national_id": new_national_id(), "full_name": "Trần Thị Bình", "password": PASSWORD}
+    refused = client.post("/api/v1/citizens", json=body)
+    assert refused.status_code == 503, refused.text
+    assert refused.json()["type"].endswith("key-unavailable")
+    assert client.get("/readyz").status_code == 503
+    with Session(app.state.engine) as session:
+        assert session.exec(select(func.count()).select_from(CitizenKey)).one() == 1
+
+    os.replace(moved, key_file)
+    register(client)
+    assert client.get("/readyz").status_code == 200
+
+
 @pytest.mark.parametrize(
     "stack", [Stack("sqlite", "file"), Stack("postgresql", "file")], indirect=True, ids=str
 )

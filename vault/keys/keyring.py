@@ -94,9 +94,9 @@ class Keyring:
         return self._master
 
     def _refreshed(self) -> MasterKeys:
-        self._checked = time.monotonic()
         if self._file_stamp() != self._stamp:
             self.reload()
+        self._checked = time.monotonic()
         return self._master
 
     def reload(self) -> None:
@@ -119,7 +119,15 @@ class Keyring:
         return master
 
     def _file_stamp(self) -> tuple[int, int]:
-        stat = self._path.stat()
+        """A key file gone from under a running vault stops its work, as at the start: the
+        keys in memory are not used on as if nothing had happened."""
+        try:
+            stat = self._path.stat()
+        except OSError as error:
+            raise MasterKeyError(
+                f"the master key file {self._path} cannot be read ({error.strerror}); "
+                "put it back from the operator's safe copy"
+            ) from None
         return stat.st_mtime_ns, stat.st_size
 
     def create_citizen_key(self, session: Session, citizen_id: uuid.UUID) -> bytes:
