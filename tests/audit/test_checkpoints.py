@@ -321,6 +321,45 @@ def test_an_event_deleted_from_the_database_breaks_the_proof(
     assert result.exit_code == 1 and "missing" in result.output
 
 
+@pytest.mark.usefixtures("verifier_key")
+def test_the_signed_tree_never_shrinks_when_rows_are_deleted(
+    client: TestClient, app: FastAPI, settings: Settings, citizen: Account
+) -> None:
+    """An event row deleted leaves its leaf: the next checkpoint is not a smaller tree (a
+    rollback signed with the operator's key), and new events go on from the end. A leaf of
+    the tree itself deleted is damage the sequencer and the signer refuse to paper over."""
+    _checkpoint(settings)
+    with db.unit_of_work(app.state.engine, writes=False) as session:
+        signed = checkpoints.latest(session)
+        assert signed is not None
+    with app.state.engine.begin() as connection:
+        connection.execute(
+            text(
+                "DELETE FROM audit_event WHERE leaf_index = "
+                "(SELECT max(leaf_index) FROM audit_event)"
+            )
+        )
+    _checkpoint(settings)
+    upload(client, citizen, ("sau.pdf", files.pdf()))
+    _checkpoint(settings)
+    with db.unit_of_work(app.state.engine, writes=False) as session:
+        sizes = list(session.exec(select(AuditCheckpoint.tree_size)).all())
+    assert sorted(sizes) == sizes and sizes[0] == signed.tree_size
+    assert sizes[-1] > signed.tree_size
+
+    with app.state.engine.begin() as connection:
+        connection.execute(
+            text(
+                "DELETE FROM audit_node WHERE level = 0 AND position = "
+                "(SELECT max(position) FROM audit_node WHERE level = 0)"
+            )
+        )
+    upload(client, citizen, ("nua.pdf", files.pdf()))
+    refused = _cli(settings, "audit", "checkpoint")
+    assert refused.exit_code == 2
+    assert "fewer than" in refused.output and "already signed" in refused.output
+
+
 def test_a_checkpoint_signed_by_a_replaced_key_fails_with_the_new_one(
     client: TestClient, settings: Settings, citizen: Account, verifier_key: str, tmp_path: Path
 ) -> None:

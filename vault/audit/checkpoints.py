@@ -111,8 +111,19 @@ def _lock_tree(session: Session) -> None:
 
 
 def tree_size(session: Session) -> int:
-    top = session.exec(select(func.max(AuditEvent.leaf_index))).one()
-    return 0 if top is None else int(top) + 1
+    """The leaves the tree holds, from its own level 0 and never below what was signed: an
+    event row deleted (by hand, or its leaf's number cleared) leaves its leaf in the tree, and
+    a tree found smaller than a checkpoint already signed is damaged, not signed again smaller
+    (a monitor would see the log roll back) nor grown over its holes."""
+    top = session.exec(select(func.max(AuditNode.position)).where(AuditNode.level == 0)).one()
+    size = 0 if top is None else int(top) + 1
+    signed = session.exec(select(func.max(AuditCheckpoint.tree_size))).one() or 0
+    if size < signed:
+        raise TreeDamaged(
+            f"the audit tree holds {size} leaves, fewer than the {signed} already signed: "
+            "rows of audit_node were deleted"
+        )
+    return size
 
 
 def sequence(engine: Engine) -> int:

@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from storage import StoreUnavailable
 from vault import bootstrap, db
+from vault.audit.checkpoints import TreeDamaged
 from vault.crypto import MasterKeyError
 from vault.keys import Keyring
 from vault.kit.errors import VaultError
@@ -32,7 +33,7 @@ def operator_errors() -> Iterator[None]:
             f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in error.errors()
         )
         raise fail(f"invalid settings: {problems}") from None
-    except (MasterKeyError, VaultError, StoreUnavailable) as error:
+    except (MasterKeyError, VaultError, StoreUnavailable, TreeDamaged) as error:
         raise fail(str(error)) from None
     except (OperationalError, ProgrammingError):
         # Not the driver's message: it can carry the statement and its parameters.
