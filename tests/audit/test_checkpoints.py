@@ -26,7 +26,7 @@ from tests.support import files
 from tests.support.api import Account, register, register_agency, upload
 from tests.support.assist import acting_headers, register_officer
 from tests.support.env import settings_env
-from vault import db
+from vault import audit, db
 from vault.audit import checkpoints
 from vault.audit.models import AuditCheckpoint, AuditEvent
 from vault.cli import app as cli
@@ -220,8 +220,6 @@ def test_a_proof_holds_offline_and_reading_it_is_not_an_event(
 
 def _rewrite_chain(app: FastAPI, chain: str) -> None:
     """What someone who can write the table does: change a link and recompute every hash."""
-    from vault import audit
-
     with db.unit_of_work(app.state.engine) as session:
         rows = session.exec(
             select(AuditEvent).where(AuditEvent.chain == chain).order_by(col(AuditEvent.seq))
@@ -358,6 +356,67 @@ def test_the_signed_tree_never_shrinks_when_rows_are_deleted(
     refused = _cli(settings, "audit", "checkpoint")
     assert refused.exit_code == 2
     assert "fewer than" in refused.output and "already signed" in refused.output
+
+
+def test_a_tail_cut_or_rewritten_is_caught_against_the_proof_kept_from_before(
+    client: TestClient,
+    app: FastAPI,
+    settings: Settings,
+    citizen: Account,
+    verifier_key: str,
+    tmp_path: Path,
+) -> None:
+    """One proof shows the chain up to the latest event its checkpoint covers; the events cut
+    off its end, or rewritten there and sequenced again, show against the proof kept before."""
+
+    def verified(proof: dict[str, Any], earlier: dict[str, Any]) -> Any:
+        kept = tmp_path / f"kept-{len(list(tmp_path.glob('kept-*')))}.json"
+        kept.write_text(json.dumps(earlier, ensure_ascii=False), encoding="utf-8")
+        path = tmp_path / f"new-{len(list(tmp_path.glob('new-*')))}.json"
+        path.write_text(json.dumps(proof, ensure_ascii=False), encoding="utf-8")
+        return _cli(
+            settings,
+            "audit",
+            "verify-proof",
+            str(path),
+            "--public-key",
+            verifier_key,
+            "--previous",
+            str(kept),
+        )
+
+    _checkpoint(settings)
+    first = _proof(client, citizen)
+    upload(client, citizen, ("them.pdf", files.pdf()))
+    _checkpoint(settings)
+    kept = _proof(client, citizen)
+    grown = verified(kept, first)
+    assert grown.exit_code == 0, grown.output
+    assert f"chain {citizen.id}" in grown.output and "every event of the earlier" in grown.output
+
+    last = kept["events"][-1]
+    with db.unit_of_work(app.state.engine) as session:
+        row = session.exec(
+            select(AuditEvent).where(AuditEvent.chain == citizen.id, AuditEvent.seq == last["seq"])
+        ).one()
+        row.actor_id, row.leaf_index = "someone else", None
+        row.entry_hash = audit.entry_hash(row)
+        session.add(row)
+    _checkpoint(settings)
+    rewritten = _proof(client, citizen)
+    assert _verify(settings, tmp_path, rewritten, verifier_key).exit_code == 0  # alone: holds
+    caught = verified(rewritten, kept)
+    assert caught.exit_code == 1 and f"seq {last['seq']} is not the one" in caught.output
+
+    with app.state.engine.begin() as connection:
+        connection.execute(
+            text("DELETE FROM audit_event WHERE chain = :chain AND seq = :seq"),
+            {"chain": citizen.id, "seq": last["seq"]},
+        )
+    cut = _proof(client, citizen)
+    assert _verify(settings, tmp_path, cut, verifier_key).exit_code == 0  # alone: holds
+    caught = verified(cut, kept)
+    assert caught.exit_code == 1 and "gone from this one" in caught.output
 
 
 def test_a_checkpoint_signed_by_a_replaced_key_fails_with_the_new_one(

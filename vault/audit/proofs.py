@@ -53,6 +53,36 @@ def _proof_problems(proof: dict[str, Any], verifier_key: str) -> list[str]:
     return found
 
 
+def later_problems(earlier: dict[str, Any], later: dict[str, Any]) -> list[str]:
+    """What a later proof (or export) of the same chain drops or changes of an earlier one.
+    One proof shows the chain only up to the latest event its checkpoint covers: events cut
+    off its end, or rewritten there and given new leaves, are seen only against a proof kept
+    from before."""
+    try:
+        old = (earlier.get("proof") or earlier)["events"]
+        new = (later.get("proof") or later)["events"]
+        if old and new and old[0]["chain"] != new[0]["chain"]:
+            return ["the two proofs are of different chains"]
+        old_size = int((earlier.get("proof") or earlier)["tree_size"])
+        new_size = int((later.get("proof") or later)["tree_size"])
+        found = []
+        if new_size < old_size:
+            found.append(f"the log shrank: a checkpoint of {new_size} after one of {old_size}")
+        for event in old:
+            number = int(event["seq"])
+            if number > len(new):
+                found.append(
+                    f"events from seq {number} on, in the earlier proof, are gone from this one"
+                )
+                break
+            if new[number - 1]["hash"] != event["hash"]:
+                found.append(f"event seq {number} is not the one the earlier proof held")
+                break
+        return found
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        return [f"not an audit proof: {type(error).__name__} {error}"]
+
+
 def chain_problems(events: list[dict[str, Any]]) -> list[str]:
     previous, chain = GENESIS, events[0]["chain"] if events else None
     for number, event in enumerate(events, start=1):

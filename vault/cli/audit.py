@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -109,24 +109,41 @@ def audit_verify_proof(
         str,
         typer.Option(help="The verifier key (`vault audit public-key`), or a file holding it."),
     ],
+    previous: Annotated[
+        Path | None,
+        typer.Option(
+            help="A proof of the same chain kept from before: its events must all be here, "
+            "unchanged (one proof alone cannot show events cut off its end)."
+        ),
+    ] = None,
 ) -> None:
     """Check a citizen's audit proof offline: the checkpoint's signature, the chain, the leaf
-    and its inclusion path. Exit 0 if it holds, 1 if not."""
+    and its inclusion path, and with --previous that nothing the earlier proof held was dropped
+    or changed. Exit 0 if it holds, 1 if not."""
     with operator_errors():
         key_file = Path(public_key)
         if "+" not in public_key and key_file.is_file():
             public_key = key_file.read_text(encoding="utf-8").strip()
-        try:
-            document = json.loads(file.read_text(encoding="utf-8"))
-        except ValueError:
-            raise fail(f"{file} is not JSON") from None
+        document = _json_file(file)
+        earlier = _json_file(previous) if previous is not None else None
     found = proofs.problems(document, public_key)
+    if earlier is not None:
+        found += proofs.later_problems(earlier, document)
     for problem in found:
         typer.secho(f"FAILED: {problem}", fg=typer.colors.RED)
     if found:
         raise typer.Exit(code=1)
     proof = document.get("proof") or document
     typer.echo(
-        f"the proof holds: {len(proof['events'])} events, leaf {proof['leaf_index']} "
-        f"of a checkpoint of {proof['tree_size']}"
+        f"the proof holds: chain {proof['events'][0]['chain']}, {len(proof['events'])} events, "
+        f"leaf {proof['leaf_index']} of a checkpoint of {proof['tree_size']}"
+        + (", and every event of the earlier proof" if earlier is not None else "")
     )
+
+
+def _json_file(path: Path) -> dict[str, Any]:
+    try:
+        found: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        raise fail(f"{path} is not JSON") from None
+    return found
