@@ -19,6 +19,9 @@ from vault.audit import checkpoints
 from vault.documents import resumable
 from vault.documents.models import DocumentVersion
 
+# Longer than any upload streams into the store.
+IN_FLIGHT = timedelta(hours=24)
+
 
 @dataclass
 class SweepReport:
@@ -49,7 +52,10 @@ def sweep(
     if not dry_run:
         with db.unit_of_work(engine, writes=False) as session:
             assembling = resumable.assembling(session)
-        report.aborted = store.abort_incomplete(cutoff, keep=assembling)
+        # Unless the operator says nothing runs (grace 0), an assembly nobody names may be a
+        # direct upload still streaming in (1 GiB on a weak link takes hours).
+        abandoned = cutoff if grace <= timedelta(0) else min(cutoff, db.utc_now() - IN_FLIGHT)
+        report.aborted = store.abort_incomplete(abandoned, keep=assembling)
     return report
 
 
@@ -60,7 +66,11 @@ def _swept(key: str) -> bool:
 
 
 def _referenced(engine: Engine, keys: set[str]) -> set[str]:
+    """Uploads first, papers second: an object only ever passes from an upload to the paper
+    made of it, in one commit, and on PostgreSQL each statement sees what was committed when
+    it began. Asked the other way round, a paper made between the two was seen in neither."""
     with db.unit_of_work(engine, writes=False) as session:
+        pieces = resumable.referenced(session, keys)
         rows = session.exec(
             select(DocumentVersion.object_key, DocumentVersion.thumbnail_key).where(
                 or_(
@@ -69,7 +79,6 @@ def _referenced(engine: Engine, keys: set[str]) -> set[str]:
                 )
             )
         ).all()
-        pieces = resumable.referenced(session, keys)
     return {key for row in rows for key in row if key is not None} | pieces
 
 
