@@ -1,15 +1,18 @@
 """Accounts: registration, login and its throttle, tokens, erasure."""
 
 import logging
+from datetime import timedelta
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from tests.support import files
 from tests.support.api import PASSWORD, new_national_id, register, upload
-from vault.accounts.models import AccessToken
+from vault import db
+from vault.accounts.models import AccessToken, LoginThrottle
 from vault.documents.models import Document
 from vault.keys.models import CitizenKey
 
@@ -122,6 +125,46 @@ def test_repeated_failures_are_throttled_even_with_the_right_password(client: Te
         ).status_code
         == 200
     )
+
+
+def test_an_own_login_does_not_wash_away_guesses_at_other_accounts(client: TestClient) -> None:
+    """The address's budget (50 failures in 15 minutes) holds against a guesser who logs into
+    an account of their own now and then; logins that succeed do not use it up."""
+    me = register(client)
+
+    def login(number: str, password: str) -> int:
+        form = {"username": number, "password": password}
+        return client.post("/api/v1/auth/token", data=form).status_code
+
+    for _ in range(60):  # a busy counter: many good logins from one address
+        assert login(me.national_id, PASSWORD) == 200
+    answers = []
+    for round_ in range(20):
+        answers += [login(new_national_id(), f"guess {round_}-{n}") for n in range(4)]
+        if 429 not in answers:
+            assert login(me.national_id, PASSWORD) == 200
+    assert answers.count(401) == 50 and 429 in answers
+
+
+def test_a_block_begun_late_in_a_window_lasts_its_whole_time(client: TestClient) -> None:
+    account = register(client)
+
+    def login(password: str) -> int:
+        form = {"username": account.national_id, "password": password}
+        return client.post("/api/v1/auth/token", data=form).status_code
+
+    assert [login("guess") for _ in range(4)] == [401] * 4
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    with db.unit_of_work(engine) as session:  # the window began 14 minutes ago
+        session.execute(
+            update(LoginThrottle).values(window_started_at=db.utc_now() - timedelta(minutes=14))
+        )
+    assert login("guess") == 401  # the fifth: blocked for 15 minutes from now
+    with db.unit_of_work(engine) as session:  # two minutes on, the window is over
+        session.execute(
+            update(LoginThrottle).values(window_started_at=db.utc_now() - timedelta(minutes=16))
+        )
+    assert login(PASSWORD) == 429  # the block is not
 
 
 def test_logout_revokes_the_token(client: TestClient) -> None:

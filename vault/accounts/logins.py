@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -86,7 +86,12 @@ class Attempt:
         now = db.utc_now()
         rows = _locked_rows(session, self._keys, now)
         for row in rows:
-            if now - db.aware(row.window_started_at) > policy.window:
+            # A new window starts once the last is over and its block too: a block begun
+            # late in a window lasts its whole time.
+            blocked_until = db.aware(row.blocked_until) if row.blocked_until else None
+            if now - db.aware(row.window_started_at) > policy.window and (
+                blocked_until is None or blocked_until <= now
+            ):
                 row.failures, row.window_started_at, row.blocked_until = 0, now, None
         blocked = [db.aware(r.blocked_until) for r in rows if r.blocked_until]
         if blocked and max(blocked) > now:
@@ -104,8 +109,19 @@ class Attempt:
         session.flush()
 
     def succeeded(self, session: Session) -> None:
+        """The account's count starts again; the client address's only takes back this
+        attempt: a login to one's own account must not wash away guesses at others', and a
+        counter's many citizens behind one address must not use up its budget."""
         metrics.LOGINS.labels("success").inc()
-        session.execute(delete(LoginThrottle).where(col(LoginThrottle.key).in_(self._keys)))
+        accounts = [key for key in self._keys if key.startswith("account:")]
+        addresses = [key for key in self._keys if key.startswith("address:")]
+        session.execute(delete(LoginThrottle).where(col(LoginThrottle.key).in_(accounts)))
+        if addresses:
+            session.execute(
+                update(LoginThrottle)
+                .where(col(LoginThrottle.key).in_(addresses), col(LoginThrottle.failures) > 0)
+                .values(failures=col(LoginThrottle.failures) - 1)
+            )
 
     def failed(self, session: Session, event: audit.Event) -> None:
         """Already counted; audited in a transaction of its own once the refusal has rolled
