@@ -362,6 +362,37 @@ def test_a_counter_reset_takes_back_what_the_old_password_opened(
     assert len(ended) == 1
 
 
+def test_a_counter_reset_ends_the_delegations_the_account_gave(
+    client: TestClient, officer: OfficerAccount, citizen: Account
+) -> None:
+    """An intruder with the old password could have given themselves a delegation that
+    outlives it: the counter's reset ends every delegation the account gave, with its
+    sessions. A reset with the citizen's own printed code leaves them."""
+    from tests.api import test_delegations as delegations
+
+    intruder = register(client, full_name="Kẻ Gian")
+    taken = delegations.accepted(client, citizen, intruder, ["documents:read"])
+    held = delegations.bearer(delegations.acting(client, intruder, taken))
+    assert client.get("/api/v1/documents", headers=held).status_code == 200
+
+    assert reset(client, citizen, give_code(client, officer, citizen)).status_code == 204
+    assert client.get("/api/v1/documents", headers=held).status_code == 401
+    again = delegations.acting(client, intruder, taken)
+    assert again.status_code in (403, 404, 409), again.text
+    mine = headers_after(client, citizen, NEW_PASSWORD)
+    listed = client.get(f"/api/v1/delegations/{taken}", headers=mine).json()
+    assert listed["status"] == "revoked"
+    revoked = [e for e in _events(client, citizen.id) if e.action == "delegation.revoke"]
+    assert len(revoked) == 1 and '"reason":"reset"' in revoked[0].details
+
+    helper = register(client, full_name="Con gái")
+    kept = delegations.accepted(client, Account(citizen.national_id, mine, citizen.id), helper)
+    printed = client.post("/api/v1/citizens/me/recovery-codes", headers=mine).json()["codes"]
+    assert reset(client, citizen, printed[0], "mật khẩu thứ ba đủ dài").status_code == 204
+    after = headers_after(client, citizen, "mật khẩu thứ ba đủ dài")
+    assert client.get(f"/api/v1/delegations/{kept}", headers=after).json()["status"] == "active"
+
+
 def _events(client: TestClient, chain: str) -> list[AuditEvent]:
     with db.unit_of_work(client.app.state.engine, writes=False) as session:  # type: ignore[attr-defined]
         return list(session.exec(select(AuditEvent).where(AuditEvent.chain == chain)))

@@ -224,6 +224,14 @@ def begin_reset(
     return ResetAttempt(login)
 
 
+@dataclass(frozen=True)
+class Reset:
+    citizen: Citizen
+    # With a code an officer issued: the old password, and whatever it was used to set up,
+    # may be an intruder's.
+    at_counter: bool
+
+
 def reset_password(
     session: Session,
     keyring: Keyring,
@@ -232,7 +240,7 @@ def reset_password(
     national_id_number: str,
     code: str,
     new_password: str,
-) -> Citizen:
+) -> Reset:
     """Set the new password with a live code, spending it; end every session and token of the
     account. WrongResetCode (a 401, audited) for a wrong number or code, alike."""
     citizen = citizens.by_national_id(session, keyring, national_id_number)
@@ -288,7 +296,7 @@ def reset_password(
     )
     notice = texts.password_reset(found.id, now, at_counter=found.kind == ResetKind.OFFICER)
     inbox.announce(session, keyring, citizen.id, notice)
-    return citizen
+    return Reset(citizen, at_counter=found.kind == ResetKind.OFFICER)
 
 
 _HOUR = timedelta(hours=1)

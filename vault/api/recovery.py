@@ -23,6 +23,7 @@ from vault.api.schemas import (
     PasswordResetCreate,
     RecoveryCodesPublic,
 )
+from vault.assist import delegations
 from vault.blobs.backend import Backend
 
 router = APIRouter(tags=["recovery"])
@@ -84,7 +85,7 @@ def reset(
             new_password=new_password,
             client=client,
         )
-    recovery.reset_password(
+    done = recovery.reset_password(
         session,
         backend.keyring,
         attempt=attempt,
@@ -92,6 +93,8 @@ def reset(
         code=code,
         new_password=new_password,
     )
+    if done.at_counter:
+        delegations.end_given_at_reset(session, backend.keyring, done.citizen)
 
 
 @router.post(

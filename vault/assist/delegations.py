@@ -291,6 +291,26 @@ def end(
     return row
 
 
+def end_given_at_reset(session: Session, keyring: Keyring, citizen: Citizen) -> int:
+    """A password reset at the counter ends the delegations the citizen gave (a child's vault
+    stays with its guardians): the old password may have been an intruder's, who could have
+    given themselves a way in that outlives it. The citizen offers them again if they were
+    theirs. The number ended."""
+    rows = session.exec(
+        select(Delegation).where(
+            Delegation.citizen_id == citizen.id,
+            Delegation.kind == DelegationKind.PERSONAL,
+            col(Delegation.status).in_(_LIVE),
+        )
+    ).all()
+    ended = [row for row in rows if status_of(row) in _LIVE]
+    for row in ended:
+        _finish(session, row, DelegationStatus.REVOKED, DelegationEnder.CITIZEN)
+        _record(session, row, "delegation.revoke", "citizen", citizen.id, {"reason": "reset"})
+        end_sessions(session, keyring, row)
+    return len(ended)
+
+
 def end_sessions(session: Session, keyring: Keyring, row: Delegation) -> int:
     """Every live session opened from this delegation ends now; the citizen is told what was
     done in each. The next request with any of their tokens is refused."""
