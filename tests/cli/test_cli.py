@@ -61,6 +61,27 @@ def test_rotate_status_and_retire(app: FastAPI, client: TestClient, settings: Se
     assert "\n" + "v1 " not in settings.resolved_master_key_file.read_text()
 
 
+def test_a_version_that_authenticates_kept_anchors_is_not_retired(
+    client: TestClient, settings: Settings, tmp_path: Path
+) -> None:
+    """Anchors are MAC'd under the master version current when taken: retired, it would leave
+    them unverifiable, and `vault audit verify --anchors` would take them for forgeries."""
+    register(client)
+    env = settings_env(settings)
+    assert runner.invoke(cli, ["audit", "anchor"], env=env).exit_code == 0
+    assert runner.invoke(cli, ["keys", "rotate"], env=env).exit_code == 0
+    assert runner.invoke(cli, ["worker", "--burst"], env=env).exit_code == 0
+    refused = runner.invoke(cli, ["keys", "retire", "--version", "1"], env=env)
+    assert refused.exit_code == 2
+    assert "still authenticates 1 lines of" in refused.output
+    kept = settings.data_dir / "audit-anchors.jsonl"
+    verified = runner.invoke(cli, ["audit", "verify", "--anchors", str(kept)], env=env)
+    assert verified.exit_code == 0, verified.output
+    kept.rename(tmp_path / "archived-anchors.jsonl")  # the operator archives them elsewhere
+    retired = runner.invoke(cli, ["keys", "retire", "--version", "1"], env=env)
+    assert retired.exit_code == 0, retired.output
+
+
 def test_a_citizen_joining_just_after_a_rotation_is_wrapped_under_the_new_version(
     app: FastAPI, client: TestClient, settings: Settings
 ) -> None:

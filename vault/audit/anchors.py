@@ -9,9 +9,11 @@ forging one needs the master key, which never lives in the database.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +54,23 @@ def take(engine: Engine, master: MasterKeys) -> dict[str, Any]:
         "heads": dict(sorted(heads.items())),
     }
     return {**body, "mac": _mac(master, body)}
+
+
+def default_file(data_dir: Path) -> Path:
+    """Where `vault audit anchor` and the scheduled job append, unless told otherwise."""
+    return data_dir / "audit-anchors.jsonl"
+
+
+def versions_named(path: Path) -> Counter[int]:
+    """How many lines of an anchor file each master key version authenticates: a version
+    retired while some still name it leaves them unverifiable, as if forged."""
+    named: Counter[int] = Counter()
+    if not path.is_file():
+        return named
+    for line in path.read_text(encoding="utf-8").splitlines():
+        with contextlib.suppress(ValueError, TypeError, KeyError, AttributeError):
+            named[int(json.loads(line)["master_version"])] += 1
+    return named
 
 
 def append(path: Path, anchor: dict[str, Any]) -> None:

@@ -67,7 +67,7 @@ def audit_anchor(
     if file == Path("-"):
         typer.echo(line)
         return
-    target = file or settings.data_dir / "audit-anchors.jsonl"
+    target = file or anchor_log.default_file(settings.data_dir)
     with operator_errors():
         anchor_log.append(target, anchor)
     typer.echo(f"anchored {len(anchor['heads'])} chains in {target}")

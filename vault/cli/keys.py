@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from vault import bootstrap, db, queue
-from vault.audit import checkpoints
+from vault.audit import anchors, checkpoints
 from vault.cli.common import fail, keyring, load_settings, operator_errors
 from vault.crypto import masterkeys, notes
 from vault.keys import Keyring, checks, rotation, signing_keys
@@ -113,6 +113,14 @@ def keys_retire(
                 raise fail(
                     f"version {version} still wraps {usage} citizen keys and {index_keys} index "
                     f"keys{also}; run `vault keys rewrap`"
+                )
+            anchor_file = anchors.default_file(settings.data_dir)
+            anchored = anchors.versions_named(anchor_file)[version]
+            if anchored:
+                raise fail(
+                    f"version {version} still authenticates {anchored} lines of {anchor_file}: "
+                    "retired, it would leave them unverifiable; keep it while the anchors are "
+                    "kept (copies of the file elsewhere need it too)"
                 )
             # Row before file: a crash in between leaves the version in the file, and the next
             # start records its check value again; the other way round would refuse to start.

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from storage import BlobStore
 from vault import bootstrap, db
+from vault.audit import anchors
 from vault.blobs.backend import Backend, Limits, ReadingOptions
 from vault.db.per_thread import ThreadConnections
 from vault.keys import Keyring
@@ -68,7 +69,7 @@ class Work:
             mailer=mailer,
             webhook=webhook,
             public_url=settings.public_url.rstrip("/"),
-            anchor_file=settings.data_dir / "audit-anchors.jsonl",
+            anchor_file=anchors.default_file(settings.data_dir),
             gc_grace=timedelta(minutes=60),
             retry_seconds=settings.job_retry_seconds,
             limits=bootstrap.limits(settings),
