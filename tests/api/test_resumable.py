@@ -29,6 +29,7 @@ from tests.support.tus import (
     checksum,
     create,
     head,
+    joined_but_refused,
     marked_pdf,
     patch,
     send_all,
@@ -509,14 +510,7 @@ def test_a_refused_paper_leaves_the_upload_whole_and_a_new_version_seals_it_anew
     makes the paper next time. As a new version of a paper (bound to another id and version)
     it is read back and sealed anew, and its own object goes."""
     data = marked_pdf(6 << 20)
-    uid = send_all(client, citizen.headers, data, step=resumable.PART_SIZE)
-    refused = client.post(
-        "/api/v1/documents",
-        headers=citizen.headers,
-        data={"doc_type": "GKS", "upload_id": uid},
-        files={"file": ("anh.jpg", files.jpeg_with_gps(), "image/jpeg")},
-    )
-    assert refused.status_code == 422, refused.text
+    uid = joined_but_refused(client, citizen.headers, data)
     first = make_paper(client, citizen, uid)
     assert first.status_code == 201, first.text
     newer = marked_pdf(2 << 20)

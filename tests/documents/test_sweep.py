@@ -15,9 +15,8 @@ from fastapi.testclient import TestClient
 
 from storage import FileStore
 from tests.conftest import Stack
-from tests.support import files
 from tests.support.api import register
-from tests.support.tus import marked_pdf, send_all
+from tests.support.tus import joined_but_refused, marked_pdf
 from vault import db
 from vault.documents import resumable, sweep
 from vault.documents.models import ResumableUpload
@@ -33,14 +32,7 @@ def test_a_paper_made_while_the_sweep_looks_keeps_its_object(
     made into a paper while the sweep asks who refers to it."""
     citizen = register(client)
     data = marked_pdf(6 << 20)
-    uid = send_all(client, citizen.headers, data, step=resumable.PART_SIZE)
-    refused = client.post(
-        "/api/v1/documents",
-        headers=citizen.headers,
-        data={"doc_type": "GKS", "upload_id": uid},
-        files={"file": ("anh.jpg", files.jpeg_with_gps(), "image/jpeg")},
-    )
-    assert refused.status_code == 422, refused.text
+    uid = joined_but_refused(client, citizen.headers, data)
     with db.unit_of_work(app.state.engine, writes=False) as session:
         row = session.get(ResumableUpload, uuid.UUID(uid))
         assert row is not None

@@ -7,6 +7,7 @@ import hashlib
 from typing import Any
 
 from tests.support import files
+from vault.documents import resumable
 
 TUS = {"Tus-Resumable": "1.0.0"}
 CHUNK = {**TUS, "Content-Type": "application/offset+octet-stream"}
@@ -62,6 +63,20 @@ def send_all(client: Any, headers: dict[str, str], data: bytes, step: int = 1 <<
     for offset in range(0, len(data), step):
         sent = patch(client, headers, uid, offset, data[offset : offset + step])
         assert sent.status_code == 204, sent.text
+    return uid
+
+
+def joined_but_refused(client: Any, headers: dict[str, str], data: bytes) -> str:
+    """A finished upload whose object an attempt already joined in the store, and which was
+    refused (the PDF sent with a photo beside it): the upload stays, to make a paper later."""
+    uid = send_all(client, headers, data, step=resumable.PART_SIZE)
+    refused = client.post(
+        "/api/v1/documents",
+        headers=headers,
+        data={"doc_type": "GKS", "upload_id": uid},
+        files={"file": ("anh.jpg", files.jpeg_with_gps(), "image/jpeg")},
+    )
+    assert refused.status_code == 422, refused.text
     return uid
 
 
