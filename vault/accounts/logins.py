@@ -79,9 +79,11 @@ class Attempt:
     ) -> None:
         # `client` None: counted against the account only (a throttle of its own, by a key
         # prefix of its own, that a client address's login budget has no part in).
-        limits = {_key("account", account): policy.account_failures}
-        if client is not None:
-            limits[_key("address", client)] = policy.address_failures
+        self._account = _key("account", account)
+        self._address = _key("address", client) if client is not None else None
+        limits = {self._account: policy.account_failures}
+        if self._address is not None:
+            limits[self._address] = policy.address_failures
         self._keys = sorted(limits)
         now = db.utc_now()
         rows = _locked_rows(session, self._keys, now)
@@ -113,13 +115,11 @@ class Attempt:
         attempt: a login to one's own account must not wash away guesses at others', and a
         counter's many citizens behind one address must not use up its budget."""
         metrics.LOGINS.labels("success").inc()
-        accounts = [key for key in self._keys if key.startswith("account:")]
-        addresses = [key for key in self._keys if key.startswith("address:")]
-        session.execute(delete(LoginThrottle).where(col(LoginThrottle.key).in_(accounts)))
-        if addresses:
+        session.execute(delete(LoginThrottle).where(col(LoginThrottle.key) == self._account))
+        if self._address is not None:
             session.execute(
                 update(LoginThrottle)
-                .where(col(LoginThrottle.key).in_(addresses), col(LoginThrottle.failures) > 0)
+                .where(col(LoginThrottle.key) == self._address, col(LoginThrottle.failures) > 0)
                 .values(failures=col(LoginThrottle.failures) - 1)
             )
 

@@ -93,8 +93,7 @@ def reset(
         code=code,
         new_password=new_password,
     )
-    if done.at_counter:
-        delegations.end_given_at_reset(session, backend.keyring, done.citizen)
+    delegations.after_reset(session, backend.keyring, done)
 
 
 @router.post(

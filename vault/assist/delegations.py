@@ -29,7 +29,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from vault import audit, db
-from vault.accounts import acting, citizens
+from vault.accounts import acting, citizens, recovery
 from vault.accounts.acting import Opened
 from vault.accounts.models import ActingSession, ActorKind, Citizen, EndReason, Scope
 from vault.assist import sessions
@@ -291,11 +291,14 @@ def end(
     return row
 
 
-def end_given_at_reset(session: Session, keyring: Keyring, citizen: Citizen) -> int:
+def after_reset(session: Session, keyring: Keyring, reset: recovery.Reset) -> int:
     """A password reset at the counter ends the delegations the citizen gave (a child's vault
     stays with its guardians): the old password may have been an intruder's, who could have
     given themselves a way in that outlives it. The citizen offers them again if they were
-    theirs. The number ended."""
+    theirs. A reset with one of the citizen's printed codes leaves them. The number ended."""
+    if not reset.at_counter:
+        return 0
+    citizen = reset.citizen
     rows = session.exec(
         select(Delegation).where(
             Delegation.citizen_id == citizen.id,

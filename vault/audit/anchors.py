@@ -67,9 +67,10 @@ def versions_named(path: Path) -> Counter[int]:
     named: Counter[int] = Counter()
     if not path.is_file():
         return named
-    for line in path.read_text(encoding="utf-8").splitlines():
-        with contextlib.suppress(ValueError, TypeError, KeyError, AttributeError):
-            named[int(json.loads(line)["master_version"])] += 1
+    with path.open(encoding="utf-8") as lines:  # a line holds every chain's head: one at a time
+        for line in lines:
+            with contextlib.suppress(ValueError, TypeError, KeyError, AttributeError):
+                named[int(json.loads(line)["master_version"])] += 1
     return named
 
 

@@ -53,18 +53,22 @@ def _proof_problems(proof: dict[str, Any], verifier_key: str) -> list[str]:
     return found
 
 
+def proof_of(document: dict[str, Any]) -> dict[str, Any]:
+    """The proof itself, given a proof or an export's audit.json (which holds one)."""
+    found: dict[str, Any] = document.get("proof") or document
+    return found
+
+
 def later_problems(earlier: dict[str, Any], later: dict[str, Any]) -> list[str]:
     """What a later proof (or export) of the same chain drops or changes of an earlier one.
     One proof shows the chain only up to the latest event its checkpoint covers: events cut
     off its end, or rewritten there and given new leaves, are seen only against a proof kept
     from before."""
     try:
-        old = (earlier.get("proof") or earlier)["events"]
-        new = (later.get("proof") or later)["events"]
+        old, new = proof_of(earlier)["events"], proof_of(later)["events"]
         if old and new and old[0]["chain"] != new[0]["chain"]:
             return ["the two proofs are of different chains"]
-        old_size = int((earlier.get("proof") or earlier)["tree_size"])
-        new_size = int((later.get("proof") or later)["tree_size"])
+        old_size, new_size = int(proof_of(earlier)["tree_size"]), int(proof_of(later)["tree_size"])
         found = []
         if new_size < old_size:
             found.append(f"the log shrank: a checkpoint of {new_size} after one of {old_size}")

@@ -133,7 +133,7 @@ def audit_verify_proof(
         typer.secho(f"FAILED: {problem}", fg=typer.colors.RED)
     if found:
         raise typer.Exit(code=1)
-    proof = document.get("proof") or document
+    proof = proofs.proof_of(document)
     typer.echo(
         f"the proof holds: chain {proof['events'][0]['chain']}, {len(proof['events'])} events, "
         f"leaf {proof['leaf_index']} of a checkpoint of {proof['tree_size']}"

@@ -55,9 +55,9 @@ class Export:
             for index, (name, content) in enumerate(self.papers):
                 info = zipfile.ZipInfo(name, date_time=stamp)
                 info.file_size = content.size  # so that zipfile picks ZIP64 when it must
-                opened = self.first if index == 0 and self.first is not None else None
+                opened = self.first if index == 0 else None
                 with archive.open(info, "w") as entry:
-                    for chunk in opened or content.chunks():
+                    for chunk in opened if opened is not None else content.chunks():
                         entry.write(chunk)
                         yield sink.take()
                 yield sink.take()
