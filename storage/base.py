@@ -16,7 +16,9 @@ KEY_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{7,127}")
 
 
 class BlobNotFound(Exception):
-    pass
+    @property
+    def key(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 class StoreUnavailable(Exception):

@@ -15,6 +15,7 @@ from storage import put_bytes, read_range
 from tests.support import files
 from tests.support.api import register, upload
 from tests.support.at_rest import open_spools, raw_database
+from tests.support.pages import signed_in
 from vault import crypto
 from vault.app import create_app
 from vault.crypto import masterkeys
@@ -198,6 +199,33 @@ def test_a_paper_whose_object_has_gone_is_reported_as_an_integrity_failure(
     lost = strict_client.get(url, headers=citizen.headers)
     assert lost.status_code == 500
     assert lost.json()["type"] == "/problems/integrity-failure"
+
+
+@pytest.mark.parametrize("where", ["/api/v1/documents/{id}/content", "/papers/{id}/file"])
+def test_a_paper_deleted_as_it_is_opened_is_not_found_not_an_integrity_failure(
+    app: FastAPI,
+    strict_client: TestClient,
+    monkeypatch: pytest.MonkeyPatch,
+    where: str,
+) -> None:
+    """The citizen deletes the paper in another tab after the download read its row and
+    before it opened the object: nothing is damaged, so no alarm for the operators."""
+    citizen = register(strict_client)
+    paper = upload(strict_client, citizen, ("a.pdf", files.pdf())).json()
+    store = app.state.backend.store
+    opening = store.reader
+
+    def deleted_first(key: str, *args: object, **kwargs: object) -> object:
+        monkeypatch.setattr(store, "reader", opening)
+        gone = strict_client.delete(f"/api/v1/documents/{paper['id']}", headers=citizen.headers)
+        assert gone.status_code == 204
+        return opening(key, *args, **kwargs)
+
+    monkeypatch.setattr(store, "reader", deleted_first)
+    reader = signed_in(app, citizen) if where.startswith("/papers") else strict_client
+    answer = reader.get(where.format(id=paper["id"]), headers=citizen.headers)
+    assert answer.status_code == 404
+    assert store.reader is opening
 
 
 def test_wrapped_key_copied_onto_another_document_does_not_open(

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from storage import BlobNotFound, StoreUnavailable
@@ -18,6 +19,7 @@ from vault import db
 from vault.api import methods
 from vault.api.redaction import redact
 from vault.crypto import IntegrityError, MasterKeyError
+from vault.documents import sweep
 from vault.kit import errors, metrics
 
 log = logging.getLogger("vault.api")
@@ -206,8 +208,20 @@ def _database_failure(error: BaseException) -> str:
     return type(error).__name__ + (f" ({type(cause).__name__})" if cause is not None else "")
 
 
+async def deleted_meanwhile(request: Request, error: Exception) -> bool:
+    """A paper deleted between its row being read and its object being opened: the citizen's
+    own deletion, not damage. No row names the object any more."""
+    if not isinstance(error, BlobNotFound) or not error.key:
+        return False
+    engine = request.app.state.engine
+    named = await run_in_threadpool(sweep.referenced, engine, {error.key})
+    return not named
+
+
 async def _integrity_error(request: Request, error: Exception) -> JSONResponse:
     """A paper that does not authenticate, or whose object has gone from the store."""
+    if await deleted_meanwhile(request, error):
+        return problem(404, "This paper was deleted while it was being opened.", kind="not-found")
     what = "missing from the store" if isinstance(error, BlobNotFound) else "failed its check"
     count_failure(error)
     log.error("stored paper %s on %s %s", what, request.method, redact(request.url.path))

@@ -45,7 +45,7 @@ def sweep(
         batch = [blob for blob in batch if _swept(blob.key)]
         old = {blob.key for blob in batch if blob.modified < cutoff}
         report.young += len(batch) - len(old)
-        for key in old - _referenced(engine, old):
+        for key in old - referenced(engine, old):
             if not dry_run:
                 store.delete(key)
             report.deleted += 1
@@ -65,7 +65,7 @@ def _swept(key: str) -> bool:
     return not key.startswith(checkpoints.OBJECT_PREFIX)
 
 
-def _referenced(engine: Engine, keys: set[str]) -> set[str]:
+def referenced(engine: Engine, keys: set[str]) -> set[str]:
     """Uploads first, papers second: an object only ever passes from an upload to the paper
     made of it, in one commit, and on PostgreSQL each statement sees what was committed when
     it began. Asked the other way round, a paper made between the two was seen in neither."""

@@ -13,7 +13,13 @@ from starlette.exceptions import HTTPException
 
 from storage import BlobNotFound, StoreUnavailable
 from vault import db
-from vault.api.errors import STATUS_CODES, count_failure, http_error_headers, slug
+from vault.api.errors import (
+    STATUS_CODES,
+    count_failure,
+    deleted_meanwhile,
+    http_error_headers,
+    slug,
+)
 from vault.crypto import IntegrityError
 from vault.kit import errors
 from vault.web import security
@@ -68,7 +74,10 @@ def install(app: FastAPI) -> None:
                 return await original(request, error)
             if kind in (DBAPIError, PoolTimeout) and not db.unavailable(error):
                 raise error  # a bug: the handler of last resort renders it and it is logged
-            count_failure(error)
+            if await deleted_meanwhile(request, error):
+                error = errors.NotFound("This paper was deleted while it was being opened.")
+            else:
+                count_failure(error)
             status, key, extra = _explain(request, error)
             page = render(request, "error.html", code=status, key=key, status=status, **extra)
             if isinstance(error, HTTPException):
