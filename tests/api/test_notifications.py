@@ -117,9 +117,7 @@ def test_unread_only_and_newest_first(
     app: FastAPI, client: TestClient, citizen: Account, unread: str
 ) -> None:
     paper = uuid.uuid4()
-    first = announce(
-        app, citizen, texts.paper_expired(paper, 1, "Thẻ căn cước", db.utc_now().date())
-    )
+    first = announce(app, citizen, texts.paper_expired(paper, "Thẻ căn cước", db.utc_now().date()))
     second = announce(app, citizen, dossier_news("completed"))
     client.post(f"/api/v1/notifications/{first}/read", headers=citizen.headers)
 

@@ -1,6 +1,8 @@
 """Migrations keep what the database holds, both ways, on both databases."""
 
 import hashlib
+import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,9 @@ from vault import db
 from vault.app import create_app
 from vault.cli import app as cli
 from vault.crypto import masterkeys
+from vault.documents import expiry
 from vault.kit import days
+from vault.notices import inbox
 from vault.settings import Settings
 
 MARRIAGE_FORM = {
@@ -230,3 +234,32 @@ def test_grants_ended_with_a_completed_dossier_come_back_up_completed(
     app.state.engine.dispose()
     command.upgrade(config, "head")
     assert _grant_states(client, citizen) == expected
+
+
+def test_reminders_sent_before_0021_are_rewritten_to_their_date_and_not_sent_again(
+    app: FastAPI, client: TestClient, settings: Settings
+) -> None:
+    citizen = register(client)
+    expires_on = days.today() + timedelta(days=20)
+    made = upload(
+        client, citizen, ("hc.png", files.png()), doc_type="HC", expires_on=str(expires_on)
+    )
+    paper = made.json()["id"]
+    with db.unit_of_work(app.state.engine) as session:
+        for owner, notice in expiry.due(session, days.today()):
+            inbox.announce(session, app.state.backend.keyring, owner, notice)
+    app.state.engine.dispose()
+    config = db.alembic_config(settings.resolved_database_url)
+    command.downgrade(config, "0020")
+    with app.state.engine.begin() as connection:  # as 0020's vault wrote it: by version
+        connection.execute(
+            text("UPDATE notification SET dedup_key = :key"),
+            {"key": f"expiring:{uuid.UUID(paper)}:1:30"},
+        )
+    app.state.engine.dispose()
+    command.upgrade(config, "head")
+    with app.state.engine.connect() as connection:
+        keys = connection.execute(text("SELECT dedup_key FROM notification")).scalars().all()
+    assert keys == [f"expiring:{uuid.UUID(paper)}:{expires_on.isoformat()}:30"]
+    with db.unit_of_work(app.state.engine, writes=False) as session:
+        assert expiry.due(session, days.today() + timedelta(days=1)) == []

@@ -56,7 +56,7 @@ def delivery(work: Work) -> uuid.UUID:
             phone=PHONE,
         )
         contacts.update(session, work.keyring, citizen.id, webhook_on=True)
-        notice = texts.paper_expired(uuid.uuid4(), 1, "Hộ chiếu phổ thông", days.today())
+        notice = texts.paper_expired(uuid.uuid4(), "Hộ chiếu phổ thông", days.today())
         inbox.announce(session, work.keyring, citizen.id, notice)
     (only,) = _deliveries(work)
     return only.id

@@ -246,7 +246,7 @@ def test_an_agency_asking_for_a_supplement_reaches_the_citizen_without_a_command
 
 def test_a_rolled_back_change_enqueues_nothing(app: FastAPI, client: TestClient) -> None:
     citizen = register(client)
-    notice = texts.paper_expired(uuid.uuid4(), 1, "Hộ chiếu phổ thông", days.today())
+    notice = texts.paper_expired(uuid.uuid4(), "Hộ chiếu phổ thông", days.today())
     before = runner_jobs(app.state.settings)
     with pytest.raises(RuntimeError), db.unit_of_work(app.state.engine) as session:
         chosen = contacts.update(

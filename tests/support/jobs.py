@@ -41,8 +41,8 @@ def announce(app: FastAPI, client: TestClient, count: int) -> list[uuid.UUID]:
     keyring = app.state.backend.keyring
     with db.unit_of_work(app.state.engine) as session:
         contacts.update(session, keyring, citizen, webhook_on=True)
-        for n in range(count):
-            notice = texts.paper_expired(uuid.uuid4(), n, "Hộ chiếu phổ thông", days.today())
+        for _ in range(count):
+            notice = texts.paper_expired(uuid.uuid4(), "Hộ chiếu phổ thông", days.today())
             inbox.announce(session, keyring, citizen, notice)
     with db.unit_of_work(app.state.engine, writes=False) as session:
         return list(session.exec(select(Delivery.id)).all())

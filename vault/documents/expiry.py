@@ -2,12 +2,13 @@
 
 Run once a day (08:00 in Vietnam) for that day. Idempotent and catching up: the most urgent
 reminder a paper has reached is announced once (30 days, then 7, by the citizen's choice), so
-a day the job did not run is made good the next day rather than lost."""
+a day the job did not run is made good the next day rather than lost. "Once" is per expiry
+date: a date corrected later is reminded of afresh, a rescan with the same date is not."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import and_
 from sqlmodel import Session, col, select
@@ -46,7 +47,7 @@ def due(session: Session, today: date) -> list[tuple[uuid.UUID, inbox.Notice]]:
         )
         .order_by(col(Document.owner_id))
     ).all()
-    announced = _announced(session)
+    announced = _announced(session, since=today - EXPIRED_WINDOW - timedelta(days=horizon + 1))
     out = []
     for paper_id, owner, doc_type, version in rows:
         notice = _due(paper_id, doc_type, version, today, chosen.get(owner, DEFAULT_DAYS))
@@ -62,19 +63,20 @@ def _due(
     name = document_type(doc_type).name_vi
     left = (version.expires_on - today).days
     if left < 0:
-        return texts.paper_expired(paper_id, version.version, name, version.expires_on)
+        return texts.paper_expired(paper_id, name, version.expires_on)
     reached = [day for day in days if left <= day]
     if not reached:
         return None
-    return texts.paper_expiring(
-        paper_id, version.version, name, version.expires_on, left, min(reached)
-    )
+    return texts.paper_expiring(paper_id, name, version.expires_on, left, min(reached))
 
 
-def _announced(session: Session) -> set[tuple[uuid.UUID, str]]:
+def _announced(session: Session, *, since: date) -> set[tuple[uuid.UUID, str]]:
+    """Only what could concern the papers due: a reminder of a date still in the window was
+    made no earlier than the horizon before it (the history grows every day)."""
     rows = session.exec(
         select(Notification.citizen_id, Notification.dedup_key).where(
-            col(Notification.kind).in_([NoticeKind.PAPER_EXPIRING, NoticeKind.PAPER_EXPIRED])
+            col(Notification.kind).in_([NoticeKind.PAPER_EXPIRING, NoticeKind.PAPER_EXPIRED]),
+            col(Notification.created_at) >= datetime.combine(since, time(), tzinfo=UTC),
         )
     ).all()
     return {(citizen, key) for citizen, key in rows}

@@ -41,7 +41,6 @@ def day(value: date) -> str:
 
 def paper_expiring(
     paper_id: uuid.UUID,
-    version: int,
     type_name: str,
     expires_on: date,
     days_left: int,
@@ -56,11 +55,11 @@ def paper_expiring(
             "trực tuyến không bị trả lại."
         ),
         link=f"/papers/{paper_id}",
-        dedup_key=f"expiring:{paper_id}:{version}:{milestone}",
+        dedup_key=f"expiring:{paper_id}:{expires_on.isoformat()}:{milestone}",
     )
 
 
-def paper_expired(paper_id: uuid.UUID, version: int, type_name: str, expires_on: date) -> Notice:
+def paper_expired(paper_id: uuid.UUID, type_name: str, expires_on: date) -> Notice:
     return Notice(
         kind=NoticeKind.PAPER_EXPIRED,
         title="Giấy tờ đã hết hạn",
@@ -69,7 +68,7 @@ def paper_expired(paper_id: uuid.UUID, version: int, type_name: str, expires_on:
             "dùng được cho hồ sơ trực tuyến; khi có giấy mới, hãy tải lên để thay thế."
         ),
         link=f"/papers/{paper_id}",
-        dedup_key=f"expired:{paper_id}:{version}",
+        dedup_key=f"expired:{paper_id}:{expires_on.isoformat()}",
     )
 
 
