@@ -28,6 +28,7 @@ from tests.support.api import (
 )
 from tests.support.assist import acting_headers, register_officer
 from tests.support.env import settings_env
+from tests.support.pages import CSRF_INPUT
 from tests.support.server import RunningServer, vault_server
 from tests.support.transfer import MemoryWatch, multipart
 from vault.cli import app as cli
@@ -157,6 +158,8 @@ def test_the_profile_page_button_downloads_the_same_zip(client: TestClient) -> N
     assert logged_in.status_code in (302, 303), logged_in.text
     page = client.get("/profile")
     assert "Tải về toàn bộ giấy tờ của tôi" in page.text and 'action="/profile/export"' in page.text
+    assert client.post("/profile/export", data={"csrf": csrf}).status_code == 403  # pre-login's
+    csrf = CSRF_INPUT.search(page.text).group(1)  # type: ignore[union-attr]
     refused = client.post("/profile/export", data={"csrf": "not the token"})
     assert refused.status_code == 403
     answer = client.post("/profile/export", data={"csrf": csrf})

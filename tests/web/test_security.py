@@ -81,6 +81,72 @@ def test_forms_without_the_right_csrf_token_are_refused_and_change_nothing(
     assert _papers(client, citizen) == []
 
 
+def test_a_csrf_cookie_planted_in_the_browser_forges_nothing_once_signed_in(
+    client: TestClient, browsers: tuple[Browser, Browser]
+) -> None:
+    """Cookie tossing (a sibling subdomain, or a plain-HTTP answer on the counter's network):
+    the attacker chooses the CSRF cookie's value, but a signed-in form's token is bound to the
+    session, which the attacker cannot read."""
+    mine, _ = browsers
+    citizen = api.register(client)
+    paper = _paper(client, citizen)
+    mine.log_in(citizen)
+    mine.client.cookies.delete("vault_csrf")
+    mine.client.cookies.set("vault_csrf", "chosen-by-attacker")
+    forged = mine.client.post(f"/papers/{paper}/delete", data={"csrf": "chosen-by-attacker"})
+    assert forged.status_code == 403
+    assert _papers(client, citizen) == [paper]
+    assert mine.post(f"/papers/{paper}/delete") == 303
+
+
+def test_a_csrf_token_that_is_not_ascii_is_refused_not_an_error(
+    client: TestClient, browsers: tuple[Browser, Browser]
+) -> None:
+    mine, _ = browsers
+    mine.client.get("/login")
+    login = {"csrf": "é", "national_id": "001099012345", "password": "x"}
+    assert mine.client.post("/login", data=login).status_code == 403
+    citizen = api.register(client)
+    paper = _paper(client, citizen)
+    mine.log_in(citizen)
+    assert mine.client.post(f"/papers/{paper}/delete", data={"csrf": "ü"}).status_code == 403
+    added = mine.client.post(
+        "/papers",
+        data={"csrf": "ü"},
+        files=[("file", ("x.pdf", files.pdf(), "application/pdf"))],
+    )
+    assert added.status_code == 403
+    tus = {"Tus-Resumable": "1.0.0", "Upload-Length": "10", "X-CSRF-Token": b"\xc3\xa9"}
+    answer = mine.client.post("/api/v1/uploads", headers=tus)  # type: ignore[arg-type]
+    assert answer.status_code == 403
+    assert _papers(client, citizen) == [paper]
+
+
+def test_over_https_the_cookies_are_host_only_and_browsers_are_told_to_stay(
+    app: FastAPI, client: TestClient
+) -> None:
+    citizen = api.register(client)
+    with TestClient(app, base_url="https://testserver", follow_redirects=False) as browser:
+        page = browser.get("/login")
+        assert page.headers["strict-transport-security"] == "max-age=31536000"
+        set_cookie = page.headers["set-cookie"]
+        assert set_cookie.startswith("__Host-vault_csrf=") and "Secure" in set_cookie
+        found = CSRF_INPUT.search(page.text)
+        assert found
+        form = {"national_id": citizen.national_id, "password": PASSWORD, "csrf": found.group(1)}
+        answer = browser.post("/login", data=form)
+        assert answer.status_code == 303
+        assert "__Host-vault_session=" in answer.headers["set-cookie"]
+        assert browser.get("/profile").status_code == 200
+        # A cookie without the prefix, as a subdomain could set it, is no session here.
+        session = browser.cookies.get("__Host-vault_session")
+        planted = TestClient(app, base_url="https://testserver", follow_redirects=False)
+        planted.cookies.set("vault_session", session or "")
+        assert planted.get("/profile").status_code == 303
+    with TestClient(app, follow_redirects=False) as plain:
+        assert "strict-transport-security" not in plain.get("/login").headers
+
+
 def test_a_citizen_cannot_reach_another_citizens_papers_or_shares_through_the_pages(
     client: TestClient, browsers: tuple[Browser, Browser]
 ) -> None:

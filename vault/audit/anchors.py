@@ -114,7 +114,8 @@ def _authentic(master: MasterKeys, line: str) -> dict[str, Any] | None:
         expected = _mac(master, body)
     except (ValueError, KeyError, TypeError, MasterKeyError):
         return None
-    return anchor if hmac.compare_digest(expected, str(anchor.get("mac", ""))) else None
+    found = str(anchor.get("mac", "")).encode()
+    return anchor if hmac.compare_digest(expected.encode(), found) else None
 
 
 def _mac(master: MasterKeys, body: dict[str, Any]) -> str:

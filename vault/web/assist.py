@@ -62,12 +62,12 @@ def end_session(
 def end_from_banner(request: Request, session: SessionDep, backend: BackendDep) -> Response:
     """The banner's button, in the counter's browser: the acting session ends on the server,
     and the browser forgets its token."""
-    found = acting.resolve(session, request.cookies.get(security.ACTING, ""))
+    found = acting.resolve(session, (security.cookie(request, security.ACTING) or ""))
     if found is not None:
         sessions.end_by(session, backend.keyring, found, found.session.id)
     officer = found is None or found.officer is not None
     response = redirect("/agency/assist?ended=1" if officer else "/delegations?ended=1")
-    response.delete_cookie(security.ACTING, path="/")
+    security.forget(response, request, security.ACTING)
     return response
 
 
@@ -75,5 +75,5 @@ def end_from_banner(request: Request, session: SessionDep, backend: BackendDep) 
 def ended_page(request: Request) -> Response:
     """Where a browser whose acting session ended or ran out lands: it forgets the token."""
     response = render(request, "acting_ended.html")
-    response.delete_cookie(security.ACTING, path="/")
+    security.forget(response, request, security.ACTING)
     return response

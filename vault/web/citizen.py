@@ -36,13 +36,13 @@ def signed_in(
 ) -> Citizen:
     """The citizen of these pages: signed in themselves, or an officer acting for them from the
     counter's browser. A page that declares no scope is the citizen's alone."""
-    if request.cookies.get(security.ACTING):
+    if security.cookie(request, security.ACTING):
         found = _acting(request, session, backend)
         missing = set(security_scopes.scopes) - {scope.value for scope in found.scopes}
         if not security_scopes.scopes or missing:
             raise NotWhileActing("Only the citizen can do this, not someone acting for them.")
         return found.citizen
-    token = request.cookies.get(security.SESSION)
+    token = security.cookie(request, security.SESSION)
     citizen = citizens.citizen_for_token(session, token) if token else None
     if citizen is None:
         raise security.LoginRequired(f"/login?next={request.url.path}")
@@ -53,10 +53,10 @@ def _held_here(request: Request, session: SessionDep, found: Acting) -> bool:
     """An acting cookie works only beside its holder's own login in the same browser: an
     officer who logged out, or a delegate who did, leaves nothing the next person can use."""
     if found.officer is not None:
-        token = request.cookies.get(security.OFFICER)
+        token = security.cookie(request, security.OFFICER)
         on_duty = officers.session_for_token(session, token) if token else None
         return on_duty is not None and on_duty.officer.id == found.officer.id
-    token = request.cookies.get(security.SESSION)
+    token = security.cookie(request, security.SESSION)
     holder = citizens.citizen_for_token(session, token) if token else None
     return holder is not None and found.delegate is not None and holder.id == found.delegate.id
 
@@ -64,7 +64,7 @@ def _held_here(request: Request, session: SessionDep, found: Acting) -> bool:
 def _acting(request: Request, session: SessionDep, backend: BackendDep) -> Acting:
     """The live acting session of the counter's browser, now recorded as acting; an ended one
     sends the officer back to the counter."""
-    found = acting.resolve(session, request.cookies.get(security.ACTING, ""))
+    found = acting.resolve(session, (security.cookie(request, security.ACTING) or ""))
     if found is None or not _held_here(request, session, found):
         raise security.LoginRequired("/assist/ended")
     audit.act_for(session, found.actor)
@@ -85,7 +85,9 @@ def page_citizen(request: Request, session: Session, scopes: list[str]) -> Citiz
     """The citizen of the browser's page session, for the JSON routes a page's script calls
     (the resumable uploads): None without one. A method that changes something must carry
     the page's CSRF token in an X-CSRF-Token header (the cookies alone prove nothing)."""
-    if not (request.cookies.get(security.SESSION) or request.cookies.get(security.ACTING)):
+    if not (
+        security.cookie(request, security.SESSION) or security.cookie(request, security.ACTING)
+    ):
         return None
     if request.method not in {"GET", "HEAD", "OPTIONS"}:
         try:
@@ -126,9 +128,9 @@ def choose_language(request: Request, language: str, next: str = "/") -> Redirec
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, session: SessionDep, backend: BackendDep) -> Response:
-    if request.cookies.get(security.ACTING):
+    if security.cookie(request, security.ACTING):
         return _acting_home(request, session, backend)
-    token = request.cookies.get(security.SESSION)
+    token = security.cookie(request, security.SESSION)
     citizen = citizens.citizen_for_token(session, token) if token else None
     if citizen is None:
         return render(request, "citizen/welcome.html")

@@ -29,7 +29,7 @@ STATUSES = tuple(s for s in DossierStatus if s != DossierStatus.DRAFT)
 
 
 def officer_session(request: Request, session: SessionDep) -> officers.OfficerSession:
-    token = request.cookies.get(security.OFFICER)
+    token = security.cookie(request, security.OFFICER)
     found = officers.session_for_token(session, token) if token else None
     if found is None:
         raise security.LoginRequired(f"/agency/login?next={request.url.path}")

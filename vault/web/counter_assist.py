@@ -37,8 +37,8 @@ def assist_page(request: Request, who: Officer) -> Response:
         minutes=MINUTES,
         default_minutes=acting.DEFAULT_MINUTES,
     )
-    if request.cookies.get(security.ACTING) and request.query_params.get("ended"):
-        response.delete_cookie(security.ACTING, path="/")
+    if security.cookie(request, security.ACTING) and request.query_params.get("ended"):
+        security.forget(response, request, security.ACTING)
     return response
 
 

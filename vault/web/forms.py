@@ -85,10 +85,10 @@ def signed_out(
     request: Request, cookie: str, end_session: Callable[[str], object], to: str
 ) -> Response:
     """A posted logout: the session is ended on the server, not only forgotten by the browser."""
-    token = request.cookies.get(cookie)
+    token = security.cookie(request, cookie)
     if token:
         end_session(token)
     response = redirect(to)
-    response.delete_cookie(cookie, path="/")
-    response.delete_cookie(security.ACTING, path="/")
+    security.forget(response, request, cookie)
+    security.forget(response, request, security.ACTING)
     return response

@@ -24,7 +24,7 @@ EXPIRY_WARNING_DAYS = 60
 
 
 def messages(request: Request) -> Messages:
-    chosen = request.cookies.get(security.LANGUAGE, DEFAULT)
+    chosen = security.cookie(request, security.LANGUAGE) or DEFAULT
     return Messages(chosen if chosen in LANGUAGES else DEFAULT)
 
 
@@ -45,7 +45,7 @@ def render(request: Request, template: str, *, code: int = 200, **context: Any) 
             **context,
         },
         status_code=code,
-        headers=security.PAGE_HEADERS,
+        headers=security.page_headers(request),
     )
     security.remember_csrf(request, response)
     return response

@@ -1,8 +1,13 @@
-"""Pages use sessions in HttpOnly, SameSite cookies; every form carries a CSRF token that must
-match the one in its cookie (double submit). The JSON API keeps bearer tokens."""
+"""Pages use sessions in HttpOnly, SameSite cookies, named `__Host-…` wherever they are Secure
+(production, or HTTPS), so that neither a sibling subdomain nor a plain-HTTP answer on the
+counter's network can plant one. Every form carries a CSRF token: signed in, a hash of the
+session cookies, which only this browser's pages can know; before signing in, the one in its
+own cookie (double submit). The JSON API keeps bearer tokens."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import secrets
 from datetime import UTC, datetime
@@ -44,11 +49,19 @@ def _secure(request: Request) -> bool:
     return settings.env == "production" or request.url.scheme == "https"
 
 
+def _named(request: Request, name: str) -> str:
+    return f"__Host-{name}" if _secure(request) else name
+
+
+def cookie(request: Request, name: str) -> str | None:
+    return request.cookies.get(_named(request, name))
+
+
 def set_cookie(
     response: Response, request: Request, name: str, value: str, *, max_age: int | None = None
 ) -> None:
     response.set_cookie(
-        name,
+        _named(request, name),
         value,
         max_age=max_age,
         httponly=True,
@@ -58,9 +71,32 @@ def set_cookie(
     )
 
 
+def forget(response: Response, request: Request, name: str) -> None:
+    response.delete_cookie(
+        _named(request, name), path="/", secure=_secure(request), httponly=True, samesite="lax"
+    )
+
+
+def page_headers(request: Request) -> dict[str, str]:
+    """Over HTTPS, browsers are told to come back over HTTPS only: a first plain-HTTP visit on
+    a network someone else controls is where cookies get planted."""
+    if not _secure(request):
+        return PAGE_HEADERS
+    return {**PAGE_HEADERS, "Strict-Transport-Security": "max-age=31536000"}
+
+
+def _bound(request: Request) -> str | None:
+    held = [value for value in (cookie(request, SESSION), cookie(request, OFFICER)) if value]
+    if not held:
+        return None
+    digest = hashlib.sha256(b"vault/csrf\x00" + "\x00".join(held).encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
 def csrf_token(request: Request) -> str:
-    """The page's token: the cookie's, or a new one the response will set."""
-    token = request.cookies.get(CSRF) or getattr(request.state, "new_csrf", None)
+    """The page's token: bound to the session; before signing in, the cookie's, or a new one
+    the response will set."""
+    token = _bound(request) or cookie(request, CSRF) or getattr(request.state, "new_csrf", None)
     if token is None:
         token = request.state.new_csrf = secrets.token_urlsafe(32)
     return token
@@ -73,8 +109,13 @@ def remember_csrf(request: Request, response: Response) -> None:
 
 
 def check_csrf(request: Request, submitted: str | None) -> None:
-    expected = request.cookies.get(CSRF)
-    if not expected or not submitted or not hmac.compare_digest(expected, submitted):
+    expected = _bound(request) or cookie(request, CSRF)
+    # Bytes: compare_digest refuses str holding anything but ASCII, and anyone can send that.
+    if (
+        not expected
+        or not submitted
+        or not hmac.compare_digest(expected.encode(), submitted.encode())
+    ):
         raise CsrfRejected
 
 
