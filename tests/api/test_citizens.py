@@ -11,7 +11,9 @@ from sqlmodel import Session, select
 
 from tests.support import files
 from tests.support.api import PASSWORD, new_national_id, register, upload
+from tests.support.pages import CSRF_INPUT
 from vault import db
+from vault.accounts import citizens
 from vault.accounts.models import AccessToken, LoginThrottle
 from vault.documents.models import Document
 from vault.keys.models import CitizenKey
@@ -92,6 +94,27 @@ def test_duplicate_is_409(client: TestClient) -> None:
     duplicate = client.post("/api/v1/citizens", json=body)
     assert duplicate.status_code == 409
     assert duplicate.headers["content-type"] == "application/problem+json"
+
+
+def test_sign_ups_say_who_has_a_vault_only_when_well_formed_and_not_wholesale(
+    app: FastAPI, client: TestClient
+) -> None:
+    taken = register(client)  # one sign-up from this address
+    short = {"national_id": taken.national_id, "full_name": "A", "password": "short"}
+    assert client.post("/api/v1/citizens", json=short).status_code == 422
+    with TestClient(app) as browser:
+        found = CSRF_INPUT.search(browser.get("/signup").text)
+        assert found
+        form = {**short, "csrf": found.group(1)}
+        assert browser.post("/signup", data=form).status_code == 422
+        for _ in range(citizens.SIGNUPS.account_failures - 2):
+            form["national_id"] = new_national_id()
+            assert browser.post("/signup", data=form).status_code == 422
+        body = {"national_id": new_national_id(), "full_name": "A", "password": PASSWORD}
+        refused = client.post("/api/v1/citizens", json=body)
+        assert refused.status_code == 429, refused.text
+        assert 0 < int(refused.headers["Retry-After"]) <= 3600
+        assert browser.post("/signup", data={**form, "password": PASSWORD}).status_code == 429
 
 
 def test_wrong_password_and_unknown_account_look_the_same(client: TestClient) -> None:

@@ -13,10 +13,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from tests.support.api import Account, register, upload
+from tests.support.api import Account, new_national_id, register, upload
 from tests.support.files import png
 from vault import db
 from vault.accounts.models import ActingSession
+from vault.assist.delegations import LOOKUPS_PER_DAY
 from vault.assist.models import Delegation
 from vault.kit import days
 
@@ -181,6 +182,22 @@ def test_offers_are_limited_per_day_whatever_became_of_them(
     assert offer(client, lan, Account("048090123456", {}, "")).status_code == 429
     # Someone else's offers are their own.
     assert offer(client, minh, stranger).status_code == 201
+
+
+def test_numbers_looked_up_are_limited_per_day_refused_ones_included(
+    client: TestClient, lan: Account, minh: Account
+) -> None:
+    """A refused offer says whether a number has a vault: the look-up is spent although the
+    refusal rolls its request back."""
+    for tried in range(LOOKUPS_PER_DAY):
+        nobody = Account(new_national_id(), {}, "")
+        assert offer(client, lan, nobody).status_code == 404, tried
+    refused = offer(client, lan, minh)
+    assert refused.status_code == 429, refused.text
+    assert 0 < int(refused.headers["Retry-After"]) <= 24 * 3600
+    assert "Minh" not in refused.text
+    assert client.get(DELEGATIONS, headers=lan.headers).json() == []
+    assert offer(client, minh, lan).status_code == 201
 
 
 def test_a_session_stays_within_the_delegations_scopes_and_end(

@@ -53,13 +53,15 @@ def register(
     gives it one (a child's vault, opened by a parent)."""
     number = national_id.validate(national_id_number).encode()
     checked = _checked(Profile(full_name, phone))
+    # Before the number is looked up: a malformed request says nothing of who has a vault.
+    password_hash = logins.NO_PASSWORD if password is None else logins.hash_password(password)
     lookup = keyring.national_id_index(session, number)
     if session.exec(select(Citizen.id).where(Citizen.national_id_index == lookup)).first():
         raise Conflict("An account with this personal identification number already exists.")
     citizen = Citizen(
         national_id_index=lookup,
         sealed_national_id=b"",
-        password_hash=logins.NO_PASSWORD if password is None else logins.hash_password(password),
+        password_hash=password_hash,
         sealed_profile=b"",
     )
     kek = keyring.create_citizen_key(session, citizen.id)
@@ -168,6 +170,26 @@ def _seal_profile(kek: bytes, citizen_id: uuid.UUID, value: Profile) -> bytes:
 
 def _profile_key(kek: bytes) -> bytes:
     return crypto.subkey(kek, b"dvlt/v1/profile-key")
+
+
+# Sign-ups one client address may try in an hour, refused ones included: a refusal tells whether
+# a number has a vault, which must not be asked wholesale. Generous: many citizens share an
+# address behind a carrier's NAT or a commune office's router.
+SIGNUPS = logins.ThrottlePolicy(
+    account_failures=60, window=timedelta(hours=1), block=timedelta(hours=1)
+)
+
+
+def count_signup(session: Session, *, client: str) -> None:
+    """A sign-up, counted in the caller's own unit of work before it is tried (see
+    logins.spend); a throttled address is refused here."""
+    logins.spend(
+        session,
+        budget="signup",
+        of=client,
+        policy=SIGNUPS,
+        refusal="Too many sign-ups from this address; wait before trying again.",
+    )
 
 
 def count_login(

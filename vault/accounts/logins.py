@@ -84,31 +84,15 @@ class Attempt:
         limits = {self._account: policy.account_failures}
         if self._address is not None:
             limits[self._address] = policy.address_failures
-        self._keys = sorted(limits)
-        now = db.utc_now()
-        rows = _locked_rows(session, self._keys, now)
-        for row in rows:
-            # A new window starts once the last is over and its block too: a block begun
-            # late in a window lasts its whole time.
-            blocked_until = db.aware(row.blocked_until) if row.blocked_until else None
-            if now - db.aware(row.window_started_at) > policy.window and (
-                blocked_until is None or blocked_until <= now
-            ):
-                row.failures, row.window_started_at, row.blocked_until = 0, now, None
-        blocked = [db.aware(r.blocked_until) for r in rows if r.blocked_until]
-        if blocked and max(blocked) > now:
-            seconds = int((max(blocked) - now).total_seconds()) + 1
-            metrics.LOGINS.labels("throttled").inc()
-            raise TooManyAttempts(
-                "Too many failed logins; wait before trying again.", retry_after=seconds
+        try:
+            blocked = _count(
+                session, limits, policy, "Too many failed logins; wait before trying again."
             )
-        for row in rows:
-            row.failures += 1
-            if row.failures >= limits[row.key]:
-                row.blocked_until = now + policy.block
-                metrics.LOCKOUTS.inc()
-            session.add(row)
-        session.flush()
+        except TooManyAttempts:
+            metrics.LOGINS.labels("throttled").inc()
+            raise
+        if blocked:
+            metrics.LOCKOUTS.inc()
 
     def succeeded(self, session: Session) -> None:
         """The account's count starts again; the client address's only takes back this
@@ -128,6 +112,41 @@ class Attempt:
         the request back."""
         metrics.LOGINS.labels("failure").inc()
         audit.append_after_refusal(session, event)
+
+
+def spend(session: Session, *, budget: str, of: str, policy: ThrottlePolicy, refusal: str) -> None:
+    """One use of a budget that is not a login's (sign-ups from an address, a citizen's look-ups
+    of other people's numbers): `policy.account_failures` uses a window, then `refusal`. As
+    with a login, the caller counts in a unit of work whose commit a refusal cannot undo.
+    `budget` is a short word (the key is 80 characters, 65 of them the hash of `of`)."""
+    _count(session, {_key(budget, of): policy.account_failures}, policy, refusal)
+
+
+def _count(session: Session, limits: dict[str, int], policy: ThrottlePolicy, refusal: str) -> bool:
+    """Refuse if any of these budgets is spent, else spend one of each; whether that blocked one."""
+    now = db.utc_now()
+    rows = _locked_rows(session, sorted(limits), now)
+    for row in rows:
+        # A new window starts once the last is over and its block too: a block begun
+        # late in a window lasts its whole time.
+        blocked_until = db.aware(row.blocked_until) if row.blocked_until else None
+        if now - db.aware(row.window_started_at) > policy.window and (
+            blocked_until is None or blocked_until <= now
+        ):
+            row.failures, row.window_started_at, row.blocked_until = 0, now, None
+    blocked = [db.aware(r.blocked_until) for r in rows if r.blocked_until]
+    if blocked and max(blocked) > now:
+        seconds = int((max(blocked) - now).total_seconds()) + 1
+        raise TooManyAttempts(refusal, retry_after=seconds)
+    spent = False
+    for row in rows:
+        row.failures += 1
+        if row.failures >= limits[row.key]:
+            row.blocked_until = now + policy.block
+            spent = True
+        session.add(row)
+    session.flush()
+    return spent
 
 
 def forgive(session: Session, *, account: str) -> None:

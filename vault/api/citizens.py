@@ -2,14 +2,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 
-from vault import erasure, export
+from vault import db, erasure, export
 from vault.accounts import citizens
 from vault.accounts.models import Citizen
-from vault.api.deps import BackendDep, CurrentCitizen, SessionDep
+from vault.api.deps import BackendDep, CurrentCitizen, EngineDep, SessionDep
 from vault.api.downloads import content_disposition, protective_headers
 from vault.api.schemas import CitizenCreate, CitizenPublic, ProfileUpdate
 from vault.audit import checkpoints
@@ -33,8 +33,16 @@ def _public(session: Session, backend: Backend, citizen: Citizen) -> CitizenPubl
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CitizenPublic)
 def register_citizen(
-    body: CitizenCreate, session: SessionDep, backend: BackendDep, response: Response
+    body: CitizenCreate,
+    request: Request,
+    session: SessionDep,
+    engine: EngineDep,
+    backend: BackendDep,
+    response: Response,
 ) -> CitizenPublic:
+    # Counted in a unit of work of its own: the count holds when the sign-up is refused.
+    with db.unit_of_work(engine) as counting:
+        citizens.count_signup(counting, client=request.client.host if request.client else "unknown")
     citizen = citizens.register(
         session,
         backend.keyring,

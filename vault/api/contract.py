@@ -86,7 +86,7 @@ OPERATIONS: dict[str, Operation] = {
     "POST /auth/token": _op("auth.login", 400, 401, 429),
     "POST /auth/logout": _op("auth.logout"),
     "POST /auth/reset": _op("auth.reset_password", 401, 429, beyond=_NATIONAL_ID),
-    "POST /citizens": _op("citizens.register", 409, beyond=_NATIONAL_ID),
+    "POST /citizens": _op("citizens.register", 409, 429, beyond=_NATIONAL_ID),
     "GET /citizens/me": _op("citizens.me"),
     "PATCH /citizens/me": _op("citizens.update_me", beyond=_BIRTH_DATE),
     "DELETE /citizens/me": _op("citizens.erase_me", 409),
@@ -250,7 +250,7 @@ OPERATIONS: dict[str, Operation] = {
     ),
     "GET /delegations": _op("delegations.list"),
     "POST /delegations": _op(
-        "delegations.offer", 404, 409, beyond=f"{_NATIONAL_ID}; {_SCOPES}; a past date"
+        "delegations.offer", 404, 409, 429, beyond=f"{_NATIONAL_ID}; {_SCOPES}; a past date"
     ),
     "GET /delegations/{delegation_id}": _op("delegations.get"),
     "DELETE /delegations/{delegation_id}": _op("delegations.end", 409),

@@ -32,11 +32,17 @@ router = APIRouter(tags=["delegations"])
 
 @router.post("/delegations", status_code=status.HTTP_201_CREATED, response_model=DelegationPublic)
 def offer(
-    body: DelegationCreate, citizen: CurrentCitizen, session: SessionDep, backend: BackendDep
+    body: DelegationCreate,
+    citizen: CurrentCitizen,
+    session: SessionDep,
+    backend: BackendDep,
 ) -> DelegationPublic:
     """Offer someone (by their personal identification number) to act for you within
     `scopes` until the end of `expires_on`; nothing is allowed until they accept, and until
-    then you see their name masked. Ten offers in 24 hours at most (429)."""
+    then you see their name masked. Ten offers and twenty numbers looked up in 24 hours at
+    most (429)."""
+    delegations.count_look_up(session, citizen.id)
+    session.commit()  # the look-up stays counted when the offer is refused
     view = delegations.offer(
         session,
         backend.keyring,

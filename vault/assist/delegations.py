@@ -14,7 +14,9 @@ acting token, so a session opened from a delegation can never make another.
 An offer is made by a personal identification number, so it must not turn numbers into names:
 until B accepts, A sees B's name masked (`Nguyễn T** L**`, as an officer sees a citizen's at the
 counter), and in full once B has; and a citizen makes at most `OFFERS_PER_DAY` offers in any 24
-hours, those declined, revoked or expired since included.
+hours, those declined, revoked or expired since included. Nor may it tell wholesale which
+numbers have a vault: a citizen looks up at most `LOOKUPS_PER_DAY` numbers a day, those
+refused (no vault, or one already delegated to) included.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from vault import audit, db
-from vault.accounts import acting, citizens, recovery
+from vault.accounts import acting, citizens, logins, recovery
 from vault.accounts.acting import Opened
 from vault.accounts.models import ActingSession, ActorKind, Citizen, EndReason, Scope
 from vault.assist import sessions
@@ -42,7 +44,9 @@ from vault.notices import inbox, texts
 
 _LIVE = (DelegationStatus.PENDING, DelegationStatus.ACTIVE)
 OFFERS_PER_DAY = 10
+LOOKUPS_PER_DAY = 2 * OFFERS_PER_DAY
 _DAY = timedelta(days=1)
+_LOOKUPS = logins.ThrottlePolicy(account_failures=LOOKUPS_PER_DAY, window=_DAY, block=_DAY)
 
 
 @dataclass(frozen=True)
@@ -160,6 +164,19 @@ def _within_daily_offers(session: Session, citizen: Citizen) -> None:
             retry_after=max(1, int(wait.total_seconds()) + 1),
             reason="delegation-offers",
         )
+
+
+def count_look_up(session: Session, citizen_id: uuid.UUID) -> None:
+    """One look-up of someone's number for an offer, which the caller commits before the offer
+    is tried: a refused offer rolls its request back, and the refusal is what tells whether the
+    number has a vault."""
+    logins.spend(
+        session,
+        budget="lookup",
+        of=str(citizen_id),
+        policy=_LOOKUPS,
+        refusal=f"At most {LOOKUPS_PER_DAY} numbers can be looked up in 24 hours; wait.",
+    )
 
 
 def create_active(

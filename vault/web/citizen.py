@@ -176,7 +176,12 @@ def signup_page(request: Request) -> Response:
 
 
 @router.post("/signup")
-def signup(request: Request, form: Posted, session: SessionDep, backend: BackendDep) -> Response:
+def signup(
+    request: Request, form: Posted, session: SessionDep, engine: EngineDep, backend: BackendDep
+) -> Response:
+    # Counted in a unit of work of its own: the count holds when the sign-up is refused.
+    with db.unit_of_work(engine) as counting:
+        citizens.count_signup(counting, client=request.client.host if request.client else "unknown")
     citizens.register(
         session,
         backend.keyring,

@@ -58,6 +58,8 @@ def give(form: Posted, me: Me, session: SessionDep, backend: BackendDep) -> Resp
     last_day = day(form, "expires_on")
     if last_day is None:
         raise InvalidInput("Choose the last day of the delegation.", field="expires_on")
+    delegations.count_look_up(session, me.id)
+    session.commit()  # the look-up stays counted when the offer is refused
     delegations.offer(
         session,
         backend.keyring,
