@@ -131,3 +131,18 @@ def test_a_span_that_would_misnumber_or_misflag_a_chunk_is_refused() -> None:
         sealer.seal(step, b"")  # an empty span that is not the whole of an empty object
     with pytest.raises(vault.crypto.IntegrityError):
         SpanSealer.resume(b"\0" * 32, sealer.header, context=CONTEXT, plaintext_size=1)
+
+
+def test_an_empty_span_past_the_last_chunk_is_refused() -> None:
+    """An object of whole chunks ends with its last full chunk: an empty span at its end would
+    seal one more chunk, numbered past the last and not final, that no reader opens."""
+    step = 1 << SPEC["chunk_exp"]
+    sealer = span_sealer(2 * step)
+    sealer.seal(0, plaintext(2 * step))
+    with pytest.raises(ValueError):
+        sealer.seal(2 * step, b"")
+
+
+def test_the_empty_span_of_an_empty_object_is_its_final_chunk() -> None:
+    sealer = span_sealer(0)
+    assert sealer.header + sealer.seal(0, b"") == encryptor().header + encryptor().finalize()

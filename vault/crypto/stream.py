@@ -273,7 +273,7 @@ class SpanSealer:
             raise ValueError("a span starts at a chunk boundary, inside the object")
         if end != self.plaintext_size and len(view) % size:
             raise ValueError("only the span that ends the object may end in a short chunk")
-        if not view and end != self.plaintext_size:
+        if not view and self.plaintext_size:
             raise ValueError("an empty span is only the final chunk of an empty object")
         first, last = start // size, self.chunks - 1
         sealed = []
