@@ -1,5 +1,6 @@
 import base64
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,31 @@ def test_every_change_to_the_key_file_is_synced_with_its_directory(
         change()
         assert synced[-1] == str(path.parent), synced
         assert any(name.startswith(str(path.parent / ".masterkey-")) for name in synced)
+
+
+def test_a_rotation_during_a_retirement_waits_and_both_land(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The retirement is held between reading the file and replacing it, for as long as the
+    rotation takes if the rotation does not wait: written back, the file it read would drop the
+    version the rotation added, and every key wrapped under it."""
+    path = tmp_path / "master.key"
+    masterkeys.create(path)
+    masterkeys.add_version(path)
+    parse, read, rotated = masterkeys._parse, threading.Event(), threading.Event()
+
+    def retirement_held_after_reading(text: str, where: Path) -> dict[int, bytes]:
+        keys = parse(text, where)
+        if threading.current_thread().name == "retire":
+            read.set()
+            rotated.wait(timeout=1)
+        return keys
+
+    monkeypatch.setattr(masterkeys, "_parse", retirement_held_after_reading)
+    retire = threading.Thread(target=masterkeys.remove_version, args=(path, 1), name="retire")
+    retire.start()
+    assert read.wait(timeout=5)
+    assert masterkeys.add_version(path) == 3
+    rotated.set()
+    retire.join()
+    assert masterkeys.load(path).versions == [2, 3]

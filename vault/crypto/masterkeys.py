@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import fcntl
 import os
 import stat
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from storage.filestore import sync_directory
@@ -106,11 +109,25 @@ def create(path: Path) -> MasterKeys:
 
 
 def add_version(path: Path) -> int:
-    keys = dict(_parse(path.read_text(encoding="ascii"), path))
-    version = max(keys) + 1
-    keys[version] = aead.new_key()
-    _write(path, keys, exclusive=False)
+    with _locked(path):
+        keys = _parse(path.read_text(encoding="ascii"), path)
+        version = max(keys) + 1
+        keys[version] = aead.new_key()
+        _write(path, keys, exclusive=False)
     return version
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Changes to one key file, by any process on this host, one at a time: each reads the
+    file, changes it and replaces it whole, so a retirement interleaved with a rotation would
+    write back the file it read and drop the new version, and every key wrapped under it."""
+    fd = os.open(path.with_name(f"{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # and with it the lock
 
 
 def _write(path: Path, keys: dict[int, bytes], *, exclusive: bool) -> None:
@@ -136,10 +153,11 @@ def _write(path: Path, keys: dict[int, bytes], *, exclusive: bool) -> None:
 
 
 def remove_version(path: Path, version: int) -> None:
-    keys = _parse(path.read_text(encoding="ascii"), path)
-    if version not in keys:
-        raise MasterKeyError(f"version {version} is not in {path}")
-    if version == max(keys):
-        raise MasterKeyError(f"version {version} is the current master key; rotate first")
-    del keys[version]
-    _write(path, keys, exclusive=False)
+    with _locked(path):
+        keys = _parse(path.read_text(encoding="ascii"), path)
+        if version not in keys:
+            raise MasterKeyError(f"version {version} is not in {path}")
+        if version == max(keys):
+            raise MasterKeyError(f"version {version} is the current master key; rotate first")
+        del keys[version]
+        _write(path, keys, exclusive=False)
