@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = db.make_engine(settings.resolved_database_url)
-    app.state.backend = backend = build_backend(settings)
+    app.state.backend = backend = build_backend(settings, app.state.engine)
     app.state.readiness = health.checks(app.state.engine, backend.store, backend.keyring)
     # Refused agency requests are audited one by one up to this rate per client address.
     app.state.anonymous_budget = rate.Budget(settings.anonymous_per_minute, 60)

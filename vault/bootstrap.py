@@ -8,6 +8,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -38,10 +39,10 @@ def build_store(settings: Settings) -> BlobStore:
     return FileStore(settings.data_dir / "blobs")
 
 
-def build_backend(settings: Settings) -> Backend:
+def build_backend(settings: Settings, engine: Engine) -> Backend:
     return Backend(
         store=build_store(settings),
-        keyring=keyring(settings),
+        keyring=keyring(settings, engine),
         sandbox=shared_sandbox(),
         limits=limits(settings),
         reading=reading_options(settings),
@@ -183,12 +184,12 @@ def _required(settings: Settings, report: KeyReport) -> KeyReport:
     return report
 
 
-def keyring(settings: Settings) -> Keyring:
-    report = require_master_keys(settings)
+def keyring(settings: Settings, engine: Engine | None = None) -> Keyring:
+    require_master_keys(settings)
     return Keyring(
         settings.resolved_master_key_file,
+        engine=engine or db.make_engine(settings.resolved_database_url),
         require_private=settings.env == "production",
-        checks=report.survey.checks,
     )
 
 

@@ -10,14 +10,17 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
+from typer.testing import CliRunner
 
 from storage import put_bytes, read_range
 from tests.support import files
 from tests.support.api import register, upload
 from tests.support.at_rest import open_spools, raw_database
+from tests.support.env import settings_env
 from tests.support.pages import signed_in
 from vault import crypto
 from vault.app import create_app
+from vault.cli import app as cli
 from vault.crypto import masterkeys
 from vault.crypto.stream import HEADER_SIZE, TAG_SIZE
 from vault.db import sqlite_wal
@@ -255,8 +258,9 @@ def test_rotation_keeps_old_papers_readable_without_touching_objects(
     before = {blob.key: blob.modified for blob in app.state.backend.store.iter_blobs()}
 
     key_file = settings.resolved_master_key_file
-    assert masterkeys.add_version(key_file) == 2
-    operator = Keyring(key_file)
+    rotated = CliRunner().invoke(cli, ["keys", "rotate"], env=settings_env(settings))
+    assert "added master key version 2" in rotated.output
+    operator = Keyring(key_file, engine=app.state.engine)
     with Session(app.state.engine) as session:
         assert operator.rewrap_batch(session).updated == 1
         session.commit()

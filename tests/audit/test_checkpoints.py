@@ -132,7 +132,9 @@ def citizen(client: TestClient) -> Account:
 
 
 @pytest.fixture
-def verifier_key(settings: Settings) -> str:
+def verifier_key(app: FastAPI, settings: Settings) -> str:
+    """Made once the vault was prepared, as `vault serve` prepares it: before, the master key
+    has no check value in the database to vouch for it, and nothing is wrapped under it."""
     return _signing_key(settings)
 
 

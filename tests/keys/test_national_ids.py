@@ -25,12 +25,12 @@ def test_a_sealed_number_opens_only_for_its_citizen() -> None:
 
 def test_a_key_whose_creation_rolled_back_is_not_kept(app: FastAPI, settings: Settings) -> None:
     engine, key_file = app.state.engine, settings.resolved_master_key_file
-    first = Keyring(key_file)
+    first = Keyring(key_file, engine=engine)
     with pytest.raises(RuntimeError), db.unit_of_work(engine) as session:
         first.national_id_index(session, NUMBER)
         raise RuntimeError("the request failed")
     with db.unit_of_work(engine) as session:
-        kept = Keyring(key_file).national_id_index(session, NUMBER)
+        kept = Keyring(key_file, engine=engine).national_id_index(session, NUMBER)
     with db.unit_of_work(engine) as session:
         assert first.national_id_index(session, NUMBER) == kept
 
@@ -43,10 +43,10 @@ def test_two_first_users_at_once_agree_on_the_key(app: FastAPI, settings: Settin
 
     def second() -> None:
         with db.unit_of_work(engine) as session:
-            seen.append(Keyring(key_file).national_id_index(session, NUMBER))
+            seen.append(Keyring(key_file, engine=engine).national_id_index(session, NUMBER))
 
     with db.unit_of_work(engine) as session:
-        first = Keyring(key_file).national_id_index(session, NUMBER)
+        first = Keyring(key_file, engine=engine).national_id_index(session, NUMBER)
         waiting = threading.Thread(target=second)
         waiting.start()
         waiting.join(timeout=0.5)

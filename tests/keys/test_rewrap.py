@@ -10,7 +10,6 @@ from tests.support import files
 from tests.support.api import register, upload
 from tests.support.env import settings_env
 from vault.cli import app as cli
-from vault.crypto import masterkeys
 from vault.keys import Keyring
 from vault.settings import Settings
 
@@ -20,9 +19,10 @@ def test_an_interrupted_rewrap_is_finished_by_the_next_run(
 ) -> None:
     people = [register(client) for _ in range(3)]
     papers = [upload(client, person, ("a.pdf", files.pdf())).json() for person in people]
-    key_file = settings.resolved_master_key_file
-    assert masterkeys.add_version(key_file) == 2
-    operator = Keyring(key_file)
+    env = settings_env(settings)
+    rotated = CliRunner().invoke(cli, ["keys", "rotate"], env=env)
+    assert "added master key version 2" in rotated.output
+    operator = Keyring(settings.resolved_master_key_file, engine=app.state.engine)
     with Session(app.state.engine) as session:
         first = operator.rewrap_batch(session, batch=1)
         session.commit()
@@ -33,7 +33,7 @@ def test_an_interrupted_rewrap_is_finished_by_the_next_run(
         path = f"/api/v1/documents/{paper['id']}/content"
         assert client.get(path, headers=person.headers).status_code == 200
 
-    finished = CliRunner().invoke(cli, ["keys", "rewrap"], env=settings_env(settings))
+    finished = CliRunner().invoke(cli, ["keys", "rewrap"], env=env)
     assert finished.exit_code == 0, finished.output
     assert "rewrapped 2 citizen keys under version 2" in finished.output
     with Session(app.state.engine) as session:

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
 from storage import BlobStore
+from vault import db
 from vault.api.errors import problem
 from vault.keys import Keyring
 
@@ -97,8 +98,8 @@ def _state(future: Future[None]) -> str:
 
 def checks(engine: Engine, store: BlobStore, keyring: Keyring) -> Readiness:
     def database() -> None:
-        with engine.connect() as connection:
-            connection.exec_driver_sql("SELECT 1")
+        with db.unit_of_work(engine, writes=False) as session:
+            keyring.read_checks(session)
 
     return Readiness({"database": database, "store": store.check, "keys": keyring.check})
 

@@ -45,18 +45,29 @@ def keys_init(
 
 @app.command("rotate")
 def keys_rotate() -> None:
-    """Add a master key version, and enqueue the job that rewraps every citizen key and the
-    index key under it (`vault serve` on the embedded default, or `vault worker`, runs it;
-    `vault keys rewrap` does it now). No object is touched."""
+    """Add a master key version, recorded in the database (refused, the file left as it was,
+    when another copy of the key file recorded that version first), and enqueue the job that
+    rewraps every citizen key and the index key under it (`vault serve` on the embedded
+    default, or `vault worker`, runs it; `vault keys rewrap` does it now). No object is
+    touched."""
     with operator_errors():
         settings = load_settings()
         bootstrap.require_master_keys(settings)
-        version = masterkeys.add_version(settings.resolved_master_key_file)
-        typer.echo(f"added master key version {version}")
+        path = settings.resolved_master_key_file
         engine = db.make_engine(settings.resolved_database_url)
-        with db.unit_of_work(engine) as session:
+        # The check value is recorded before the file gets the key, and the file before the
+        # record commits: the database's primary key referees two copies of the file minting
+        # the same version (two nodes, a loop over hosts), and the loser writes its key nowhere.
+        with db.unit_of_work(engine) as session, masterkeys.new_version(path) as (version, master):
+            if not checks.claim(session, master, version):
+                raise fail(
+                    f"master key v{version} was already recorded by another copy of the key "
+                    f"file (a rotation on another node?), so {path} was left as it was: copy "
+                    "the key file from where it was rotated instead of rotating each copy"
+                )
             queue.enqueue(session, queue.Task.KEYS_REWRAP)
-        typer.echo("enqueued the rewrap of every key under it; `vault keys status` shows progress")
+    typer.echo(f"added master key version {version}")
+    typer.echo("enqueued the rewrap of every key under it; `vault keys status` shows progress")
 
 
 @app.command("rewrap")
@@ -143,16 +154,16 @@ def keys_init_signing(
     key. Prints the verifier key to publish."""
     with operator_errors():
         settings = load_settings()
-        master = keyring(settings).master
         engine = db.make_engine(settings.resolved_database_url)
+        ring = bootstrap.keyring(settings, engine)
         with db.unit_of_work(engine) as session:
             current = signing_keys.live(session)
             if current is not None and not replace:
                 raise fail(
                     f"a signing key exists ({current.key_id}); --replace retires it for a new one"
                 )
-            row = signing_keys.create(
-                session, master, name or checkpoints.origin_for(settings.public_url)
+            row = ring.create_signing_key(
+                session, name or checkpoints.origin_for(settings.public_url)
             )
             verifier = notes.verifier_key(row.name, row.public_key)
     typer.echo(f"created the audit signing key {row.key_id}; publish its verifier key:")

@@ -109,12 +109,21 @@ def create(path: Path) -> MasterKeys:
 
 
 def add_version(path: Path) -> int:
+    with new_version(path) as (version, _):
+        return version
+
+
+@contextmanager
+def new_version(path: Path) -> Iterator[tuple[int, MasterKeys]]:
+    """The next version, with every key the file holds, for the caller to record elsewhere
+    first: the file gets it when the block ends without an error, and never otherwise. Other
+    changes to the file wait meanwhile."""
     with _locked(path):
         keys = _parse(path.read_text(encoding="ascii"), path)
         version = max(keys) + 1
         keys[version] = aead.new_key()
+        yield version, MasterKeys(keys)
         _write(path, keys, exclusive=False)
-    return version
 
 
 @contextmanager

@@ -62,9 +62,10 @@ class Work:
             assert settings.notify_webhook_secret is not None
             secret = settings.notify_webhook_secret.get_secret_value().encode()
             webhook = Webhook(settings.notify_webhook_url, secret)
+        engine = engine or db.make_engine(settings.resolved_database_url)
         return cls(
-            engine=engine or db.make_engine(settings.resolved_database_url),
-            keyring=keyring or bootstrap.keyring(settings),
+            engine=engine,
+            keyring=keyring or bootstrap.keyring(settings, engine),
             store=store or bootstrap.build_store(settings),
             mailer=mailer,
             webhook=webhook,

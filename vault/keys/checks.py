@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy import delete, inspect
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from vault import crypto
@@ -75,9 +76,7 @@ def survey(session: Session, master: MasterKeys | None) -> Survey:
     the audit anchors depend on it). An older version that wraps nothing any more may leave the
     file. A database whose schema is not there yet needs nothing."""
     tables = inspect(session.connection())
-    checks: dict[int, bytes] = {}
-    if tables.has_table(MasterKeyCheck.__tablename__):
-        checks = dict(session.exec(select(MasterKeyCheck.version, MasterKeyCheck.check)).all())
+    checks = stored(session)
     usage = usage_by_version(session) if tables.has_table(CitizenKey.__tablename__) else {}
     index_usage: dict[int, int] = {}
     if tables.has_table(IndexKey.__tablename__):
@@ -138,16 +137,43 @@ def wrong_versions(master: MasterKeys, checks: dict[int, bytes]) -> list[int]:
     ]
 
 
+def stored(session: Session) -> dict[int, bytes]:
+    """The check value of each version, as the database keeps them (none before its schema)."""
+    if not inspect(session.connection()).has_table(MasterKeyCheck.__tablename__):
+        return {}
+    return dict(session.exec(select(MasterKeyCheck.version, MasterKeyCheck.check)).all())
+
+
 def record(session: Session, master: MasterKeys) -> list[int]:
     """Seal a check value for each version of the file that has none yet. Only after a survey
-    found nothing missing or wrong: a check sealed under a wrong key would vouch for it."""
-    known = set(session.exec(select(MasterKeyCheck.version)).all())
+    found nothing missing or wrong: a check sealed under a wrong key would vouch for it. A
+    version whose stored check value the file does not open is refused here too, so that no
+    caller records beside a wrong key."""
+    known = stored(session)
+    wrong = wrong_versions(master, known)
+    if wrong:
+        raise crypto.MasterKeyError(
+            f"master key {', '.join(f'v{v}' for v in wrong)} of the key file does not open the "
+            "check value the database keeps; nothing was recorded"
+        )
     new = [version for version in master.versions if version not in known]
     for version in new:
-        check = master.wrap(version, _CHECK_VALUE, aad=_check_aad(version))
-        session.add(MasterKeyCheck(version=version, check=check))
+        session.add(MasterKeyCheck(version=version, check=_sealed_check(master, version)))
     session.flush()
     return new
+
+
+def claim(session: Session, master: MasterKeys, version: int) -> bool:
+    """Record the check value of a version just made, before any key file holds it; False when
+    the database already has one for that version. Two copies of the key file (two nodes, a
+    loop over hosts) each minting the same next version are refereed by the primary key: the
+    first to record it wins, and the other must not write its key anywhere."""
+    session.add(MasterKeyCheck(version=version, check=_sealed_check(master, version)))
+    try:
+        session.flush()
+    except IntegrityError:
+        return False
+    return True
 
 
 def forget(session: Session, version: int) -> None:
@@ -175,6 +201,10 @@ def unwrap_citizen_key(master: MasterKeys, row: CitizenKey) -> bytes:
         citizen_id=row.citizen_id, kek_version=row.kek_version, master_version=row.master_version
     )
     return master.unwrap(row.master_version, row.wrapped_kek, aad=aad)
+
+
+def _sealed_check(master: MasterKeys, version: int) -> bytes:
+    return master.wrap(version, _CHECK_VALUE, aad=_check_aad(version))
 
 
 def _check_aad(version: int) -> bytes:

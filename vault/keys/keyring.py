@@ -12,15 +12,15 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import update
+from sqlalchemy import Engine, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from vault import crypto
+from vault import crypto, db
 from vault.crypto import MasterKeyError, MasterKeys, masterkeys
 from vault.db import after_commit, utc_now
 from vault.keys import agency_keys, checks, national_ids, signing_keys
-from vault.keys.models import AgencyKey, CitizenKey, IndexKey, KeyUse
+from vault.keys.models import AgencyKey, AuditSigningKey, CitizenKey, IndexKey, KeyUse
 
 _RELOAD_INTERVAL = 5.0
 _CITIZEN_REFERENCE_LABEL = b"dvlt/v1/citizen-reference"
@@ -52,6 +52,15 @@ class ObjectBinding:
 
 
 @dataclass(frozen=True)
+class _Loaded:
+    """The key file as read, and the check values from the database its versions open: a
+    version is added to `checks` once its value, read later, opens too."""
+
+    master: MasterKeys
+    checks: dict[int, bytes]
+
+
+@dataclass(frozen=True)
 class Rewrapped:
     """One batch of a rewrap: rows still under an older version, and how many this run moved
     (fewer when another run got there first)."""
@@ -65,58 +74,103 @@ class Keyring:
     plus a short-lived in-memory cache of unwrapped citizen keys (never of data keys) and the
     unwrapped index key of national ID numbers, which no rotation changes.
 
-    `checks` are the database's check values: a file swapped for another under a running
-    server is refused at reload, so no citizen key is ever wrapped under a stranger's key."""
+    Each load reads the check values the database keeps (`engine`), whenever they were
+    recorded: a file swapped for another under a running server, or one whose version another
+    copy of the file recorded first, is refused. Nothing is wrapped under a version until its
+    check value has been read from the database and opened, so no key is ever wrapped under a
+    stranger's key, nor under one only this copy of the file holds."""
 
     def __init__(
         self,
         path: Path,
         *,
+        engine: Engine,
         require_private: bool = False,
         ttl: float = 60.0,
-        checks: dict[int, bytes] | None = None,
     ) -> None:
         self._path = path
+        self._engine = engine
         self._require_private = require_private
         self._ttl = ttl
-        self._checks = dict(checks or {})
         self._lock = threading.Lock()
         self._cache: OrderedDict[uuid.UUID, tuple[float, tuple[int, bytes]]] = OrderedDict()
         self._national_id_key: bytes | None = None
-        self._master = self._load()
+        self._stored: dict[int, bytes] = {}
+        self._loaded = self._load()
         self._stamp = self._file_stamp()
         self._checked = time.monotonic()
 
     @property
     def master(self) -> MasterKeys:
+        """Every version the file holds, to unwrap with. What wraps goes through `_wrapping`,
+        which first checks the current version against the database."""
         if time.monotonic() - self._checked > _RELOAD_INTERVAL:
-            return self._refreshed()
-        return self._master
+            return self._refreshed().master
+        return self._loaded.master
 
-    def _refreshed(self) -> MasterKeys:
+    def _refreshed(self) -> _Loaded:
         if self._file_stamp() != self._stamp:
             self.reload()
         self._checked = time.monotonic()
-        return self._master
+        return self._loaded
 
     def reload(self) -> None:
-        self._master = self._load()
+        self._loaded = self._load()
         self._stamp = self._file_stamp()
 
-    def check(self) -> None:
-        """Raise MasterKeyError unless the key file, read afresh, is one a reload would take;
-        changes nothing (for the readiness probe)."""
-        self._load()
+    def read_checks(self, session: Session) -> None:
+        """The database's check values, read afresh for `check`. The database's readiness probe
+        reads them, so that a database down or hung is named once, as the database."""
+        self._stored = checks.stored(session)
 
-    def _load(self) -> MasterKeys:
+    def check(self) -> None:
+        """Raise MasterKeyError unless the key file, read afresh, opens the check values the
+        database kept when last read (at a load, or by `read_checks`), whenever they were
+        recorded; changes nothing else (for the readiness probe)."""
         master = masterkeys.load(self._path, require_private=self._require_private)
-        wrong = checks.wrong_versions(master, self._checks)
+        wrong = checks.wrong_versions(master, self._stored)
         if wrong:
-            raise MasterKeyError(
-                f"master key {', '.join(f'v{v}' for v in wrong)} in {self._path} does not open "
-                "its check value: the key file was replaced by another one"
-            )
-        return master
+            raise self._wrong(wrong)
+
+    def _load(self) -> _Loaded:
+        master = masterkeys.load(self._path, require_private=self._require_private)
+        with db.unit_of_work(self._engine, writes=False) as session:
+            stored = checks.stored(session)
+        self._stored = stored
+        wrong = checks.wrong_versions(master, stored)
+        if wrong:
+            raise self._wrong(wrong)
+        return _Loaded(master, {v: c for v, c in stored.items() if v in master.versions})
+
+    def _wrapping(self, session: Session) -> MasterKeys:
+        """The key file as it is now, not as it was up to a reload interval ago (a key wrapped
+        under a version `vault keys retire` has just removed would be lost for good), once the
+        check value of its current version, read in `session`, opens under it. A version the
+        database has no check value for may be one that only this copy of the file holds (a
+        rotation on another node records its own), so nothing is wrapped under it."""
+        loaded = self._refreshed()
+        version = loaded.master.current_version
+        if version not in loaded.checks:
+            check = checks.stored(session).get(version)
+            if check is None:
+                raise MasterKeyError(
+                    f"master key v{version} in {self._path} has no check value in the database, "
+                    "so nothing is wrapped under it: `vault keys rotate` records the version it "
+                    "adds; one added otherwise is recorded by `vault keys rewrap` or the start of "
+                    "`vault serve`, once the key file checks out"
+                )
+            if not checks.opens(loaded.master, version, check):
+                raise self._wrong([version])
+            loaded.checks[version] = check
+        return loaded.master
+
+    def _wrong(self, versions: list[int]) -> MasterKeyError:
+        return MasterKeyError(
+            f"master key {', '.join(f'v{v}' for v in versions)} in {self._path} does not open "
+            "the check value the database keeps: the key file was replaced by another one, or "
+            "another copy of it recorded its own version first (a rotation on another node); "
+            "put back the key file the database was wrapped under"
+        )
 
     def _file_stamp(self) -> tuple[int, int]:
         """A key file gone from under a running vault stops its work, as at the start: the
@@ -132,9 +186,7 @@ class Keyring:
 
     def create_citizen_key(self, session: Session, citizen_id: uuid.UUID) -> bytes:
         kek = crypto.new_key()
-        # The file as it is now, not as it was up to a reload interval ago: a key wrapped under
-        # a version that `vault keys retire` has just removed would be lost for good.
-        master = self._refreshed()
+        master = self._wrapping(session)
         version = master.current_version
         aad = crypto.citizen_key_aad(citizen_id=citizen_id, kek_version=1, master_version=version)
         session.add(
@@ -169,7 +221,7 @@ class Keyring:
             return checks.unwrap_citizen_key(self.master, row)
         except MasterKeyError:
             self.reload()  # a version added since this process started
-            return checks.unwrap_citizen_key(self._master, row)
+            return checks.unwrap_citizen_key(self._loaded.master, row)
 
     def national_id_index(self, session: Session, number: bytes) -> bytes:
         """The blind index of a national ID number: what a citizen is looked up by."""
@@ -186,14 +238,16 @@ class Keyring:
             key = national_ids.unwrap_index_key(self.master, row.master_version, row.wrapped_key)
         except MasterKeyError:
             self.reload()
-            key = national_ids.unwrap_index_key(self._master, row.master_version, row.wrapped_key)
+            key = national_ids.unwrap_index_key(
+                self._loaded.master, row.master_version, row.wrapped_key
+            )
         after_commit(session, lambda: setattr(self, "_national_id_key", key))
         return key
 
     def _new_index_key(self, session: Session) -> IndexKey:
         """Two first registrations at once may each insert a key: the one that lands first is
         the one both use (the other insert waits for it, then does nothing)."""
-        master = self._refreshed()
+        master = self._wrapping(session)
         version = master.current_version
         dialect = session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -220,18 +274,22 @@ class Keyring:
     def create_agency_key(self, session: Session, agency_id: uuid.UUID, use: KeyUse) -> AgencyKey:
         """A new key for the agency, wrapped under the current master version; the one it
         replaces is retired (it stays, so what it signed still verifies)."""
-        row = agency_keys.new_row(self._refreshed(), agency_id=agency_id, use=use)
+        row = agency_keys.new_row(self._wrapping(session), agency_id=agency_id, use=use)
         agency_keys.retire_live(session, agency_id=agency_id, use=use)
         session.add(row)
         session.flush()
         return row
+
+    def create_signing_key(self, session: Session, name: str) -> AuditSigningKey:
+        """The audit log's new signing key, wrapped under the current master version."""
+        return signing_keys.create(session, self._wrapping(session), name)
 
     def agency_private_key(self, row: AgencyKey) -> bytes:
         try:
             return agency_keys.unwrap(self.master, row)
         except MasterKeyError:
             self.reload()
-            return agency_keys.unwrap(self._master, row)
+            return agency_keys.unwrap(self._loaded.master, row)
 
     def forget(self, citizen_id: uuid.UUID) -> None:
         with self._lock:
@@ -258,7 +316,7 @@ class Keyring:
         nothing is found: a rotation over a million citizens then holds no long transaction,
         and one that was interrupted resumes where it stopped. Each row is updated only if nobody
         rewrapped it in between (compare-and-set), so two runs at once lose nothing."""
-        master = self.master
+        master = self._wrapping(session)
         target = master.current_version
         self._rewrap_index_keys(session, master, target)
         agency_keys.rewrap(session, master, target)
