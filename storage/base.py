@@ -69,7 +69,8 @@ class BlobStore(Protocol):
 
     def put_part(self, key: str, handle: str, number: int, data: bytes) -> str:
         """Part `number` (from 1), replacing one sent before under that number. Every part but
-        the last must be at least MIN_PART bytes. Returns the token `finish_parts` needs."""
+        the last must be at least MIN_PART bytes. Returns the token `finish_parts` needs. An
+        assembly aborted (or never begun) is BlobNotFound."""
 
     def finish_parts(self, key: str, handle: str, tokens: Sequence[str]) -> None:
         """The object becomes parts 1..len(tokens) in order. An assembly already finished

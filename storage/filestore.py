@@ -62,7 +62,9 @@ class FileStore:
         self._assembling = root / "assembling"
         for folder in (self._objects, self._incoming, self._assembling):
             folder.mkdir(parents=True, exist_ok=True)
-        self.abort_incomplete(datetime.now(UTC) - timedelta(seconds=_STALE_TEMPORARY_SECONDS))
+        # Not the assemblies: a resumable upload's may lie unchanged for a day and still go on.
+        # Only `vault storage gc` knows which are live (abort_incomplete's `keep`).
+        self._clear_incoming(datetime.now(UTC) - timedelta(seconds=_STALE_TEMPORARY_SECONDS))
 
     def _path(self, key: str) -> Path:
         check_key(key)
@@ -112,14 +114,18 @@ class FileStore:
             raise StoreUnavailable(f"{self._objects} is not writable")
 
     def abort_incomplete(self, before: datetime, keep: Collection[str] = ()) -> int:
+        cutoff, removed = before.timestamp(), self._clear_incoming(before)
+        for path in _io(lambda: list(self._assembling.iterdir())):
+            if path.name.partition(".")[0] not in keep and _older(path, cutoff):
+                _io(partial(shutil.rmtree, path, ignore_errors=True))
+                removed += 1
+        return removed
+
+    def _clear_incoming(self, before: datetime) -> int:
         cutoff, removed = before.timestamp(), 0
         for path in _io(lambda: list(self._incoming.iterdir())):
             if _older(path, cutoff):
                 _io(partial(path.unlink, missing_ok=True))
-                removed += 1
-        for path in _io(lambda: list(self._assembling.iterdir())):
-            if path.name.partition(".")[0] not in keep and _older(path, cutoff):
-                _io(partial(shutil.rmtree, path, ignore_errors=True))
                 removed += 1
         return removed
 

@@ -358,8 +358,13 @@ class S3Store:
 
     def put_part(self, key: str, handle: str, number: int, data: bytes) -> str:
         check_key(key)
-        with _translated():
-            return self.client._upload_part(self.bucket, key, data, None, handle, number)
+        try:
+            with _translated():
+                return self.client._upload_part(self.bucket, key, data, None, handle, number)
+        except StoreUnavailable as error:
+            if _no_upload(error):
+                raise BlobNotFound(key) from None
+            raise
 
     def finish_parts(self, key: str, handle: str, tokens: Sequence[str]) -> None:
         check_key(key)

@@ -5,6 +5,7 @@ test_resumable_clients.py."""
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 import time
 import uuid
@@ -19,6 +20,7 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from storage import FileStore, StoreUnavailable
+from tests.conftest import Stack
 from tests.support import files
 from tests.support.api import Account, register, register_agency
 from tests.support.assist import acting_headers, register_officer
@@ -35,7 +37,7 @@ from tests.support.tus import (
     send_all,
     upload_id,
 )
-from vault import db
+from vault import bootstrap, db
 from vault.cli import app as cli
 from vault.documents import resumable
 from vault.documents.models import DocumentVersion, ResumableUpload
@@ -422,6 +424,63 @@ def test_the_periodic_gc_job_removes_expired_uploads(
     with db.unit_of_work(app.state.engine, writes=False) as session:
         assert not session.exec(select(ResumableUpload)).all()
     assert not blob_keys(app)
+
+
+@pytest.mark.parametrize("stack", [Stack("sqlite", "file")], indirect=True, ids=str)
+def test_a_restart_keeps_the_parts_of_an_upload_whose_folder_is_a_day_old(
+    app: FastAPI, client: TestClient, citizen: Account, settings: Settings
+) -> None:
+    """An upload's folder of parts changes only when a whole part is stored: created a day ago
+    and sent a tail since, the upload is live for another day with a folder older than one.
+    Every process opens the store (each API worker, each CLI command) and must leave it."""
+    data = marked_pdf(6 << 20)
+    uid = upload_id(create(client, citizen.headers, len(data)))
+    assert patch(client, citizen.headers, uid, 0, data[: 1 << 20]).status_code == 204
+    day_ago = time.time() - 25 * 3600
+    for folder in (app.state.backend.store.root / "assembling").iterdir():
+        os.utime(folder, (day_ago, day_ago))
+
+    bootstrap.build_store(settings)
+
+    rest = patch(client, citizen.headers, uid, 1 << 20, data[1 << 20 :])
+    assert rest.status_code == 204, rest.text
+    paper = make_paper(client, citizen, uid)
+    assert paper.status_code == 201, paper.text
+
+
+def test_an_upload_whose_parts_the_store_lost_is_gone_and_frees_its_place(
+    app: FastAPI, client: TestClient, citizen: Account
+) -> None:
+    """An assembly aborted behind its upload's back (by hand, by a bucket's lifecycle rule) is
+    not damage to a paper: the PATCH that needs it is told the upload is gone (404), a paper
+    made of a finished one is refused (409), and either way the upload no longer holds a place
+    in the citizen's quota."""
+    store = app.state.backend.store
+    data = marked_pdf(6 << 20)
+    uid = upload_id(create(client, citizen.headers, len(data)))
+    assert patch(client, citizen.headers, uid, 0, data[: 1 << 20]).status_code == 204
+    row = _upload_row(app, uid)
+    assert row.assembly is not None
+    store.abort_parts(row.object_key, row.assembly)
+    lost = patch(client, citizen.headers, uid, 1 << 20, data[1 << 20 :])
+    assert lost.status_code == 404, lost.text
+    assert lost.headers["content-type"] == "application/problem+json"
+    assert lost.headers["tus-resumable"] == "1.0.0"
+    assert "no longer in the store" in lost.json()["detail"]
+    assert head(client, citizen.headers, uid).status_code == 404
+    assert not blob_keys(app)  # its tail went with it
+
+    finished = send_all(client, citizen.headers, data)
+    row = _upload_row(app, finished)
+    assert row.assembly is not None
+    store.abort_parts(row.object_key, row.assembly)
+    refused = make_paper(client, citizen, finished)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["type"] == "/problems/upload-not-ready"
+    assert "no longer in the store" in refused.json()["detail"]
+    assert head(client, citizen.headers, finished).status_code == 404
+    for _ in range(resumable.MAX_PENDING):
+        assert create(client, citizen.headers, 10).status_code == 201
 
 
 def test_the_page_session_works_with_its_csrf_token_only(

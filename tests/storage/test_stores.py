@@ -92,11 +92,34 @@ def test_an_aborted_assembly_is_gone(store: BlobStore) -> None:
     store.abort_parts(key, handle)
     store.abort_parts(key, handle)
     with pytest.raises(BlobNotFound):
+        store.put_part(key, handle, 2, b"one more")
+    with pytest.raises(BlobNotFound):
         store.finish_parts(key, handle, ["9"])
     orphan = _key()
     store.put_part(orphan, store.begin_parts(orphan), 1, b"left behind")
     assert store.abort_incomplete(datetime.now(UTC) + timedelta(hours=1)) >= 1
     assert orphan not in {blob.key for blob in store.iter_blobs()}
+
+
+def test_a_file_store_opened_again_keeps_every_assembly(tmp_path: Path) -> None:
+    """Each process opens the store: what a killed one left in `incoming` is cleared, but an
+    assembly unchanged for a day may be a live resumable upload's (one that took only a tail
+    since); only `abort_incomplete` with the live ones kept may take it."""
+    store = FileStore(tmp_path / "blobs")
+    key = _key()
+    handle = store.begin_parts(key)
+    token = store.put_part(key, handle, 1, b"sent two days ago")
+    leftover = tmp_path / "blobs" / "incoming" / "tmp-of-a-killed-process"
+    leftover.write_bytes(b"half")
+    two_days_ago = time.time() - 48 * 3600
+    for path in (leftover, *(tmp_path / "blobs" / "assembling").rglob("*")):
+        os.utime(path, (two_days_ago, two_days_ago))
+
+    FileStore(tmp_path / "blobs")
+
+    assert not leftover.exists()
+    store.finish_parts(key, handle, [token])
+    assert read_range(store, key, 0, 17) == b"sent two days ago"
 
 
 def _s3_like(store: BlobStore) -> S3Store:

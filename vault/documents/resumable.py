@@ -42,7 +42,7 @@ from sqlalchemy import Engine, func, or_, update
 from sqlalchemy import delete as sql_delete
 from sqlmodel import Session, col, select
 
-from storage import MIN_PART, BlobStore, StoreUnavailable, put_bytes, read_range
+from storage import MIN_PART, BlobNotFound, BlobStore, StoreUnavailable, put_bytes, read_range
 from vault import crypto, db
 from vault.accounts.models import Citizen
 from vault.blobs import objects
@@ -272,7 +272,14 @@ def append(
     chunks = _within(body, row.length - offset)
     if checksum is not None:
         chunks = _checked(chunks, checksum)
-    _Receiving(session, backend.store, row, key, sealer, commit).run(chunks)
+    try:
+        _Receiving(session, backend.store, row, key, sealer, commit).run(chunks)
+    except BlobNotFound:
+        _forget_lost(session, backend.store, row.id)
+        raise NotFound(
+            "This upload's bytes are no longer in the store; create a new upload and send the "
+            "whole file again."
+        ) from None
     return UploadView.of(row)
 
 
@@ -657,6 +664,20 @@ def _release(store: BlobStore, held: Iterable[_Held]) -> None:
         objects.discard_all(store, [item.object_key] + ([item.tail_key] if item.tail_key else []))
 
 
+def _forget_lost(session: Session, store: BlobStore, upload_id: uuid.UUID) -> None:
+    """The store lost what this upload sent (its assembly was aborted behind its back): it can
+    neither go on nor become a paper, so it goes, and its place in the citizen's quota with it.
+    The refusal rolls the request back, so that is done in a transaction of its own after."""
+    engine = session.get_bind()
+
+    def forget() -> None:
+        with db.unit_of_work(engine) as own:  # type: ignore[arg-type]
+            held = _forget(own, [upload_id])
+        _release(store, held)
+
+    db.after_rollback(session, forget)
+
+
 def _quietly(action: Callable[[str, str], None], key: str, handle: str) -> None:
     """Best effort: an assembly left open is aborted by `vault storage gc` once no row names it."""
     try:
@@ -719,7 +740,16 @@ class Consumption:
         metadata = open_metadata(key, _binding(row.id, row.owner_id), row.sealed_metadata)
         dek = _dek(session, self._backend, row)
         self._end_read()  # the paper's checks may take a while: no transaction is held
-        used = _UploadedFile(self._backend.store, row, dek, metadata.get("filename"))
+        store = self._backend.store
+        if row.assembly is not None:
+            try:
+                store.finish_parts(row.object_key, row.assembly, json.loads(row.part_tokens))
+            except BlobNotFound:
+                _forget_lost(session, store, row.id)
+                raise UploadNotReady(
+                    "This upload's bytes are no longer in the store; upload the file again."
+                ) from None
+        used = _UploadedFile(store, row, dek, metadata.get("filename"))
         self._used.append(used)
         return used
 
@@ -750,8 +780,8 @@ class Consumption:
 
 
 class _UploadedFile(SealedFile):
-    """A finished upload as a form's file part. Its parts are joined into its object in the
-    store on first need (joining again finds it joined); read back only when not adopted."""
+    """A finished upload as a form's file part, its parts joined into its object in the store
+    (joining again finds it joined); read back only when not adopted."""
 
     def __init__(
         self, store: BlobStore, row: ResumableUpload, dek: bytes, filename: str | None
@@ -767,8 +797,6 @@ class _UploadedFile(SealedFile):
 
     def _stored(self, sha256: str = "") -> objects.StoredObject:
         row = self.row
-        if row.assembly is not None:
-            self._store.finish_parts(row.object_key, row.assembly, json.loads(row.part_tokens))
         return objects.StoredObject(row.object_key, self._dek, row.length, sha256, row.header)
 
     def chunks(self) -> Iterator[bytes]:

@@ -27,7 +27,8 @@ class OffsetMismatch(Conflict):
 
 
 class UploadNotReady(Conflict):
-    """A resumable upload made into a paper before all its bytes arrived, or a second time."""
+    """A resumable upload made into a paper before all its bytes arrived, a second time, or
+    after the store lost its bytes."""
 
 
 class InvalidInput(VaultError):
