@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from storage import FileStore, StoreUnavailable
 from tests.conftest import Stack
-from tests.support import files
+from tests.support import asgi, files
 from tests.support.api import Account, register, register_agency
 from tests.support.assist import acting_headers, register_officer
 from tests.support.env import settings_env
@@ -38,6 +38,7 @@ from tests.support.tus import (
     upload_id,
 )
 from vault import bootstrap, db
+from vault.api.bodies import BodyTooLarge
 from vault.cli import app as cli
 from vault.documents import resumable
 from vault.documents.models import DocumentVersion, ResumableUpload
@@ -265,6 +266,53 @@ def test_protocol_errors_have_the_statuses_tus_names(client: TestClient, citizen
     assert no_offset.status_code == 400
     too_big = create(client, citizen.headers, (1 << 30) + 1)
     assert too_big.status_code == 413
+
+
+def test_a_patch_sent_as_a_post_with_a_method_override_streams_as_a_patch(
+    app: FastAPI, client: TestClient, citizen: Account
+) -> None:
+    """A client that can only POST (tus-js-client's overridePatchMethod) names PATCH in
+    X-HTTP-Method-Override: its body streams under the upload's limit, not the 1 MiB of
+    ordinary bodies."""
+    data = marked_pdf(3 << 20)
+    uid = upload_id(create(client, citizen.headers, len(data)))
+    sent = client.post(
+        f"/api/v1/uploads/{uid}",
+        headers={
+            **citizen.headers,
+            **CHUNK,
+            "Upload-Offset": "0",
+            "X-HTTP-Method-Override": "PATCH",
+        },
+        content=data,
+    )
+    assert sent.status_code == 204, sent.text
+    assert sent.headers["tus-resumable"] == "1.0.0"
+    assert sent.headers["upload-offset"] == str(len(data))
+    paper = make_paper(client, citizen, uid)
+    assert paper.status_code == 201, paper.text
+    assert paper.json()["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_a_refusal_while_the_body_streams_is_its_problem_document_and_keeps_nothing(
+    app: FastAPI, client: TestClient, citizen: Account
+) -> None:
+    """A middleware refusing the body as it is read (BodyLimit's 413, here raised by hand: no
+    streaming route keeps that limit) is answered as such, with Tus-Resumable, not as a 500 out
+    of the task reading the socket; and the bytes before it are not taken for a whole body."""
+    uid = upload_id(create(client, citizen.headers, 10 << 20))
+    answer = asgi.request(
+        app,
+        "PATCH",
+        f"/api/v1/uploads/{uid}",
+        {**citizen.headers, **CHUNK, "Upload-Offset": "0", "Content-Length": str(10 << 20)},
+        [*asgi.body(b"%PDF-" + b"x" * 1000, more=True), BodyTooLarge(1 << 20)],
+    )
+    assert answer.status == 413, answer.body
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.headers["tus-resumable"] == "1.0.0"
+    assert answer.json()["type"] == "/problems/body-too-large"
+    assert head(client, citizen.headers, uid).headers["upload-offset"] == "0"
 
 
 def test_creation_with_upload_and_termination(

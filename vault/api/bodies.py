@@ -10,6 +10,8 @@ of the body is read, and a chunked body is cut off where it passes it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,9 +28,20 @@ class BodyTooLarge(HTTPException):
 _LIMIT = "vault.body_limit"
 
 
+@dataclass
+class _Limit:
+    """Held in the scope by reference: a middleware between BodyLimit and the route may pass a
+    copy of the scope on (the tus method override does), and a lift on the copy must reach the
+    check BodyLimit makes on the original."""
+
+    most: int | None
+
+
 def lift(scope: Scope) -> None:
     """For a route that streams its body under a limit of its own."""
-    scope[_LIMIT] = None
+    limit = scope.get(_LIMIT)
+    if isinstance(limit, _Limit):
+        limit.most = None
 
 
 class BodyLimit:
@@ -40,13 +53,13 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        scope[_LIMIT] = self.limit
+        held = scope[_LIMIT] = _Limit(self.limit)
         declared = Headers(scope=scope).get("content-length", "")
         received = 0
 
         async def limited() -> Message:
             nonlocal received
-            limit: int | None = scope[_LIMIT]
+            limit = held.most
             if limit is not None and declared.isdigit() and int(declared) > limit:
                 raise BodyTooLarge(limit)
             message = await receive()

@@ -125,28 +125,33 @@ def _boundary(content_type: str) -> bytes:
 
 
 async def _pump(request: Request, send: MemoryObjectSendStream[_Batch], limits: FormLimits) -> None:
+    """Whatever stops the reading (a client gone, a body over a limit, a refusal from a
+    middleware) is handed to the reader, to be raised where the body is read: raised here, in
+    the task group, it would escape as an ExceptionGroup (a 500 with no problem document), and
+    the reader would take the stream closed under it for the end of the body."""
     total, size, batch = 0, 0, []
     async with send:
         try:
-            async for chunk in request.stream():
-                total += len(chunk)
-                if total > limits.max_body:
-                    raise FileTooLarge(
-                        f"An upload is limited to {limits.max_file_bytes / (1 << 20):,.0f} MiB."
-                    )
-                batch.append(chunk)
-                size += len(chunk)
-                if size >= _BATCH:
+            try:
+                async for chunk in request.stream():
+                    total += len(chunk)
+                    if total > limits.max_body:
+                        raise FileTooLarge(
+                            f"An upload is limited to {limits.max_file_bytes / (1 << 20):,.0f} MiB."
+                        )
+                    batch.append(chunk)
+                    size += len(chunk)
+                    if size >= _BATCH:
+                        await send.send(batch)
+                        batch, size = [], 0
+                if batch:
                     await send.send(batch)
-                    batch, size = [], 0
-            if batch:
-                await send.send(batch)
-        except ClientDisconnect as error:
-            if batch:  # what did arrive is handed on first: a resumable upload keeps it
-                await send.send(batch)
-            await send.send(error)
-        except FileTooLarge as error:
-            await send.send(error)
+            except ClientDisconnect as error:
+                if batch:  # what did arrive is handed on first: a resumable upload keeps it
+                    await send.send(batch)
+                await send.send(error)
+            except Exception as error:  # noqa: BLE001 - handed on, not swallowed
+                await send.send(error)
         except anyio.BrokenResourceError:
             pass  # the reader stopped early: the request was refused already
 
