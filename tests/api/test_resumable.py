@@ -361,6 +361,39 @@ def test_a_creation_whose_first_bytes_fail_leaves_nothing_behind(
     assert hashlib.sha256(fetched.content).digest() == hashlib.sha256(data).digest()
 
 
+def test_a_creation_cut_short_leaves_nothing_behind_and_a_patch_keeps_what_came(
+    app: FastAPI, client: TestClient, citizen: Account
+) -> None:
+    """A creation whose client went away mid-body, or whose body ended short of its
+    Content-Length, is undone like one whose bytes failed: its client never learned where the
+    upload is, which would hold a place in the quota for a day. A PATCH cut the same way keeps
+    what arrived (HEAD says where to go on)."""
+    data = marked_pdf(6 << 20)
+    first = data[: resumable.PART_SIZE + 1000]  # a whole part stored, and a tail
+    pieces = [first[at : at + (1 << 20)] for at in range(0, len(first), 1 << 20)]
+    cut = [*asgi.body(*pieces, more=True), asgi.DISCONNECT]
+    headers = {**citizen.headers, **CHUNK, "Content-Length": str(len(data))}
+    for messages in (cut, asgi.body(*pieces)):
+        created = asgi.request(
+            app, "POST", "/api/v1/uploads", {**headers, "Upload-Length": str(len(data))}, messages
+        )
+        assert created.status == 400, created.body
+        assert created.json()["type"] == "/problems/malformed-request"
+        assert "location" not in created.headers
+        with db.unit_of_work(app.state.engine, writes=False) as session:
+            assert session.exec(select(ResumableUpload)).all() == []
+        assert not blob_keys(app) and not assemblies(app)
+
+    uid = upload_id(create(client, citizen.headers, len(data)))
+    path = f"/api/v1/uploads/{uid}"
+    patched = asgi.request(app, "PATCH", path, {**headers, "Upload-Offset": "0"}, cut)
+    assert patched.status == 204, patched.body
+    assert head(client, citizen.headers, uid).headers["upload-offset"] == str(len(first))
+    rest = patch(client, citizen.headers, uid, len(first), data[len(first) :])
+    assert rest.status_code == 204, rest.text
+    assert make_paper(client, citizen, uid).status_code == 201
+
+
 def test_an_upload_cancelled_while_it_becomes_a_paper_leaves_the_paper_whole(
     app: FastAPI, client: TestClient, citizen: Account, monkeypatch: pytest.MonkeyPatch
 ) -> None:

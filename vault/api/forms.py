@@ -71,14 +71,36 @@ async def streamed_form(request: Request, limits: FormLimits) -> AsyncIterator[I
         raise failure
 
 
+class StreamedBody:
+    """A raw body's bytes, to be iterated in a worker thread. A client that goes away mid-body
+    ends the iteration early instead of failing it, and so does a body that ends short of its
+    Content-Length: `cut` says so once iterated, and what arrived is the caller's to keep or
+    drop."""
+
+    def __init__(self, chunks: Iterator[bytes], declared: int | None) -> None:
+        self._chunks = chunks
+        self._declared = declared
+        self._received = 0
+        self.cut = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            for chunk in self._chunks:
+                self._received += len(chunk)
+                yield chunk
+        except ClientDisconnect:
+            self.cut = True
+            return
+        self.cut = self._declared is not None and self._received < self._declared
+
+
 @asynccontextmanager
-async def streamed_body(request: Request, limit: int) -> AsyncIterator[Iterator[bytes]]:
-    """A raw body's bytes, to be iterated in a worker thread, at most `limit` of them. A client
-    that goes away mid-body ends the iteration early instead of failing it: what arrived is
-    the caller's to keep or drop."""
+async def streamed_body(request: Request, limit: int) -> AsyncIterator[StreamedBody]:
+    """A raw body, at most `limit` bytes of it."""
     bodies.lift(request.scope)
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    header = request.headers.get("content-length")
+    declared = int(header) if header is not None and header.isdigit() else None
+    if declared is not None and declared > limit:
         raise FileTooLarge(f"The body is limited to {limit:,} bytes here.")
     send, receive = anyio.create_memory_object_stream[_Batch](max_buffer_size=4)
     limits = FormLimits(max_file_bytes=max(0, limit - _OVERHEAD), max_files=0)
@@ -87,7 +109,7 @@ async def streamed_body(request: Request, limit: int) -> AsyncIterator[Iterator[
         tasks.start_soon(_pump, request, send, limits)
         try:
             with receive:
-                yield _until_disconnect(_batches(receive))
+                yield StreamedBody(_batches(receive), declared)
         except BaseException as error:
             failure = error
         tasks.cancel_scope.cancel()
@@ -106,13 +128,6 @@ def _urlencoded(body: bytes, limits: FormLimits) -> Iterator[FormPart]:
         if len(value) > limits.max_field_bytes:
             raise InvalidInput(f"The field {name!r} is too long.", field=name)
     return iter([FormField(name, value) for name, value in pairs])
-
-
-def _until_disconnect(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    try:
-        yield from chunks
-    except ClientDisconnect:
-        return
 
 
 def _boundary(content_type: str) -> bytes:

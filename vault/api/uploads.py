@@ -142,23 +142,26 @@ async def _append(
     backend: BackendDep,
     upload_id: uuid.UUID,
     offset: int,
-) -> resumable.UploadView:
+) -> tuple[resumable.UploadView, bool]:
+    """The upload after this request's bytes, and whether the body was cut short (the client
+    went away, or fewer bytes than its Content-Length arrived)."""
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != OFFSET_STREAM:
         raise WrongContentType(f"Send the bytes as {OFFSET_STREAM}.")
     checksum = _checksum(request)
-    async with streamed_body(request, backend.limits.max_upload_bytes) as chunks:
-        return await anyio.to_thread.run_sync(
+    async with streamed_body(request, backend.limits.max_upload_bytes) as body:
+        view = await anyio.to_thread.run_sync(
             lambda: resumable.append(
                 session,
                 backend,
                 owner=citizen,
                 upload_id=upload_id,
                 offset=offset,
-                body=chunks,
+                body=body,
                 checksum=checksum,
                 commit=session.commit,
             )
         )
+    return view, body.cut
 
 
 @router.options("", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
@@ -204,7 +207,11 @@ async def create_upload(
     )
     if _has_body(request):
         try:
-            view = await _append(request, citizen, session, backend, view.id, 0)
+            view, cut = await _append(request, citizen, session, backend, view.id, 0)
+            if cut:
+                raise MalformedRequest(
+                    "The body ended before its Content-Length; no upload was created."
+                )
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(_give_up, session, backend, citizen, view.id)
@@ -216,9 +223,9 @@ async def create_upload(
 
 
 def _give_up(session: Session, backend: Backend, citizen: Citizen, upload_id: uuid.UUID) -> None:
-    """A creation whose first bytes failed is undone: the client learns where its upload is
-    from the answer alone, and without it the upload could neither go on nor be cancelled,
-    and would hold a place in the citizen's quota for a day."""
+    """A creation whose first bytes failed or were cut short is undone: the client learns where
+    its upload is from the answer alone, and without it the upload could neither go on nor be
+    cancelled, and would hold a place in the citizen's quota for a day."""
     db.roll_back(session)
     try:
         resumable.terminate(session, backend, owner=citizen, upload_id=upload_id)
@@ -261,7 +268,7 @@ async def append_to_upload(
     every whole part stored before it, and what arrived after as its tail (HEAD says where to go
     on)."""
     offset = _whole(request, "Upload-Offset")
-    view = await _append(request, citizen, session, backend, _upload_id(upload_id), offset)
+    view, _ = await _append(request, citizen, session, backend, _upload_id(upload_id), offset)
     return Response(status_code=status.HTTP_204_NO_CONTENT, headers=_state(view))
 
 
