@@ -315,6 +315,33 @@ def test_a_refusal_while_the_body_streams_is_its_problem_document_and_keeps_noth
     assert head(client, citizen.headers, uid).headers["upload-offset"] == "0"
 
 
+def test_a_patch_declared_past_the_upload_length_is_refused_before_any_byte_is_kept(
+    app: FastAPI, client: TestClient, citizen: Account
+) -> None:
+    """A Content-Length past what the upload still needs is 413 at once: read up to the length,
+    the body's whole parts would be stored and counted, and the client, told 413 (fatal to a
+    tus client), would not know it. A body in several messages, as a server passes it on."""
+    data = marked_pdf(12 << 20)
+    uid = upload_id(create(client, citizen.headers, len(data)))
+    before = blob_keys(app)
+    body = data + b"x"
+    pieces = [body[at : at + (1 << 20)] for at in range(0, len(body), 1 << 20)]
+    refused = asgi.request(
+        app,
+        "PATCH",
+        f"/api/v1/uploads/{uid}",
+        {**citizen.headers, **CHUNK, "Upload-Offset": "0", "Content-Length": str(len(body))},
+        asgi.body(*pieces),
+    )
+    assert refused.status == 413, refused.body
+    assert refused.headers["tus-resumable"] == "1.0.0"
+    assert refused.json()["type"] == "/problems/file-too-large"
+    assert head(client, citizen.headers, uid).headers["upload-offset"] == "0"
+    assert blob_keys(app) == before
+    assert patch(client, citizen.headers, uid, 0, data).status_code == 204
+    assert make_paper(client, citizen, uid).status_code == 201
+
+
 def test_creation_with_upload_and_termination(
     app: FastAPI, client: TestClient, citizen: Account
 ) -> None:
@@ -338,8 +365,8 @@ def test_a_creation_whose_first_bytes_fail_leaves_nothing_behind(
     app: FastAPI, client: TestClient, citizen: Account
 ) -> None:
     """The client learns where an upload is from the creation's answer alone: a creation whose
-    bytes fail (a checksum mismatch; a body past its length after a whole part was stored)
-    leaves no upload behind to hold a place in the quota, and nothing in the store."""
+    bytes fail (a checksum mismatch; a body past its length) leaves no upload behind to hold a
+    place in the quota, and nothing in the store."""
     data = marked_pdf(6 << 20)
     for headers, status in (
         ({"Upload-Length": str(len(data)), "Upload-Checksum": checksum(b"other")}, 460),

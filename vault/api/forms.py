@@ -79,7 +79,7 @@ class StreamedBody:
 
     def __init__(self, chunks: Iterator[bytes], declared: int | None) -> None:
         self._chunks = chunks
-        self._declared = declared
+        self.declared = declared  # Content-Length
         self._received = 0
         self.cut = False
 
@@ -91,7 +91,7 @@ class StreamedBody:
         except ClientDisconnect:
             self.cut = True
             return
-        self.cut = self._declared is not None and self._received < self._declared
+        self.cut = self.declared is not None and self._received < self.declared
 
 
 @asynccontextmanager

@@ -157,6 +157,7 @@ async def _append(
                 upload_id=upload_id,
                 offset=offset,
                 body=body,
+                declared=body.declared,
                 checksum=checksum,
                 commit=session.commit,
             )

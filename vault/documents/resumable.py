@@ -250,16 +250,23 @@ def append(
     upload_id: uuid.UUID,
     offset: int,
     body: Iterable[bytes],
+    declared: int | None,
     checksum: Checksum | None,
     commit: Callable[[], None],
 ) -> UploadView:
-    """Receive the bytes of one request at `offset`. `commit` is the caller's unit of work's
-    commit: it ends the read before the body streams in, and makes each part count as received
-    as soon as it is stored. With a checksum nothing counts until the whole body matches it."""
+    """Receive the bytes of one request at `offset`; `declared` is the body's length, if the
+    client said it. `commit` is the caller's unit of work's commit: it ends the read before the
+    body streams in, and makes each part count as received as soon as it is stored. With a
+    checksum nothing counts until the whole body matches it."""
     row = _live(session, owner, upload_id)
     if offset != row.received:
         raise OffsetMismatch(
             f"The upload has {row.received:,} bytes; send the bytes from there (Upload-Offset)."
+        )
+    if declared is not None and declared > row.length - offset:
+        # Before any byte is stored: cut at the length, its whole parts would be kept, yet 413.
+        raise FileTooLarge(
+            "The body goes past the upload's length (Upload-Length); none of it was kept."
         )
     key = _key(session, backend, row)
     sealer = crypto.SpanSealer.resume(
@@ -284,7 +291,8 @@ def append(
 
 
 def _within(body: Iterable[bytes], room: int) -> Iterator[bytes]:
-    """More than `room` bytes is refused before any byte past it is kept."""
+    """A body of unsaid length (chunked) with more than `room` bytes is refused before any
+    byte past it is kept."""
     total = 0
     for chunk in body:
         total += len(chunk)
