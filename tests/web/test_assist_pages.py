@@ -105,8 +105,10 @@ def test_the_counter_journey_under_the_banner(
 
     ended = post_form(desk, "/", "/assist/end")
     assert ended.headers["location"] == "/agency/assist?ended=1"
+    assert ended.headers["clear-site-data"] == '"storage"'  # the citizen's unfinished uploads
     # The browser forgets the token and the server has ended it.
     assert desk.get("/papers/new").status_code == 303
+    assert post_form(desk, "/agency", "/agency/logout").headers["clear-site-data"] == '"storage"'
 
     own = signed_in(app, citizen)
     history = own.get("/assist/history").text

@@ -86,7 +86,9 @@ def test_a_delegation_given_answered_and_revoked_on_the_pages(
     # Revoked: his very next page is refused, and his browser forgets the token.
     ended = his.get("/shares")
     assert ended.headers["location"] == "/assist/ended"
-    assert "Phiên làm thay đã kết thúc" in his.get("/assist/ended").text
+    landed = his.get("/assist/ended")
+    assert "Phiên làm thay đã kết thúc" in landed.text
+    assert landed.headers["clear-site-data"] == '"storage"'  # her unfinished uploads
     assert "Uỷ quyền" in his.get("/delegations").text
 
 

@@ -1,6 +1,7 @@
 """The add-paper page with tus-js-client (vendored) in Chromium: through a link cut every 2 MiB;
 a slow uplink lost half-way (CDP network emulation) and back, with nobody touching anything;
-a reload mid-upload that offers to continue where it stopped."""
+a reload mid-upload that offers to continue where it stopped, though the browser keeps no file
+name, and forgets even that at logout."""
 
 from __future__ import annotations
 
@@ -48,6 +49,17 @@ def _pick(page: Page, base: str, pdf: Path) -> None:
 
 def _percent(page: Page) -> int:
     return int(page.locator("progress").evaluate("bar => bar.value"))
+
+
+def _kept(page: Page) -> str:
+    """Everything the pages keep in the browser's storage, names and values."""
+    return str(page.evaluate("JSON.stringify(Object.entries(localStorage))"))
+
+
+def _half_way(page: Page, percent: int) -> None:
+    deadline = time.monotonic() + 30
+    while _percent(page) < percent and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 def _stored(page: Page, base: str) -> bytes:
@@ -109,16 +121,22 @@ def test_a_reload_mid_upload_offers_to_continue_where_it_stopped(
     pdf.write_bytes(data)
     with cutting_proxy(_port(served), 1 << 40, rate=1 << 20) as proxy:
         page = _phone(browser, proxy)
+        # What a page kept before it stopped keeping names: dropped when the page loads.
+        page.evaluate(
+            "localStorage.setItem('tus::tus-br-giay-cu.pdf-application/pdf-9-9-/api/v1/uploads::1',"
+            " JSON.stringify({size: 9, metadata: {filename: 'giay-cu.pdf'}}))"
+        )
         _pick(page, proxy.url, pdf)
         page.get_by_role("button", name="Lưu giấy tờ").click()
-        deadline = time.monotonic() + 30
-        while _percent(page) < 40 and time.monotonic() < deadline:
-            time.sleep(0.1)
+        _half_way(page, 40)
         page.reload()
         offer = page.locator("[data-resume-offer]")
         expect(offer).to_be_visible()
-        expect(offer).to_contain_text("so-do.pdf")
+        expect(offer).to_contain_text("so-do.pdf")  # from the server, to the upload's owner
         expect(offer).to_contain_text("Bạn có tệp tải lên dở")
+        kept = _kept(page)
+        assert "/api/v1/uploads/" in kept
+        assert "so-do" not in kept and "giay-cu" not in kept and "filename" not in kept, kept
         _pick(page, proxy.url, pdf)
         page.get_by_role("button", name="Lưu giấy tờ").click()
         expect(offer).to_contain_text("Tải tiếp từ chỗ đã dừng")
@@ -128,3 +146,20 @@ def test_a_reload_mid_upload_offers_to_continue_where_it_stopped(
         uploads = session.exec(select(ResumableUpload)).all()
     engine.dispose()
     assert len(uploads) == 1, "the reload started the upload over instead of continuing it"
+
+
+def test_logging_out_forgets_the_unfinished_upload_kept_in_the_browser(
+    browser: Browser, served: RunningServer, tmp_path: Path
+) -> None:
+    """A shared computer (the one-stop counter's): the next person finds nothing of it."""
+    pdf = tmp_path / "so-do.pdf"
+    pdf.write_bytes(marked_pdf(SIZE))
+    with cutting_proxy(_port(served), 1 << 40, rate=1 << 20) as proxy:
+        page = _phone(browser, proxy)
+        _pick(page, proxy.url, pdf)
+        page.get_by_role("button", name="Lưu giấy tờ").click()
+        _half_way(page, 20)
+        assert "/api/v1/uploads/" in _kept(page)
+        page.get_by_role("button", name="Đăng xuất").click()
+        expect(page.get_by_role("link", name="Đăng nhập")).to_be_visible()
+        assert _kept(page) == "[]"

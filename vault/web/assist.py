@@ -68,6 +68,7 @@ def end_from_banner(request: Request, session: SessionDep, backend: BackendDep) 
     officer = found is None or found.officer is not None
     response = redirect("/agency/assist?ended=1" if officer else "/delegations?ended=1")
     security.forget(response, request, security.ACTING)
+    security.forget_storage(response)
     return response
 
 
@@ -76,4 +77,5 @@ def ended_page(request: Request) -> Response:
     """Where a browser whose acting session ended or ran out lands: it forgets the token."""
     response = render(request, "acting_ended.html")
     security.forget(response, request, security.ACTING)
+    security.forget_storage(response)
     return response

@@ -91,4 +91,5 @@ def signed_out(
     response = redirect(to)
     security.forget(response, request, cookie)
     security.forget(response, request, security.ACTING)
+    security.forget_storage(response)
     return response

@@ -119,6 +119,13 @@ def check_csrf(request: Request, submitted: str | None) -> None:
         raise CsrfRejected
 
 
+def forget_storage(response: Response) -> None:
+    """At a logout, or as an acting session ends: what the pages left in the browser's storage
+    (tus-js-client's entries for unfinished uploads, with their addresses) is not for the next
+    person at a shared computer, such as the one-stop counter's."""
+    response.headers["Clear-Site-Data"] = '"storage"'
+
+
 def start_acting(response: Response, request: Request, token: str, expires_at: datetime) -> None:
     """This browser now shows a citizen's vault under the acting banner, until the session's
     end; the cookie works only beside its holder's own login (vault.web.citizen)."""

@@ -22,6 +22,30 @@
   function mb(bytes) {
     return (bytes / MIB).toLocaleString(lang, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
   }
+  // What the browser keeps to offer to continue an unfinished upload after a reload names
+  // neither the file nor its metadata: on a shared computer (the one-stop counter's) the next
+  // person would read it. The file picked again is known by its type, size and modification
+  // time; the name the offer shows is asked of the server, which answers only the upload's owner.
+  var FINGERPRINT = "vault-1-";
+  function fingerprint(file) {
+    return Promise.resolve(FINGERPRINT + [file.type, file.size, file.lastModified].join("-"));
+  }
+  var kept = tusReady ? window.tus.defaultOptions.urlStorage : null;
+  var urlStorage = {
+    findAllUploads: function () { return kept.findAllUploads(); },
+    findUploadsByFingerprint: function (f) { return kept.findUploadsByFingerprint(f); },
+    removeUpload: function (key) { return kept.removeUpload(key); },
+    addUpload: function (f, upload) {
+      return kept.addUpload(f, { size: upload.size, creationTime: upload.creationTime, uploadUrl: upload.uploadUrl });
+    }
+  };
+  function filename(header) {
+    var pair = (header || "").split(",").map(function (p) { return p.trim().split(" "); })
+      .filter(function (p) { return p[0] === "filename" && p[1]; })[0];
+    if (!pair) { return ""; }
+    var bytes = Uint8Array.from(atob(pair[1]), function (c) { return c.charCodeAt(0); });
+    return new TextDecoder().decode(bytes);
+  }
   function retryDelays() {
     var delays = [0, 500, 1000, 2000, 3000];
     for (var i = 0; i < 40; i++) { delays.push(5000); }
@@ -60,16 +84,19 @@
       if (wasOffline && running) { running.start(); }
     });
     // An upload left unfinished by a closed page or a restarted phone: offer to continue it.
-    var storage = window.tus.defaultOptions.urlStorage;
-    storage.findAllUploads().then(function (stored) {
-      stored = stored.filter(function (s) { return s.uploadUrl && s.uploadUrl.indexOf(ENDPOINT + "/") !== -1; });
+    // Entries kept before their fingerprint lost the file name are dropped.
+    urlStorage.findAllUploads().then(function (stored) {
+      stored = stored.filter(function (s) {
+        if (s.urlStorageKey.indexOf("tus::" + FINGERPRINT) !== 0) { urlStorage.removeUpload(s.urlStorageKey); return false; }
+        return s.uploadUrl && s.uploadUrl.indexOf(ENDPOINT + "/") !== -1;
+      });
       if (!stored.length) { return; }
       var first = stored[0];
       var request = tusRequest("HEAD", first.uploadUrl);
       request.addEventListener("load", function () {
-        if (request.status !== 200) { storage.removeUpload(first.urlStorageKey); return; }
+        if (request.status !== 200) { urlStorage.removeUpload(first.urlStorageKey); return; }
         var offset = Number(request.getResponseHeader("Upload-Offset")) || 0;
-        var name = (first.metadata && first.metadata.filename) || "";
+        var name = filename(request.getResponseHeader("Upload-Metadata"));
         offer.querySelector("[data-resume-text]").textContent = text("resume", {
           name: name, total: mb(first.size), percent: Math.floor(100 * offset / (first.size || 1))
         });
@@ -79,7 +106,7 @@
       offer.querySelector("[data-resume-discard]").addEventListener("click", function () {
         stored.forEach(function (s) {
           tusRequest("DELETE", s.uploadUrl).send();
-          storage.removeUpload(s.urlStorageKey);
+          urlStorage.removeUpload(s.urlStorageKey);
         });
         offer.hidden = true;
       });
@@ -126,6 +153,8 @@
           retryDelays: retryDelays(),
           headers: { "X-CSRF-Token": csrf },
           metadata: { filename: file.name, filetype: file.type || "application/octet-stream" },
+          fingerprint: fingerprint,
+          urlStorage: urlStorage,
           removeFingerprintOnSuccess: true,
           onShouldRetry: function (error) {
             var code = error.originalResponse ? error.originalResponse.getStatus() : 0;
