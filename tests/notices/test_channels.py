@@ -247,8 +247,10 @@ def test_a_webhook_without_an_event_id_has_no_event_header(receiver: WebhookRece
     assert "x-vault-event" not in receiver.wait_delivered(1)[0].headers
 
 
-@pytest.mark.parametrize("status", [500, 502, 503, 408, 429])
-def test_a_busy_receiver_is_a_temporary_failure(receiver: WebhookReceiver, status: int) -> None:
+@pytest.mark.parametrize("status", [500, 502, 503, 408, 429, 401, 403, 404, 405, 301])
+def test_a_busy_or_misconfigured_receiver_is_a_temporary_failure(
+    receiver: WebhookReceiver, status: int
+) -> None:
     receiver.fail_next(1, status)
     webhook = Webhook(receiver.url, SECRET)
 
@@ -261,7 +263,7 @@ def test_a_busy_receiver_is_a_temporary_failure(receiver: WebhookReceiver, statu
     assert len(receiver.received) == 2 and len(receiver.delivered) == 1
 
 
-@pytest.mark.parametrize("status", [400, 401, 404, 410, 301])
+@pytest.mark.parametrize("status", [400, 410, 413, 422])
 def test_a_refusing_receiver_is_a_permanent_failure(receiver: WebhookReceiver, status: int) -> None:
     receiver.respond = lambda received: status
 

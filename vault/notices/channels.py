@@ -29,6 +29,11 @@ import urllib3
 # rather than as 8bit, which a relay without 8BITMIME may mangle.
 _POLICY = policy.SMTP.clone(cte_type="7bit")
 _FLAGS = {"1": True, "0": False}
+# The gateway's answers that refuse the notice itself (malformed, too large, a recipient gone
+# for good). The gateway is one endpoint: any other 4xx (401, 403, 404, 405: a rotated secret, a
+# moved route) or a redirect says the vault or the gateway is misconfigured, which an operator
+# fixes while the notice waits, retried like a 5xx.
+_REFUSED = frozenset({400, 410, 413, 422})
 # Connections kept open to the gateway: one per thread of a worker (`--concurrency`, 2 by
 # default, 4 in the benchmark) with room to spare; a post past them opens its own and closes it.
 _CONNECTIONS = 8
@@ -230,8 +235,7 @@ class Webhook:
             raise ChannelError(detail, permanent=False) from None
         if 200 <= status < 300:
             return
-        permanent = status < 500 and status not in (408, 429)
-        raise ChannelError(f"webhook at {host} answered {status}", permanent=permanent)
+        raise ChannelError(f"webhook at {host} answered {status}", permanent=status in _REFUSED)
 
 
 def _flag(value: str | None, *, default: bool) -> bool:
