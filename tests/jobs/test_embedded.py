@@ -1,4 +1,5 @@
-"""The embedded queue (huey, in the SQLite file): a job lost with a killed process is made good."""
+"""The embedded queue (huey, in the SQLite file): a job lost with a killed process is made good;
+a job retried by hand waits between its runs again."""
 
 from __future__ import annotations
 
@@ -13,19 +14,17 @@ from tests.conftest import Stack
 from tests.support import jobs
 from tests.support.sinks import WebhookReceiver
 from vault import db
-from vault.jobs import embedded
+from vault.jobs import embedded, retries, runner
 from vault.jobs.retries import Tally
 from vault.jobs.runner import sqlite_file
 from vault.jobs.work import Work
 from vault.notices.models import DeliveryState
 from vault.settings import Settings
 
-pytestmark = [
-    pytest.mark.parametrize("stack", [Stack("sqlite", "file")], indirect=True, ids=str),
-    pytest.mark.servers,
-]
+pytestmark = pytest.mark.parametrize("stack", [Stack("sqlite", "file")], indirect=True, ids=str)
 
 
+@pytest.mark.servers
 def test_a_delivery_lost_with_a_killed_process_is_sent_once_afterwards(
     app: FastAPI, client: TestClient, settings: Settings, receiver: WebhookReceiver, tmp_path: Path
 ) -> None:
@@ -46,3 +45,22 @@ def test_a_delivery_lost_with_a_killed_process_is_sent_once_afterwards(
     embedded.burst(huey)
     assert jobs.states(app) == [DeliveryState.SENT]
     assert [r.json()["event_id"] for r in receiver.delivered] == [str(delivery)]
+
+
+def test_a_job_retried_by_hand_waits_the_first_delay_before_its_next_run(
+    app: FastAPI, client: TestClient, settings: Settings, receiver: WebhookReceiver
+) -> None:
+    """`vault jobs retry` opens a huey that runs nothing, whose tasks are registered with no
+    delay: a retried job took that and ran its eight runs back to back."""
+    wired = jobs.wired(settings, receiver, job_retry_seconds=0.01)
+    receiver.respond = lambda received: 503
+    jobs.announce(app, client, 1)
+    work = Work.from_settings(wired, engine=app.state.engine)
+    huey = embedded.build(work, sqlite_file(wired), Tally(), periodic=False)
+    embedded.burst(huey)
+    (failed,) = runner.jobs(wired, failed=True)
+
+    assert runner.retry(wired.model_copy(update={"job_retry_seconds": 45.0}), failed.id)
+
+    (again,) = [task for task in huey.pending() if task.name == "deliver"]
+    assert (again.retries, again.retry_delay) == (retries.RETRIES, 45.0)

@@ -163,13 +163,15 @@ def failed_jobs(huey: SqliteHuey) -> dict[str, HueyTask]:
     }
 
 
-def retry(huey: SqliteHuey, job_id: str) -> bool:
-    """Run a failed job once more, with its retries renewed."""
+def retry(huey: SqliteHuey, job_id: str, *, first_delay: float) -> bool:
+    """Run a failed job once more, with its retries and their delays renewed. `first_delay`
+    is the setting's: the huey that `vault jobs` opens runs nothing and registers its tasks
+    without one."""
     data = huey.storage.pop_data(f"{_FAILED}{job_id}")
     if not isinstance(data, bytes):
         return False
     task = huey.deserialize_task(data)
     task.retries = retries.RETRIES
-    task.retry_delay = type(task).default_retry_delay
+    task.retry_delay = first_delay
     huey.enqueue(task)
     return True

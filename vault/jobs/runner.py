@@ -96,7 +96,7 @@ def jobs(settings: Settings, *, failed: bool) -> list[Job]:
 def retry(settings: Settings, job_id: str) -> bool:
     if not on_postgres(settings):
         huey = embedded.build(None, sqlite_file(settings), Tally(), periodic=False)
-        return embedded.retry(huey, job_id)
+        return embedded.retry(huey, job_id, first_delay=settings.job_retry_seconds)
     if not job_id.isdigit():
         return False
 
