@@ -20,9 +20,8 @@ from huey.api import Task as HueyTask
 from huey.consumer import Consumer
 
 from vault import db, queue
-from vault.jobs import retries, schedule
+from vault.jobs import retries, schedule, tasks
 from vault.jobs.retries import Tally
-from vault.jobs.tasks import TASKS
 from vault.jobs.work import Work
 from vault.notices import outbox
 from vault.queue import embedded as embedded_queue
@@ -44,7 +43,7 @@ def build(work: Work | None, database: Path, tally: Tally, *, periodic: bool) ->
         timeout=30,
         create_tables=False,
     )
-    for task, func in TASKS.items():
+    for task, func in tasks.TASKS.items():
         huey.task(
             name=task.value,
             retries=retries.RETRIES,
@@ -65,10 +64,13 @@ def build(work: Work | None, database: Path, tally: Tally, *, periodic: bool) ->
         huey.task(name=queue.Task.RUN_DUE.value)(every_minute)
 
     def failed(signal: str, task: HueyTask, exc: BaseException | None = None) -> None:
+        # huey counts down the retries left: none on the last run.
         if not task.retries:
             tally.failed_for_good += 1
             # Kept in huey's own key-value table, for `vault jobs list --failed` and a retry.
             huey.storage.put_data(f"{_FAILED}{task.id}", huey.serialize_task(task))
+            if work is not None:
+                tasks.gave_up(work, task.name, task.kwargs, runs=retries.RETRIES + 1)
 
     huey.signal(signals.SIGNAL_ERROR)(failed)
 

@@ -27,10 +27,9 @@ from sqlalchemy.engine import make_url
 
 from vault import db, queue
 from vault.db.per_thread import ended
-from vault.jobs import retries, schedule
+from vault.jobs import retries, schedule, tasks
 from vault.jobs.batches import BatchingJobManager
 from vault.jobs.retries import Tally
-from vault.jobs.tasks import TASKS
 from vault.jobs.work import Work
 from vault.queue.postgres import QUEUE
 
@@ -69,9 +68,9 @@ def build(work: Work, tally: Tally, *, periodic: bool, concurrency: int) -> proc
     app = procrastinate.App(connector=PsycopgConnector())
     app.job_manager = BatchingJobManager(app.connector, concurrency=concurrency)
     strategy = _Doubling(first_seconds=work.retry_seconds)
-    for task, func in TASKS.items():
+    for task, func in tasks.TASKS.items():
         app.task(name=task.value, queue=QUEUE, pass_context=True, retry=strategy)(
-            _counted(work, func, tally)
+            _counted(work, task, func, tally)
         )
 
     def run_due(timestamp: int | None = None) -> None:
@@ -87,7 +86,9 @@ def build(work: Work, tally: Tally, *, periodic: bool, concurrency: int) -> proc
     return app
 
 
-def _counted(work: Work, func: Callable[..., Any], tally: Tally) -> Callable[..., Awaitable[None]]:
+def _counted(
+    work: Work, task: queue.Task, func: Callable[..., Any], tally: Tally
+) -> Callable[..., Awaitable[None]]:
     """The task as procrastinate runs it: an async function that hands the sync one to a
     thread of the loop's executor itself, since procrastinate's own hand-off of a sync task
     (asgiref's sync_to_async) cost a tenth of a worker's CPU. Nothing aborts a running job:
@@ -99,8 +100,10 @@ def _counted(work: Work, func: Callable[..., Any], tally: Tally) -> Callable[...
             func(work, **kwargs)
         except Exception:
             assert context.job is not None
+            # procrastinate counts the runs before this one.
             if context.job.attempts >= retries.RETRIES:
                 tally.failed_for_good += 1
+                tasks.gave_up(work, task, kwargs, runs=context.job.attempts + 1)
             raise
 
     async def in_a_thread(context: JobContext, **kwargs: Any) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from vault import db, queue
-from vault.jobs import embedded, postgres, schedule
+from vault.jobs import embedded, postgres, schedule, tasks
 from vault.jobs.retries import Tally
 from vault.jobs.work import Work
 from vault.settings import Settings
@@ -94,11 +94,19 @@ def jobs(settings: Settings, *, failed: bool) -> list[Job]:
 
 
 def retry(settings: Settings, job_id: str) -> bool:
+    """What the job gave up on (a delivery recorded failed) is taken up again before the job
+    is queued: queued first, it could run, find nothing pending and end well, sending nothing."""
+    failed = next((job for job in jobs(settings, failed=True) if job.id == job_id), None)
+    if failed is None:
+        return False
+    engine = db.make_engine(settings.resolved_database_url)
+    try:
+        tasks.retried(engine, failed.task, failed.args)
+    finally:
+        engine.dispose()
     if not on_postgres(settings):
         huey = embedded.build(None, sqlite_file(settings), Tally(), periodic=False)
         return embedded.retry(huey, job_id, first_delay=settings.job_retry_seconds)
-    if not job_id.isdigit():
-        return False
 
     async def again() -> bool:
         app = procrastinate.App(

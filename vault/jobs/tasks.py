@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlmodel import Session, col
 
 from vault import db, queue
@@ -95,6 +96,22 @@ def _record(
 ) -> None:
     with work.connections.connection() as connection:
         outbox.record(connection, delivery_id, state, error)
+
+
+def gave_up(work: Work, task: str, args: Mapping[str, Any], runs: int) -> None:
+    """After a job's last run failed, as each queue tells it (huey's retries left, procrastinate's
+    attempts made): a delivery that will not be tried again is not left pending."""
+    if task == queue.Task.DELIVER:
+        with work.connections.connection() as connection:
+            reason = f"gave up after {runs} attempts"
+            outbox.give_up(connection, uuid.UUID(args["delivery"]), reason)
+
+
+def retried(engine: Engine, task: str, args: Mapping[str, Any]) -> None:
+    """Before a job that failed for good runs again by hand."""
+    if task == queue.Task.DELIVER:
+        with db.unit_of_work(engine) as session:
+            outbox.pending_again(session, uuid.UUID(args["delivery"]))
 
 
 def expiry_reminders(work: Work, day: str) -> None:

@@ -52,7 +52,8 @@ class Channel(StrEnum):
 class DeliveryState(StrEnum):
     PENDING = "pending"
     SENT = "sent"
-    # The channel refused it for good (a bad address), or the vault has no such channel set up.
+    # Failed: the channel refused it for good (a bad address), or its job gave up after its last
+    # retry. Skipped: the vault has no such channel set up.
     FAILED = "failed"
     SKIPPED = "skipped"
 

@@ -114,6 +114,12 @@ _RECORD = (
     .where(col(Delivery.id) == bindparam("delivery"), col(Delivery.state) == DeliveryState.PENDING)
     .values(attempts=col(Delivery.attempts) + 1)
 )
+# After the job's last run, which recorded its own try: no attempt more.
+_GIVE_UP = (
+    update(Delivery)
+    .where(col(Delivery.id) == bindparam("delivery"), col(Delivery.state) == DeliveryState.PENDING)
+    .values(state=DeliveryState.FAILED, last_error=bindparam("reason"))
+)
 
 
 def claim(
@@ -202,6 +208,22 @@ def record(
     if state is DeliveryState.SENT:
         outcome["sent_at"] = db.utc_now()
     connection.execute(_RECORD, outcome)
+
+
+def give_up(connection: Connection, delivery_id: uuid.UUID, reason: str) -> None:
+    """The job's last run failed: failed, not pending for ever, where it would keep the age of
+    the oldest pending delivery growing and its alert firing over every later backlog."""
+    connection.execute(_GIVE_UP, {"delivery": delivery_id, "reason": reason})
+
+
+def pending_again(session: Session, delivery_id: uuid.UUID) -> None:
+    """Given up on, and its job run again by hand (`vault jobs retry`): its run finds it to send.
+    A refusal for good ends its job well, so a failed job's delivery was given up on."""
+    session.execute(
+        update(Delivery)
+        .where(col(Delivery.id) == delivery_id, col(Delivery.state) == DeliveryState.FAILED)
+        .values(state=DeliveryState.PENDING, last_error=None)
+    )
 
 
 def lost(session: Session, before: datetime) -> list[uuid.UUID]:
