@@ -42,8 +42,9 @@ from tests.support.api import (
 )
 from tests.support.assist import ActingToken, OfficerAccount, open_acting, register_officer
 from vault import db
+from vault.accounts import citizens
 from vault.crypto import signatures
-from vault.notices import contacts, inbox, texts
+from vault.notices import contacts, texts
 from vault.notices.models import Contact
 from vault.settings import Settings
 
@@ -254,7 +255,7 @@ def _notice(client: TestClient, citizen: Account, dossier: str) -> str:
     state = client.app.state  # type: ignore[attr-defined]
     news = texts.dossier_status(1, uuid.UUID(dossier), "submitted", "Kết hôn", "UBND", None)
     with db.unit_of_work(state.engine) as session:
-        row = inbox.announce(session, state.backend.keyring, uuid.UUID(citizen.id), news)
+        row = citizens.announce(session, state.backend.keyring, uuid.UUID(citizen.id), news)
         assert row is not None
         return str(row.id)
 

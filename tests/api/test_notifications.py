@@ -13,6 +13,7 @@ from sqlmodel import select
 
 from tests.support.api import Account, register
 from vault import db
+from vault.accounts import citizens
 from vault.notices import contacts, inbox, texts
 from vault.notices.models import Contact, ContactRole
 
@@ -34,7 +35,7 @@ def citizen(client: TestClient) -> Account:
 def announce(app: FastAPI, citizen: Account, notice: inbox.Notice) -> uuid.UUID:
     """As the vault does when a dossier moves or a paper expires, in a transaction of its own."""
     with db.unit_of_work(app.state.engine) as session:
-        row = inbox.announce(session, app.state.backend.keyring, uuid.UUID(citizen.id), notice)
+        row = citizens.announce(session, app.state.backend.keyring, uuid.UUID(citizen.id), notice)
         assert row is not None
         return row.id
 

@@ -9,20 +9,29 @@ import pytest
 from alembic import command
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy import inspect, text
+from sqlmodel import select
 from typer.testing import CliRunner
 
-from tests.support import files
+from tests.api.test_notifications import SETTINGS, sent_code
+from tests.support import files, jobs
 from tests.support.api import PASSWORD, Account, register, register_agency, share, upload
 from tests.support.at_rest import raw_database
 from tests.support.env import settings_env
+from tests.support.sinks import SmtpSink, WebhookReceiver
 from vault import db
+from vault.accounts import citizens
 from vault.app import create_app
 from vault.cli import app as cli
-from vault.crypto import masterkeys
+from vault.crypto import MasterKeyError, masterkeys
 from vault.documents import expiry
+from vault.jobs import tasks
+from vault.jobs.work import Work
 from vault.kit import days
-from vault.notices import inbox
+from vault.notices import inbox, texts
+from vault.notices.models import Channel, Delivery, DeliveryState, Medium, Notification
+from vault.notices.sealing import Destination
 from vault.settings import Settings
 
 MARRIAGE_FORM = {
@@ -247,7 +256,7 @@ def test_reminders_sent_before_0021_are_rewritten_to_their_date_and_not_sent_aga
     paper = made.json()["id"]
     with db.unit_of_work(app.state.engine) as session:
         for owner, notice in expiry.due(session, days.today()):
-            inbox.announce(session, app.state.backend.keyring, owner, notice)
+            citizens.announce(session, app.state.backend.keyring, owner, notice)
     app.state.engine.dispose()
     config = db.alembic_config(settings.resolved_database_url)
     command.downgrade(config, "0020")
@@ -263,3 +272,93 @@ def test_reminders_sent_before_0021_are_rewritten_to_their_date_and_not_sent_aga
     assert keys == [f"expiring:{uuid.UUID(paper)}:{expires_on.isoformat()}:30"]
     with db.unit_of_work(app.state.engine, writes=False) as session:
         assert expiry.due(session, days.today() + timedelta(days=1)) == []
+
+
+def _helper(app: FastAPI, client: TestClient, citizen: Account, address: str) -> str:
+    helper = client.post(f"{SETTINGS}/helpers", headers=citizen.headers, json={"email": address})
+    code = {"code": sent_code(app, citizen, helper.json()["id"])}
+    path = f"{SETTINGS}/helpers/{helper.json()['id']}/verify"
+    assert client.post(path, headers=citizen.headers, json=code).status_code == 200
+    return str(helper.json()["id"])
+
+
+def _pending(app: FastAPI) -> list[Delivery]:
+    with db.unit_of_work(app.state.engine, writes=False) as session:
+        query = select(Delivery).where(Delivery.state == DeliveryState.PENDING)
+        return list(session.exec(query).all())
+
+
+def test_deliveries_pending_at_0022_are_addressed_as_their_job_would_have_and_go_there(
+    app: FastAPI,
+    client: TestClient,
+    settings: Settings,
+    smtp_sink: SmtpSink,
+    receiver: WebhookReceiver,
+) -> None:
+    """Up: from their contact, or for the webhook from the phone on file and the confirmed
+    email, so a contact removed afterwards takes nothing with it. Down: what the cascade would
+    have dropped is dropped (a removed helper's), and the notices of a changed address, a kind
+    0021 cannot read."""
+    citizen = register(client)
+    owner = uuid.UUID(citizen.id)
+    keyring = app.state.backend.keyring
+    client.patch("/api/v1/citizens/me", headers=citizen.headers, json={"phone": "0905123456"})
+    chosen = {"email": "an@example.vn", "channels": {"webhook": True}}
+    client.put(SETTINGS, headers=citizen.headers, json=chosen)
+    code = {"code": sent_code(app, citizen)}
+    assert client.post(f"{SETTINGS}/verify-email", headers=citizen.headers, json=code).json()[
+        "email_verified"
+    ]
+    kept, removed = (_helper(app, client, citizen, a) for a in ("a@example.vn", "b@example.vn"))
+    with db.unit_of_work(app.state.engine) as session:
+        notice = texts.paper_expired(uuid.uuid4(), "Hộ chiếu phổ thông", days.today())
+        citizens.announce(session, keyring, owner, notice)
+        changed = texts.address_changed(uuid.uuid4(), db.utc_now(), Medium.PHONE, removed=True)
+        inbox.tell_replaced(
+            session, keyring, owner, changed, Channel.WEBHOOK, Destination(phone="0911000111")
+        )
+    client.delete(f"{SETTINGS}/helpers/{removed}", headers=citizen.headers)
+    assert len(_pending(app)) == 5
+    app.state.engine.dispose()
+    url = settings.resolved_database_url
+    master = masterkeys.load(settings.resolved_master_key_file)
+
+    command.downgrade(db.alembic_config(url, master=master), "0021")
+    with app.state.engine.connect() as connection:
+        kinds = connection.execute(text("SELECT kind FROM notification")).scalars().all()
+        left = connection.execute(text("SELECT count(*) FROM delivery")).scalar_one()
+    assert (kinds, left) == (["paper_expired"], 3)
+    keys = inspect(app.state.engine).get_foreign_keys("delivery")
+    (key,) = [k for k in keys if k["constrained_columns"] == ["contact_id"]]
+    assert (key["referred_table"], key["options"]) == ("notice_contact", {"ondelete": "CASCADE"})
+    app.state.engine.dispose()
+    with pytest.raises(MasterKeyError, match="0022"):
+        command.upgrade(db.alembic_config(url), "head")
+    app.state.engine.dispose()
+    command.upgrade(db.alembic_config(url, master=master), "head")
+
+    assert all(delivery.sealed_to for delivery in _pending(app))
+    client.delete(f"{SETTINGS}/helpers/{kept}", headers=citizen.headers)
+    client.put(SETTINGS, headers=citizen.headers, json={"email": None})
+    smtp_sink.clear()
+    wired = jobs.wired(settings, receiver, smtp_url=SecretStr(smtp_sink.url))
+    work = Work.from_settings(wired, engine=app.state.engine, keyring=keyring)
+    try:
+        for delivery in _pending(app):
+            tasks.deliver(work, str(delivery.id))
+    finally:
+        work.connections.close()
+    mails = sorted((m["To"], m["Subject"]) for m in smtp_sink.messages)
+    assert mails == [
+        ("a@example.vn", "Giấy tờ đã hết hạn"),
+        ("an@example.vn", "Email nhận thông báo đã thay đổi"),
+        ("an@example.vn", "Giấy tờ đã hết hạn"),
+    ]
+    (posted,) = [p.json() for p in receiver.delivered]
+    assert (posted["kind"], posted["phone"], posted["email"]) == (
+        "paper_expired",
+        "0905123456",
+        "an@example.vn",
+    )
+    with db.unit_of_work(app.state.engine, writes=False) as session:
+        assert session.exec(select(Notification.kind)).all().count("address_changed") == 1

@@ -10,9 +10,9 @@ from sqlmodel import col, select
 from tests.support.api import Account, register, upload
 from tests.support.files import png
 from vault import db
+from vault.accounts import citizens
 from vault.documents import expiry
 from vault.kit import days
-from vault.notices import inbox
 from vault.notices.models import Notification
 
 
@@ -20,7 +20,7 @@ def remind(app: FastAPI, on: date) -> None:
     """The daily job's work for `on`."""
     with db.unit_of_work(app.state.engine) as session:
         for citizen, notice in expiry.due(session, on):
-            inbox.announce(session, app.state.backend.keyring, citizen, notice)
+            citizens.announce(session, app.state.backend.keyring, citizen, notice)
 
 
 def reminders(app: FastAPI, citizen: Account) -> list[str]:

@@ -20,7 +20,7 @@ from vault.accounts import citizens
 from vault.jobs import tasks
 from vault.jobs.work import Work
 from vault.kit import days
-from vault.notices import contacts, inbox, texts
+from vault.notices import contacts, texts
 from vault.notices.channels import ChannelError
 from vault.notices.models import Delivery, DeliveryState, Medium
 from vault.settings import Settings
@@ -57,7 +57,7 @@ def delivery(work: Work) -> uuid.UUID:
         )
         contacts.update(session, work.keyring, citizen.id, webhook_on=True)
         notice = texts.paper_expired(uuid.uuid4(), "Hộ chiếu phổ thông", days.today())
-        inbox.announce(session, work.keyring, citizen.id, notice)
+        citizens.announce(session, work.keyring, citizen.id, notice)
     (only,) = _deliveries(work)
     return only.id
 

@@ -23,11 +23,12 @@ from tests.support.api import Account, register, register_agency, upload
 from tests.support.env import settings_env
 from tests.support.sinks import SmtpSink, WebhookReceiver
 from vault import bootstrap, db
+from vault.accounts import citizens
 from vault.app import create_app
 from vault.cli import app as cli
 from vault.jobs.runner import jobs as runner_jobs_of
 from vault.kit import days
-from vault.notices import channels, contacts, inbox, texts
+from vault.notices import channels, contacts, texts
 from vault.settings import Settings
 
 pytestmark = pytest.mark.journey  # whole journeys: the full tier, not the edit loop
@@ -253,7 +254,7 @@ def test_a_rolled_back_change_enqueues_nothing(app: FastAPI, client: TestClient)
             session, app.state.backend.keyring, uuid.UUID(citizen.id), webhook_on=True
         )
         assert chosen.webhook_on
-        assert inbox.announce(session, app.state.backend.keyring, uuid.UUID(citizen.id), notice)
+        assert citizens.announce(session, app.state.backend.keyring, uuid.UUID(citizen.id), notice)
         assert len(runner_jobs(app.state.settings)) == len(before)  # not committed: unseen
         raise RuntimeError("the change fails after the notice was announced")
     assert _inbox(client, citizen) == []
@@ -262,6 +263,6 @@ def test_a_rolled_back_change_enqueues_nothing(app: FastAPI, client: TestClient)
     assert chosen_now["channels"] == {"email": True, "webhook": False}
     with db.unit_of_work(app.state.engine) as session:
         contacts.update(session, app.state.backend.keyring, uuid.UUID(citizen.id), webhook_on=True)
-        inbox.announce(session, app.state.backend.keyring, uuid.UUID(citizen.id), notice)
+        citizens.announce(session, app.state.backend.keyring, uuid.UUID(citizen.id), notice)
     assert len(runner_jobs(app.state.settings)) == len(before) + 1  # committed: its job is there
     assert [n["kind"] for n in _inbox(client, citizen)] == ["paper_expired"]

@@ -20,9 +20,10 @@ from tests.support.api import register
 from tests.support.env import settings_env
 from tests.support.sinks import WebhookReceiver
 from vault import db
+from vault.accounts import citizens
 from vault.jobs import runner
 from vault.kit import days
-from vault.notices import contacts, inbox, texts
+from vault.notices import contacts, texts
 from vault.notices.models import Delivery, DeliveryState
 from vault.settings import Settings
 
@@ -43,7 +44,7 @@ def announce(app: FastAPI, client: TestClient, count: int) -> list[uuid.UUID]:
         contacts.update(session, keyring, citizen, webhook_on=True)
         for _ in range(count):
             notice = texts.paper_expired(uuid.uuid4(), "Hộ chiếu phổ thông", days.today())
-            inbox.announce(session, keyring, citizen, notice)
+            citizens.announce(session, keyring, citizen, notice)
     with db.unit_of_work(app.state.engine, writes=False) as session:
         return list(session.exec(select(Delivery.id)).all())
 

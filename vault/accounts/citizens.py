@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ScalarSelect, SQLColumnExpression, delete
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError as RowConflict
 from sqlmodel import Session, col, select
 
@@ -19,6 +19,9 @@ from vault.accounts.models import AccessToken, Citizen, EndReason
 from vault.keys import Keyring, national_ids
 from vault.kit import text
 from vault.kit.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
+from vault.notices import inbox, texts
+from vault.notices.models import Channel, Medium, Notification
+from vault.notices.sealing import Destination
 
 MAX_ADDRESS = 300
 PHONE_PATTERN = text.PHONE_PATTERN
@@ -98,17 +101,16 @@ def profile(session: Session, keyring: Keyring, citizen: Citizen) -> Profile:
     )
 
 
-def sealed_profile_of(citizen_id: SQLColumnExpression[uuid.UUID]) -> ScalarSelect[bytes]:
-    """The citizen's sealed profile as a column of another package's read (the delivery job
-    reads it with the delivery), for `phone_on_file`."""
-    return select(Citizen.sealed_profile).where(Citizen.id == citizen_id).scalar_subquery()
+def announce(
+    session: Session, keyring: Keyring, citizen_id: uuid.UUID, notice: inbox.Notice
+) -> Notification | None:
+    """`inbox.announce`, with the phone on file, which is the account's: the gateway's message
+    is addressed to it now, so a phone changed before the message leaves does not get it."""
 
+    def phone_on_file() -> str | None:
+        return profile(session, keyring, session.get_one(Citizen, citizen_id)).phone
 
-def phone_on_file(
-    session: Session, keyring: Keyring, citizen_id: uuid.UUID, sealed_profile: bytes
-) -> str | None:
-    phone: str | None = _opened_profile(session, keyring, citizen_id, sealed_profile).get("phone")
-    return phone
+    return inbox.announce(session, keyring, citizen_id, notice, phone_on_file=phone_on_file)
 
 
 def _opened_profile(
@@ -123,8 +125,11 @@ def _opened_profile(
 def update_profile(
     session: Session, keyring: Keyring, citizen: Citizen, changes: dict[str, Any]
 ) -> Profile:
-    """Apply the given fields; a name cannot be emptied, a birth date must fit the number."""
-    updated = _checked(replace(profile(session, keyring, citizen), **changes))
+    """Apply the given fields; a name cannot be emptied, a birth date must fit the number. The
+    phone replaced or removed is told of it, as a replaced notification email is (see
+    `inbox.tell_replaced`)."""
+    before = profile(session, keyring, citizen)
+    updated = _checked(replace(before, **changes))
     born = updated.date_of_birth
     if born is not None and born.year != national_id.birth_year(
         national_id_of(session, keyring, citizen)
@@ -136,6 +141,11 @@ def update_profile(
     _, kek = keyring.citizen_key(session, citizen.id)
     citizen.sealed_profile = _seal_profile(kek, citizen.id, updated)
     session.add(citizen)
+    if before.phone is not None and updated.phone != before.phone:
+        removed = updated.phone is None
+        notice = texts.address_changed(uuid.uuid4(), db.utc_now(), Medium.PHONE, removed=removed)
+        old = Destination(phone=before.phone)
+        inbox.tell_replaced(session, keyring, citizen.id, notice, Channel.WEBHOOK, old)
     return updated
 
 
@@ -231,7 +241,9 @@ def authenticate(
     if logins.verify(citizen.password_hash if citizen else None, password):
         assert citizen is not None
         attempt.succeeded(session)
-        devices.note_login(session, keyring, citizen, user_agent)
+        news = devices.note_login(session, citizen, user_agent)
+        if news is not None:
+            announce(session, keyring, citizen.id, news)
         return citizen
     attempt.failed(
         session,

@@ -10,8 +10,8 @@ from sqlmodel import Session, select
 
 from vault import db
 from vault.accounts.models import Citizen, KnownDevice
-from vault.keys import Keyring
-from vault.notices import inbox, texts
+from vault.notices import texts
+from vault.notices.inbox import Notice
 
 _BROWSERS = (
     ("Edg/", "Edge"),
@@ -32,20 +32,20 @@ _SYSTEMS = (
 )
 
 
-def note_login(session: Session, keyring: Keyring, citizen: Citizen, user_agent: str) -> None:
-    """Remember the device; announce it if the account had logged in from others before (the
-    first device of an account is the citizen's own sign-up)."""
+def note_login(session: Session, citizen: Citizen, user_agent: str) -> Notice | None:
+    """Remember the device; the notice to announce if the account had logged in from others
+    before (the first device of an account is the citizen's own sign-up)."""
     key = hashlib.sha256(citizen.id.bytes + user_agent.encode()).hexdigest()
     if session.get(KnownDevice, (citizen.id, key)) is not None:
-        return
+        return None
     seen_before = session.exec(
         select(KnownDevice.device_key).where(KnownDevice.citizen_id == citizen.id)
     ).first()
     session.add(KnownDevice(citizen_id=citizen.id, device_key=key))
     session.flush()
-    if seen_before is not None:
-        notice = texts.new_login(key, db.utc_now(), describe(user_agent))
-        inbox.announce(session, keyring, citizen.id, notice)
+    if seen_before is None:
+        return None
+    return texts.new_login(key, db.utc_now(), describe(user_agent))
 
 
 def describe(user_agent: str) -> str:

@@ -60,7 +60,7 @@ from vault.accounts.models import (
 from vault.accounts.officers import OfficerSession
 from vault.keys import Keyring
 from vault.kit.errors import NotFound, TooManyAttempts, WrongResetCode
-from vault.notices import inbox, texts
+from vault.notices import texts
 
 # No 0/O, 1/I/L: read aloud at a counter, copied from paper.
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -187,7 +187,7 @@ def make_recovery_codes(session: Session, keyring: Keyring, citizen: Citizen) ->
     # Told, so that codes made by someone else with the citizen's password do not go unseen.
     now = db.utc_now()
     made = texts.recovery_codes_made(uuid.uuid4(), now)
-    inbox.announce(session, keyring, citizen.id, made)
+    citizens.announce(session, keyring, citizen.id, made)
     return codes
 
 
@@ -295,7 +295,7 @@ def reset_password(
         ),
     )
     notice = texts.password_reset(found.id, now, at_counter=found.kind == ResetKind.OFFICER)
-    inbox.announce(session, keyring, citizen.id, notice)
+    citizens.announce(session, keyring, citizen.id, notice)
     return Reset(citizen, at_counter=found.kind == ResetKind.OFFICER)
 
 

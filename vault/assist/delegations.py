@@ -40,7 +40,7 @@ from vault.assist.requests import mask_name
 from vault.keys import Keyring
 from vault.kit import days
 from vault.kit.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyAttempts
-from vault.notices import inbox, texts
+from vault.notices import texts
 
 _LIVE = (DelegationStatus.PENDING, DelegationStatus.ACTIVE)
 OFFERS_PER_DAY = 10
@@ -131,7 +131,7 @@ def offer(
     session.flush()
     _record(session, row, "delegation.offer", "citizen", citizen.id, {"scopes": row.scopes})
     found = _view(session, keyring, row, citizen)
-    inbox.announce(
+    citizens.announce(
         session,
         keyring,
         delegate.id,
@@ -265,7 +265,7 @@ def accept(
     session.flush()
     _record(session, row, "delegation.accept", "delegate", delegate.id, {})
     name = citizens.profile(session, keyring, delegate).full_name
-    inbox.announce(
+    citizens.announce(
         session, keyring, row.citizen_id, texts.delegation_accepted(row.id, name, row.expires_on)
     )
     return row

@@ -40,7 +40,7 @@ from vault.catalog.document_types import Trust
 from vault.keys import Keyring
 from vault.kit import days
 from vault.kit.errors import Conflict, InvalidInput, TooManyAttempts, VaultError
-from vault.notices import inbox, texts
+from vault.notices import texts
 
 BIRTH_CERTIFICATE = "GKS"
 ADULT_AGE = 18
@@ -240,7 +240,7 @@ def _add(
         joiner = citizens.profile(session, keyring, parent).full_name
         notice = texts.guardian_joined(link.id, profile.full_name, joiner, kinship.value)
         for guardian_id in others:
-            inbox.announce(session, keyring, guardian_id, notice)
+            citizens.announce(session, keyring, guardian_id, notice)
     return DependentView(child, profile.full_name, profile.date_of_birth, link, row)
 
 

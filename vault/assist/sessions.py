@@ -21,7 +21,7 @@ from vault.catalog import document_types
 from vault.keys import Keyring
 from vault.kit import days
 from vault.kit.errors import NotFound
-from vault.notices import inbox, texts
+from vault.notices import texts
 
 HISTORY_LIMIT = 50
 _VERBS = {
@@ -241,7 +241,9 @@ def _tell(session: Session, keyring: Keyring, row: ActingSession) -> None:
         for event in events
         if event.outcome == audit.Outcome.SUCCESS
     ]
-    inbox.announce(session, keyring, row.citizen_id, texts.assist_ended(row.id, actor.label, done))
+    citizens.announce(
+        session, keyring, row.citizen_id, texts.assist_ended(row.id, actor.label, done)
+    )
 
 
 def close_one(session: Session, keyring: Keyring, session_id: uuid.UUID) -> None:
@@ -260,7 +262,7 @@ def started(session: Session, keyring: Keyring, row: ActingSession) -> None:
     actor = actor_of(session, keyring, row)
     scopes = sorted(scope.value for scope in acting.scopes_of_text(row.scopes))
     notice = texts.assist_started(row.id, actor.label, scopes, db.aware(row.expires_at))
-    inbox.announce(session, keyring, row.citizen_id, notice)
+    citizens.announce(session, keyring, row.citizen_id, notice)
     queue.enqueue(
         session, queue.Task.ASSIST_CLOSE, {"session": str(row.id)}, at=db.aware(row.expires_at)
     )

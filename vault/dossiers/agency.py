@@ -22,7 +22,7 @@ from vault.dossiers.models import Dossier, DossierAttachment, DossierStatus
 from vault.dossiers.workflow import DossierView
 from vault.kit import text
 from vault.kit.errors import Conflict, Gone, InvalidInput, NotFound
-from vault.notices import inbox, texts
+from vault.notices import texts
 from vault.sharing import access
 from vault.sharing.access import Accessor
 from vault.sharing.models import Grant, GrantStatus
@@ -208,7 +208,7 @@ def deposit_result(
         who.agency.name,
         document_type(spec.result_doc_type).name_vi,
     )
-    inbox.announce(session, backend.keyring, citizen.id, notice)
+    citizens.announce(session, backend.keyring, citizen.id, notice)
     return paper
 
 

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from vault import audit, crypto, db, documents
+from vault.accounts import citizens
 from vault.agencies.models import Agency
 from vault.blobs.backend import Backend
 from vault.catalog import procedures
@@ -23,7 +24,7 @@ from vault.dossiers.models import (
 )
 from vault.dossiers.rules import Missing
 from vault.kit.errors import Conflict, NotFound
-from vault.notices import inbox, texts
+from vault.notices import texts
 from vault.sharing import grants
 
 # What an agency may move a dossier to, from where. The citizen submits and withdraws.
@@ -157,7 +158,7 @@ def move(
             agency_of(session, dossier).name,
             note,
         )
-        inbox.announce(session, backend.keyring, dossier.citizen_id, notice)
+        citizens.announce(session, backend.keyring, dossier.citizen_id, notice)
 
 
 def seal(

@@ -10,7 +10,6 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import Session, col
 
 from vault import db, queue
 from vault.accounts import citizens
@@ -22,7 +21,7 @@ from vault.jobs.work import Work
 from vault.keys import rotation
 from vault.notices import inbox, outbox
 from vault.notices.channels import ChannelError
-from vault.notices.models import Channel, Delivery, DeliveryState
+from vault.notices.models import Channel, DeliveryState
 from vault.sharing import digest
 
 log = logging.getLogger(__name__)
@@ -33,25 +32,14 @@ class NotSetUp(Exception):
     """The vault has no such channel: the delivery is skipped, not retried."""
 
 
-# What a `deliver` reads, in one statement: its delivery, notice and address (the outbox's),
-# and the citizen's sealed profile for the phone on file (the account's).
-_DELIVERY = outbox.reading(citizens.sealed_profile_of(col(Delivery.citizen_id)))
-
-
 def deliver(work: Work, delivery: str) -> None:
     delivery_id = uuid.UUID(delivery)
     with work.connections.connection() as connection:
-        out = outbox.claim(connection, work.keyring, delivery_id, _DELIVERY)
-        phone = out.phone if out else None
-        if out is not None and out.sealed_profile is not None:
-            with Session(bind=connection) as keys:
-                phone = citizens.phone_on_file(
-                    keys, work.keyring, out.citizen_id, out.sealed_profile
-                )
+        out = outbox.claim(connection, work.keyring, delivery_id)
     if out is None:
         return
     try:
-        _send(work, out, phone)
+        _send(work, out)
     except NotSetUp as missing:
         _record(work, delivery_id, DeliveryState.SKIPPED, str(missing))
     except ChannelError as error:
@@ -64,7 +52,7 @@ def deliver(work: Work, delivery: str) -> None:
         _record(work, delivery_id, DeliveryState.SENT)
 
 
-def _send(work: Work, out: outbox.Outgoing, phone: str | None) -> None:
+def _send(work: Work, out: outbox.Outgoing) -> None:
     link = f"{work.public_url}{out.link}" if out.link else None
     if out.channel is Channel.EMAIL:
         if work.mailer is None:
@@ -80,7 +68,7 @@ def _send(work: Work, out: outbox.Outgoing, phone: str | None) -> None:
         {
             "event_id": str(out.event_id),
             "kind": out.kind,
-            "phone": phone,
+            "phone": out.phone,
             "email": out.email,
             "language": "vi",
             "title": out.title,
@@ -133,7 +121,7 @@ def _announce(work: Work, notices: list[tuple[uuid.UUID, inbox.Notice]]) -> None
         with db.unit_of_work(work.engine) as session:
             for citizen_id, notice in notices[start : start + BATCH]:
                 if session.get(Citizen, citizen_id) is not None:
-                    inbox.announce(session, work.keyring, citizen_id, notice)
+                    citizens.announce(session, work.keyring, citizen_id, notice)
 
 
 def audit_anchor(work: Work) -> None:

@@ -20,7 +20,7 @@ from vault import db
 from vault.keys import Keyring
 from vault.kit import text
 from vault.kit.errors import Conflict, InvalidInput, NotFound, TooManyAttempts
-from vault.notices import channels, inbox, sealing
+from vault.notices import channels, inbox, sealing, texts
 from vault.notices.models import (
     Channel,
     Contact,
@@ -30,8 +30,8 @@ from vault.notices.models import (
     NoticePreference,
     Purpose,
 )
+from vault.notices.sealing import Destination
 
-ADDRESS_LABEL = b"dvlt/v1/notice-address"
 CODE_LABEL = b"dvlt/v1/notice-code"
 CODE_TTL = timedelta(minutes=30)
 CODE_ATTEMPTS = 5
@@ -105,7 +105,9 @@ def update(
     expiry_days_before: list[int] | None = None,
 ) -> Settings:
     """Only what is given changes. A new email address waits for its code; the old one is
-    dropped at once, so nothing more goes to an address the citizen took back."""
+    dropped at once, so nothing more goes to an address the citizen took back, but what was
+    already addressed to it still goes, and a confirmed one is told of the change: a thief with
+    the password cannot turn the alerts of their own login away unnoticed."""
     chosen = inbox.preference(session, citizen_id)
     if email_on is not None:
         chosen.email_on = email_on
@@ -125,8 +127,9 @@ def update(
             and address == _address(session, keyring, own)[0]
         )
         if own is not None and not unchanged:
-            session.delete(own)
-            session.flush()
+            if own.verified_at is not None:
+                _tell_replaced(session, keyring, own, removed=address is None)
+            _drop(session, own)
         if address is not None and not unchanged:
             _new_contact(session, keyring, citizen_id, ContactRole.SELF, Medium.EMAIL, address)
     session.flush()
@@ -176,39 +179,28 @@ def verify_helper(
 
 
 def remove_helper(session: Session, citizen_id: uuid.UUID, helper_id: uuid.UUID) -> None:
-    session.delete(_owned_helper(session, citizen_id, helper_id))
-    session.flush()
+    _drop(session, _owned_helper(session, citizen_id, helper_id))
 
 
 def opened(session: Session, keyring: Keyring, contact: Contact) -> Address:
     """A contact's address, with the code that waits for it if any."""
-    return opened_columns(
-        session,
-        keyring,
-        contact.citizen_id,
-        contact.id,
-        contact.medium,
-        contact.sealed_address,
-        contact.sealed_code,
-    )
+    address, _ = _address(session, keyring, contact)
+    code = None
+    if contact.sealed_code is not None:
+        code = code_of(session, keyring, contact.citizen_id, contact.id, contact.sealed_code)
+    return Address(contact.medium, address, code)
 
 
-def opened_columns(
+def code_of(
     session: Session,
     keyring: Keyring,
     citizen_id: uuid.UUID,
     contact_id: uuid.UUID,
-    medium: Medium,
-    sealed_address: bytes,
-    sealed_code: bytes | None = None,
-) -> Address:
-    """The address to send to, from a contact's columns: the delivery job reads them with its
+    sealed_code: bytes,
+) -> str:
+    """The code waiting for a contact, from its column: the delivery job reads it with its
     delivery rather than load the row."""
-    address, _ = _unsealed(session, keyring, citizen_id, contact_id, sealed_address)
-    code = None
-    if sealed_code is not None:
-        code = sealing.unseal(session, keyring, citizen_id, CODE_LABEL, contact_id, sealed_code)
-    return Address(medium, address, code)
+    return sealing.unseal(session, keyring, citizen_id, CODE_LABEL, contact_id, sealed_code)
 
 
 def _new_contact(
@@ -225,15 +217,18 @@ def _new_contact(
     contact = Contact(citizen_id=citizen_id, role=role, medium=medium, sealed_address=b"")
     stored = address if name is None else f"{address}\n{name}"
     contact.sealed_address = sealing.seal(
-        session, keyring, citizen_id, ADDRESS_LABEL, contact.id, stored
+        session, keyring, citizen_id, sealing.ADDRESS_LABEL, contact.id, stored
     )
     code = f"{secrets.randbelow(1_000_000):06d}"
     contact.sealed_code = sealing.seal(session, keyring, citizen_id, CODE_LABEL, contact.id, code)
     contact.code_expires_at = db.utc_now() + CODE_TTL
     session.add(contact)
     session.flush()
-    channel = Channel.EMAIL if medium is Medium.EMAIL else Channel.WEBHOOK
-    inbox.send(session, citizen_id, channel, Purpose.VERIFY, contact=contact.id)
+    if medium is Medium.EMAIL:
+        channel, to = Channel.EMAIL, Destination(email=address)
+    else:
+        channel, to = Channel.WEBHOOK, Destination(phone=address)
+    inbox.send(session, keyring, citizen_id, channel, Purpose.VERIFY, to, contact=contact.id)
     return contact
 
 
@@ -272,14 +267,33 @@ def _confirm(session: Session, keyring: Keyring, contact: Contact, code: str) ->
     contact.sealed_code = None
     contact.code_expires_at = None
     session.add(contact)
-    # A code still queued for sending is of no use now.
+    _drop_codes(session, contact)
+    session.flush()
+
+
+def _drop(session: Session, contact: Contact) -> None:
+    """The notices already addressed to it still go where they were addressed."""
+    _drop_codes(session, contact)
+    session.delete(contact)
+    session.flush()
+
+
+def _drop_codes(session: Session, contact: Contact) -> None:
+    """A code still queued for sending is of no use once the address is confirmed or gone."""
     for waiting in session.exec(
         select(Delivery).where(
             Delivery.contact_id == contact.id, Delivery.purpose == Purpose.VERIFY
         )
     ).all():
         session.delete(waiting)
-    session.flush()
+
+
+def _tell_replaced(session: Session, keyring: Keyring, own: Contact, *, removed: bool) -> None:
+    address, _ = _address(session, keyring, own)
+    notice = texts.address_changed(uuid.uuid4(), db.utc_now(), Medium.EMAIL, removed=removed)
+    inbox.tell_replaced(
+        session, keyring, own.citizen_id, notice, Channel.EMAIL, Destination(email=address)
+    )
 
 
 def _count_wrong_code(session: Session, contact: Contact) -> None:
@@ -321,16 +335,7 @@ def _owned_helper(session: Session, citizen_id: uuid.UUID, helper_id: uuid.UUID)
 
 
 def _address(session: Session, keyring: Keyring, contact: Contact) -> tuple[str, str | None]:
-    return _unsealed(session, keyring, contact.citizen_id, contact.id, contact.sealed_address)
-
-
-def _unsealed(
-    session: Session, keyring: Keyring, citizen_id: uuid.UUID, contact_id: uuid.UUID, sealed: bytes
-) -> tuple[str, str | None]:
-    """(address, helper's name): both are sealed together, a line each."""
-    stored = sealing.unseal(session, keyring, citizen_id, ADDRESS_LABEL, contact_id, sealed)
-    address, _, name = stored.partition("\n")
-    return address, name or None
+    return sealing.address(session, keyring, contact.citizen_id, contact.id, contact.sealed_address)
 
 
 def _helper(session: Session, keyring: Keyring, contact: Contact) -> Helper:

@@ -1,11 +1,14 @@
 """Announcing a notice: into the inbox, and out on the channels the citizen turned on.
 
 A notice is announced by the transaction of the change it tells of: the inbox row, one
-delivery per channel and address, and a job per delivery all commit or roll back with it."""
+delivery per channel and address, and a job per delivery all commit or roll back with it.
+Each delivery is addressed as it is made: an address or phone changed before it leaves (by
+the citizen, or by whoever has their password) neither cancels nor redirects it."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,6 +31,7 @@ from vault.notices.models import (
     Notification,
     Purpose,
 )
+from vault.notices.sealing import Destination
 
 BODY_LABEL = b"dvlt/v1/notice-body"
 PAGE_SIZE = 50
@@ -57,9 +61,53 @@ class NoticeView:
 
 
 def announce(
+    session: Session,
+    keyring: Keyring,
+    citizen_id: uuid.UUID,
+    notice: Notice,
+    *,
+    phone_on_file: Callable[[], str | None],
+) -> Notification | None:
+    """The notice, once: None when one with the same dedup key is already in the inbox.
+    `phone_on_file` (the account's, in another package) is asked only for the webhook."""
+    row = _noted(session, keyring, citizen_id, notice)
+    if row is None:
+        return None
+    for channel, contact_id, to in _recipients(
+        session, keyring, citizen_id, notice.kind, phone_on_file
+    ):
+        send(
+            session,
+            keyring,
+            citizen_id,
+            channel,
+            Purpose.NOTICE,
+            to,
+            notification=row.id,
+            contact=contact_id,
+        )
+    return row
+
+
+def tell_replaced(
+    session: Session,
+    keyring: Keyring,
+    citizen_id: uuid.UUID,
+    notice: Notice,
+    channel: Channel,
+    old: Destination,
+) -> None:
+    """A notice that the email or phone notices went to was changed or removed: into the
+    inbox, and to the old one alone, whatever the channels chosen: whoever made the change may
+    have turned them off first."""
+    row = _noted(session, keyring, citizen_id, notice)
+    if row is not None:
+        send(session, keyring, citizen_id, channel, Purpose.NOTICE, old, notification=row.id)
+
+
+def _noted(
     session: Session, keyring: Keyring, citizen_id: uuid.UUID, notice: Notice
 ) -> Notification | None:
-    """The notice, once: None when one with the same dedup key is already in the inbox."""
     known = session.exec(
         select(Notification.id).where(
             Notification.citizen_id == citizen_id, Notification.dedup_key == notice.dedup_key
@@ -78,21 +126,21 @@ def announce(
     row.sealed_body = sealing.seal(session, keyring, citizen_id, BODY_LABEL, row.id, notice.body)
     session.add(row)
     session.flush()
-    for channel, contact_id in _recipients(session, citizen_id, notice.kind):
-        send(session, citizen_id, channel, Purpose.NOTICE, notification=row.id, contact=contact_id)
     return row
 
 
 def send(
     session: Session,
+    keyring: Keyring,
     citizen_id: uuid.UUID,
     channel: Channel,
     purpose: Purpose,
+    to: Destination,
     *,
     notification: uuid.UUID | None = None,
     contact: uuid.UUID | None = None,
 ) -> Delivery:
-    """A delivery, and the job that carries it out once this transaction commits."""
+    """A delivery to `to`, and the job that carries it out once this transaction commits."""
     delivery = Delivery(
         citizen_id=citizen_id,
         purpose=purpose,
@@ -101,6 +149,7 @@ def send(
         channel=channel,
         state=DeliveryState.PENDING,
     )
+    delivery.sealed_to = sealing.seal_destination(session, keyring, citizen_id, delivery.id, to)
     session.add(delivery)
     session.flush()
     queue.enqueue(session, queue.Task.DELIVER, {"delivery": str(delivery.id)})
@@ -112,24 +161,36 @@ def preference(session: Session, citizen_id: uuid.UUID) -> NoticePreference:
 
 
 def _recipients(
-    session: Session, citizen_id: uuid.UUID, kind: NoticeKind
-) -> list[tuple[Channel, uuid.UUID | None]]:
+    session: Session,
+    keyring: Keyring,
+    citizen_id: uuid.UUID,
+    kind: NoticeKind,
+    phone_on_file: Callable[[], str | None],
+) -> list[tuple[Channel, uuid.UUID | None, Destination]]:
     chosen = preference(session, citizen_id)
     contacts = session.exec(
         select(Contact).where(
             Contact.citizen_id == citizen_id, col(Contact.verified_at).is_not(None)
         )
     ).all()
-    out: list[tuple[Channel, uuid.UUID | None]] = []
+    out: list[tuple[Channel, uuid.UUID | None, Destination]] = []
+    own_email = None
     for contact in contacts:
-        if contact.role is ContactRole.SELF and chosen.email_on:
-            out.append((Channel.EMAIL, contact.id))
-        elif contact.role is ContactRole.HELPER and kind.reminder:
-            out.append(
-                (Channel.EMAIL if contact.medium is Medium.EMAIL else Channel.WEBHOOK, contact.id)
-            )
+        if contact.role is ContactRole.HELPER and not kind.reminder:
+            continue
+        address, _ = sealing.address(
+            session, keyring, citizen_id, contact.id, contact.sealed_address
+        )
+        if contact.role is ContactRole.SELF:
+            own_email = address
+            if chosen.email_on:
+                out.append((Channel.EMAIL, contact.id, Destination(email=address)))
+        elif contact.medium is Medium.EMAIL:
+            out.append((Channel.EMAIL, contact.id, Destination(email=address)))
+        else:
+            out.append((Channel.WEBHOOK, contact.id, Destination(phone=address)))
     if chosen.webhook_on:
-        out.append((Channel.WEBHOOK, None))
+        out.append((Channel.WEBHOOK, None, Destination(email=own_email, phone=phone_on_file())))
     return out
 
 

@@ -26,6 +26,8 @@ class NoticeKind(StrEnum):
     DELEGATION_OFFERED = "delegation_offered"
     DELEGATION_ACCEPTED = "delegation_accepted"
     GUARDIAN_JOINED = "guardian_joined"
+    # To the email or phone notices went to, when it is changed or removed.
+    ADDRESS_CHANGED = "address_changed"
 
     @property
     def reminder(self) -> bool:
@@ -147,11 +149,13 @@ class Delivery(SQLModel, table=True):
         default=None,
         sa_column=Column(ForeignKey("notification.id", ondelete="CASCADE"), nullable=True),
     )
-    # None: the citizen's own phone or email on file (the webhook).
-    contact_id: uuid.UUID | None = Field(
-        default=None,
-        sa_column=Column(ForeignKey("notice_contact.id", ondelete="CASCADE"), nullable=True),
-    )
+    # The contact it was made for, which may be gone since: not a foreign key, since a contact
+    # removed (by the citizen, or by whoever has their password) neither cancels nor redirects
+    # what was addressed to it. None: the citizen's own phone and email (the webhook).
+    contact_id: uuid.UUID | None = Field(default=None)
+    # Where it goes (sealing.Destination), fixed when it is made. None only on deliveries done
+    # with before migration 0022, which addressed those still pending.
+    sealed_to: bytes | None = Field(default=None, sa_type=LargeBinary)
     channel: Channel = Field(sa_type=state_type(Channel, 16))
     state: DeliveryState = Field(sa_type=state_type(DeliveryState, 16), index=True)
     attempts: int = 0

@@ -3,9 +3,10 @@ job reads what to send, sends, then records the outcome; a worker killed in betw
 again, under the same event id and Message-ID, which receivers use to drop the repeat.
 
 A job runs these hundreds of times a second, so they are Core statements built once, run on
-the connection the caller holds: the delivery, its notice, its address and the citizen's own
-confirmed address are one read, and the outcome one conditional UPDATE. The ORM's sessions and
-entity loads around them cost a worker more CPU than the statements themselves."""
+the connection the caller holds: the delivery (with where it goes, sealed in its row when it was
+made), its notice, and the code waiting at its contact are one read, and the outcome one
+conditional UPDATE. The ORM's sessions and entity loads around them cost a worker more CPU than
+the statements themselves."""
 
 from __future__ import annotations
 
@@ -14,9 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, Row, ScalarSelect, Select, and_, bindparam, or_, update
+from sqlalchemy import Connection, DateTime, Row, Select, and_, bindparam, or_, update
 from sqlalchemy import select as sql_select
-from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from vault import db
@@ -25,10 +25,8 @@ from vault.notices import contacts, inbox, sealing, texts
 from vault.notices.models import (
     Channel,
     Contact,
-    ContactRole,
     Delivery,
     DeliveryState,
-    Medium,
     Notification,
     Purpose,
 )
@@ -46,60 +44,36 @@ class Outgoing:
     created_at: datetime
     email: str | None
     phone: str | None
-    # The citizen's own phone on file is in their profile, another package's: the caller
-    # reads it with the delivery (see `reading`) and opens it. None unless it is wanted.
-    sealed_profile: bytes | None
 
 
-_Address = aliased(Contact, name="address")
-_Own = aliased(Contact, name="own")
-
-
-def reading(profile: ScalarSelect[Any]) -> Select[*tuple[Any, ...]]:
-    """The one read of a pending delivery, built once by its caller: `profile` is the
-    citizen's sealed profile, a scalar subquery correlated to `Delivery.citizen_id`, which
-    `claim` hands back for the webhook's phone on file. The citizen's own confirmed address
-    is joined only where the webhook carries it (a delivery with no address of its own); a
-    citizen has one at most, and the LIMIT keeps the read to one row whatever happens."""
-    return (
-        sql_select(
-            col(Delivery.citizen_id),
-            col(Delivery.purpose),
-            col(Delivery.notification_id),
-            col(Delivery.contact_id),
-            col(Delivery.channel),
-            col(Delivery.created_at),
-            col(Notification.id).label("notice_found"),
-            col(Notification.title),
-            col(Notification.link),
-            col(Notification.kind),
-            col(Notification.sealed_body),
-            col(_Address.id).label("address_found"),
-            col(_Address.medium),
-            col(_Address.sealed_address),
-            col(_Address.sealed_code),
-            col(_Own.id).label("own_id"),
-            col(_Own.sealed_address).label("own_sealed_address"),
-            profile.label("sealed_profile"),
-        )
-        .outerjoin(Notification, col(Notification.id) == Delivery.notification_id)
-        .outerjoin(_Address, col(_Address.id) == Delivery.contact_id)
-        .outerjoin(
-            _Own,
-            and_(
-                col(Delivery.contact_id).is_(None),
-                col(Delivery.channel) == Channel.WEBHOOK,
-                col(_Own.citizen_id) == Delivery.citizen_id,
-                col(_Own.role) == ContactRole.SELF,
-                col(_Own.verified_at).is_not(None),
-            ),
-        )
-        .where(
-            col(Delivery.id) == bindparam("delivery"),
-            col(Delivery.state) == DeliveryState.PENDING,
-        )
-        .limit(1)
+# The code of a verification is read at its contact, where it waits: none once the address is
+# confirmed. A notice needs nothing of its contact, which may be gone.
+_READ: Select[*tuple[Any, ...]] = (
+    sql_select(
+        col(Delivery.citizen_id),
+        col(Delivery.purpose),
+        col(Delivery.notification_id),
+        col(Delivery.contact_id),
+        col(Delivery.channel),
+        col(Delivery.created_at),
+        col(Delivery.sealed_to),
+        col(Notification.id).label("notice_found"),
+        col(Notification.title),
+        col(Notification.link),
+        col(Notification.kind),
+        col(Notification.sealed_body),
+        col(Contact.sealed_code),
     )
+    .outerjoin(Notification, col(Notification.id) == Delivery.notification_id)
+    .outerjoin(
+        Contact,
+        and_(col(Delivery.purpose) == Purpose.VERIFY, col(Contact.id) == Delivery.contact_id),
+    )
+    .where(
+        col(Delivery.id) == bindparam("delivery"),
+        col(Delivery.state) == DeliveryState.PENDING,
+    )
+)
 
 
 # The embedded queue's mark of a delivery taken in hand (see `claim` and `lost`).
@@ -122,12 +96,10 @@ _GIVE_UP = (
 )
 
 
-def claim(
-    connection: Connection, keyring: Keyring, delivery_id: uuid.UUID, read: Select[*tuple[Any, ...]]
-) -> Outgoing | None:
-    """What to send, read with `read` (see `reading`); None once the delivery is done with
-    (sent, refused for good, or its notice or address gone). A repeat of a job already done
-    reads nothing more, locks nothing and writes nothing.
+def claim(connection: Connection, keyring: Keyring, delivery_id: uuid.UUID) -> Outgoing | None:
+    """What to send; None once the delivery is done with (sent, refused for good, its notice
+    gone, or its code confirmed). A repeat of a job already done reads nothing more, locks
+    nothing and writes nothing.
 
     On SQLite the delivery is first marked as taken in hand, in the caller's transaction: the
     embedded queue loses a job with its process and finds the delivery again by that mark
@@ -136,10 +108,12 @@ def claim(
         marked = connection.execute(_MARK, {"delivery": delivery_id, "at": db.utc_now()})
         if marked.rowcount == 0:
             return None
-    row = connection.execute(read, {"delivery": delivery_id}).first()
-    if row is None or (row.contact_id is not None and row.address_found is None):
+    row = connection.execute(_READ, {"delivery": delivery_id}).first()
+    if row is None:
         return None
     if row.purpose is Purpose.NOTICE and row.notice_found is None:
+        return None
+    if row.purpose is Purpose.VERIFY and row.sealed_code is None:
         return None
     # The key ring reads a citizen key through this session only when it has none cached.
     with Session(bind=connection) as keys:
@@ -148,35 +122,11 @@ def claim(
 
 def _outgoing(
     session: Session, keyring: Keyring, delivery_id: uuid.UUID, row: Row[Any]
-) -> Outgoing | None:
-    email = phone = None
-    address = None
-    if row.address_found is not None:
-        address = contacts.opened_columns(
-            session,
-            keyring,
-            row.citizen_id,
-            row.address_found,
-            row.medium,
-            row.sealed_address,
-            row.sealed_code,
-        )
-        email = address.address if address.medium is Medium.EMAIL else None
-        phone = address.address if address.medium is Medium.PHONE else None
-    elif row.own_id is not None:
-        own = contacts.opened_columns(
-            session, keyring, row.citizen_id, row.own_id, Medium.EMAIL, row.own_sealed_address
-        )
-        email = own.address
+) -> Outgoing:
+    to = sealing.destination(session, keyring, row.citizen_id, delivery_id, row.sealed_to)
     if row.purpose is Purpose.VERIFY:
-        if address is None or address.code is None:
-            return None
-        title, body, link, kind = (
-            texts.CODE_TITLE,
-            texts.verification_code(address.code),
-            None,
-            "verify",
-        )
+        code = contacts.code_of(session, keyring, row.citizen_id, row.contact_id, row.sealed_code)
+        title, body, link, kind = texts.CODE_TITLE, texts.verification_code(code), None, "verify"
     else:
         title, link, kind = row.title, row.link, row.kind.value
         body = sealing.unseal(
@@ -191,11 +141,8 @@ def _outgoing(
         body=body,
         link=link,
         created_at=db.aware(row.created_at),
-        email=email,
-        phone=phone,
-        sealed_profile=row.sealed_profile
-        if address is None and row.channel is Channel.WEBHOOK
-        else None,
+        email=to.email,
+        phone=to.phone,
     )
 
 

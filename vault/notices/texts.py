@@ -11,7 +11,7 @@ from datetime import date, datetime
 
 from vault.kit import days
 from vault.notices.inbox import Notice
-from vault.notices.models import NoticeKind
+from vault.notices.models import Medium, NoticeKind
 
 VIETNAM = days.VIETNAM
 # Six digits or more in an officer's note could be a paper's or a person's number.
@@ -209,6 +209,32 @@ def password_reset(reset_id: uuid.UUID, at: datetime, at_counter: bool) -> Notic
         ),
         link="/profile",
         dedup_key=f"reset:{reset_id}",
+    )
+
+
+# What was replaced, and the word for "this one" in "no longer sent to this one".
+_REPLACED = {
+    Medium.EMAIL: ("Email nhận thông báo", "địa chỉ này"),
+    Medium.PHONE: ("Số điện thoại", "số này"),
+}
+
+
+def address_changed(notice_id: uuid.UUID, at: datetime, medium: Medium, *, removed: bool) -> Notice:
+    """To the old email or phone, not the new: if the citizen did not make the change, it is
+    the one way they hear of it."""
+    local = at.astimezone(VIETNAM)
+    what, this_one = _REPLACED[medium]
+    done = "đã bị gỡ bỏ" if removed else "đã được đổi"
+    return Notice(
+        kind=NoticeKind.ADDRESS_CHANGED,
+        title=f"{what} đã thay đổi",
+        body=(
+            f"{what} của tài khoản bạn {done} lúc {local:%H:%M} ngày {day(local.date())}; "
+            f"thông báo sẽ không còn gửi tới {this_one}. Nếu không phải bạn, hãy đổi mật khẩu "
+            "ngay và đến bộ phận một cửa gần nhất."
+        ),
+        link="/notifications/settings" if medium is Medium.EMAIL else "/profile",
+        dedup_key=f"address-changed:{notice_id}",
     )
 
 
