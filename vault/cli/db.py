@@ -6,6 +6,7 @@ import typer
 
 from vault import db
 from vault.cli.common import keyring, load_settings, operator_errors
+from vault.keys import checks
 
 app = typer.Typer(help="The database schema.", no_args_is_help=True)
 
@@ -13,10 +14,17 @@ app = typer.Typer(help="The database schema.", no_args_is_help=True)
 @app.command("upgrade")
 def db_upgrade() -> None:
     """Apply the schema migrations (`vault serve` does this on start). The master key file is
-    read if it exists: a migration that seals rows needs it, and says so when it is missing."""
+    read if it exists: a migration that seals rows needs it, and says so when it is missing.
+    With it, the database then vouches for its versions, as a start does, so that a key
+    command run before the first start (`vault keys init-signing`) can wrap under them."""
     with operator_errors():
         settings = load_settings()
         settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # the SQLite default
         key_file = settings.resolved_master_key_file
         master = keyring(settings).master if key_file.exists() else None
         db.upgrade(settings.resolved_database_url, master=master)
+        if master is not None:
+            engine = db.make_engine(settings.resolved_database_url)
+            with db.unit_of_work(engine) as session:
+                checks.record(session, master)
+            engine.dispose()
