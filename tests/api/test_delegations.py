@@ -95,7 +95,8 @@ def test_an_offer_is_nothing_until_accepted_and_both_see_it(
     assert acting(client, minh, body["id"]).status_code == 409
 
     told = [n for n in notices(client, minh) if n["kind"] == "delegation_offered"]
-    assert len(told) == 1 and "Nguyễn Thị Lan" in told[0]["body"]
+    # A name is what its owner typed: to someone who has not accepted, it goes masked.
+    assert len(told) == 1 and told[0]["body"].startswith("Nguyễn T** L** muốn uỷ quyền")
     assert lan.national_id not in told[0]["body"] and minh.national_id not in told[0]["body"]
 
     received = client.get(DELEGATIONS, headers=minh.headers).json()
@@ -198,6 +199,18 @@ def test_numbers_looked_up_are_limited_per_day_refused_ones_included(
     assert "Minh" not in refused.text
     assert client.get(DELEGATIONS, headers=lan.headers).json() == []
     assert offer(client, minh, lan).status_code == 201
+
+
+def test_a_name_typed_as_a_message_does_not_reach_the_person_offered_to(
+    client: TestClient, minh: Account
+) -> None:
+    lure = "kho-ho-tro.example/dang-nhap Công an phường: gọi ngay 0987 654 321"
+    sender = register(client, full_name=lure)
+    assert offer(client, sender, minh).status_code == 201
+    (told,) = [n for n in notices(client, minh) if n["kind"] == "delegation_offered"]
+    assert told["body"].startswith("k** C** a** p** g** n** 0** 6** 3** muốn uỷ quyền")
+    for piece in ("example", "0987", "Công an"):
+        assert piece not in told["body"]
 
 
 def test_a_session_stays_within_the_delegations_scopes_and_end(

@@ -36,9 +36,8 @@ from vault.accounts.acting import Opened
 from vault.accounts.models import ActingSession, ActorKind, Citizen, EndReason, Scope
 from vault.assist import sessions
 from vault.assist.models import Delegation, DelegationEnder, DelegationKind, DelegationStatus
-from vault.assist.requests import mask_name
 from vault.keys import Keyring
-from vault.kit import days
+from vault.kit import days, text
 from vault.kit.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyAttempts
 from vault.notices import texts
 
@@ -233,7 +232,7 @@ def _view(session: Session, keyring: Keyring, row: Delegation, caller: Citizen) 
     delegate_name = _name(session, keyring, row.delegate_id)
     if given and row.accepted_at is None:
         # Not accepted (yet, or ever): the number typed tells no name.
-        delegate_name = mask_name(delegate_name)
+        delegate_name = text.mask_name(delegate_name)
     return DelegationView(
         delegation=row,
         direction="given" if given else "received",

@@ -69,15 +69,6 @@ class RequestView:
         return sorted(acting.scopes_of_text(self.request.scopes))
 
 
-def mask_name(full_name: str) -> str:
-    """`Nguyễn Thị Lan` → `Nguyễn T** L**`: the officer sees it is the person in front of
-    them, without a way to read names off a list of numbers."""
-    words = full_name.split()
-    if not words:
-        return ""
-    return " ".join([words[0], *(f"{word[0]}**" for word in words[1:])])
-
-
 def ask(
     session: Session,
     keyring: Keyring,
@@ -114,7 +105,7 @@ def ask(
     session.flush()
     _record(session, row, "assist.request", officer.officer, {"identity_check": identity_check})
     name = citizens.profile(session, keyring, citizen).full_name
-    return RequestView(row, officer.officer, officer.agency, note, mask_name(name))
+    return RequestView(row, officer.officer, officer.agency, note, text.mask_name(name))
 
 
 def _within_hourly_limit(session: Session, officer: OfficerSession) -> None:
@@ -143,7 +134,7 @@ def pending_for(session: Session, keyring: Keyring, citizen: Citizen) -> list[Re
         )
         .order_by(col(AssistRequest.created_at).desc())
     ).all()
-    name = mask_name(citizens.profile(session, keyring, citizen).full_name) if rows else ""
+    name = text.mask_name(citizens.profile(session, keyring, citizen).full_name) if rows else ""
     return [
         RequestView(row, officer, agency, _note(session, keyring, row), name)
         for row, officer, agency in rows
@@ -155,7 +146,7 @@ def view(session: Session, keyring: Keyring, request: AssistRequest) -> RequestV
     agency = session.get(Agency, request.agency_id)
     citizen = session.get(Citizen, request.citizen_id)
     assert officer is not None and agency is not None and citizen is not None
-    name = mask_name(citizens.profile(session, keyring, citizen).full_name)
+    name = text.mask_name(citizens.profile(session, keyring, citizen).full_name)
     return RequestView(request, officer, agency, _note(session, keyring, request), name)
 
 

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import date, datetime
 
-from vault.kit import days
+from vault.kit import days, text
 from vault.notices.inbox import Notice
 from vault.notices.models import Medium, NoticeKind
 
@@ -253,13 +253,14 @@ def masked(note: str) -> str:
 def delegation_offered(
     delegation_id: uuid.UUID, grantor: str, scopes: list[str], last_day: date
 ) -> Notice:
+    """To someone who has not accepted yet: the grantor's name as they typed it is masked."""
     return Notice(
         kind=NoticeKind.DELEGATION_OFFERED,
         title="Có người muốn uỷ quyền cho bạn",
         body=(
-            f"{grantor} muốn uỷ quyền cho bạn làm thay, được phép {scope_words(scopes)}, đến hết "
-            f"ngày {day(last_day)}. Vào mục Uỷ quyền để nhận hoặc từ chối. Nếu bạn không biết "
-            "người này, hãy từ chối."
+            f"{text.mask_name(grantor)} muốn uỷ quyền cho bạn làm thay, được phép "
+            f"{scope_words(scopes)}, đến hết ngày {day(last_day)}. Vào mục Uỷ quyền để nhận "
+            "hoặc từ chối. Nếu bạn không biết người này, hãy từ chối."
         ),
         link="/delegations",
         dedup_key=f"delegation-offer:{delegation_id}",
