@@ -25,7 +25,11 @@ from vault.accounts.models import ActingSession, Citizen
 from vault.assist import agency_keys
 from vault.assist.models import Delegation, DependentVault, Guardianship
 from vault.audit.models import AuditEvent
+from vault.jobs import tasks
+from vault.jobs.work import Work
 from vault.kit import days
+from vault.notices.models import Notification
+from vault.settings import Settings
 
 pytestmark = pytest.mark.journey  # whole journeys: the full tier, not the edit loop
 
@@ -507,3 +511,47 @@ def test_a_certified_paper_of_another_kind_cannot_become_a_childs_birth_certific
     other = child_number(born.year)
     squatted = add_child(client, stranger, other, born, card)
     assert squatted.status_code == 422, squatted.text
+
+
+def test_a_childs_paper_reminders_reach_the_guardians(
+    app: FastAPI, client: TestClient, settings: Settings
+) -> None:
+    """A child's vault has no address of its own: the reminder of its passport's expiry goes to
+    the parents holding it too, naming the child, once however often the job runs; a parent
+    whose delegation was revoked is no longer told."""
+    mother = register(client, full_name="Nguyễn Thị Lan")
+    born = years_ago(8)
+    number = child_number(born.year)
+    made = add_child(client, mother, number, born, certified_certificate(client, mother, number))
+    assert made.status_code == 201, made.text
+    child = made.json()
+    acting = Account("", session_on(client, mother, child["delegation_id"]), "")
+    today = days.today()
+    passport = upload(
+        client, acting, ("hc.png", png()), doc_type="HC", expires_on=str(today + timedelta(days=5))
+    )
+    assert passport.status_code == 201, passport.text
+    work = Work.from_settings(settings, engine=app.state.engine, keyring=app.state.backend.keyring)
+    for _ in range(2):
+        tasks.expiry_reminders(work, today.isoformat())
+    (told,) = [n for n in notices(client, mother) if n["kind"] == "paper_expiring"]
+    assert told["body"].startswith(f"Hộ chiếu phổ thông của {child['full_name']} sẽ hết hạn")
+    assert told["link"] == "/children"
+    with Session(app.state.engine) as session:
+        kept = session.exec(
+            select(Notification).where(Notification.citizen_id == uuid.UUID(child["id"]))
+        ).all()
+    assert [n.kind for n in kept].count("paper_expiring") == 1
+
+    with Session(app.state.engine) as session:  # the child comes of age: the delegation ends
+        held = session.get_one(Delegation, uuid.UUID(child["delegation_id"]))
+        held.ends_at = db.utc_now() - timedelta(seconds=1)
+        session.add(held)
+        session.commit()
+    tasks.expiry_reminders(work, (today + timedelta(days=6)).isoformat())
+    assert [n["kind"] for n in notices(client, mother)].count("paper_expired") == 0
+    with Session(app.state.engine) as session:
+        kinds = session.exec(
+            select(Notification.kind).where(Notification.citizen_id == uuid.UUID(child["id"]))
+        ).all()
+    assert "paper_expired" in kinds

@@ -41,6 +41,7 @@ from vault.keys import Keyring
 from vault.kit import days
 from vault.kit.errors import Conflict, InvalidInput, TooManyAttempts, VaultError
 from vault.notices import texts
+from vault.notices.inbox import Notice
 
 BIRTH_CERTIFICATE = "GKS"
 ADULT_AGE = 18
@@ -254,6 +255,39 @@ def _kinship(value: str) -> Kinship:
 
 def _claimed(child: Citizen) -> bool:
     return child.password_hash != logins.NO_PASSWORD
+
+
+def told_to_guardians(
+    session: Session, keyring: Keyring, notices: list[tuple[uuid.UUID, Notice]]
+) -> list[list[tuple[uuid.UUID, Notice]]]:
+    """Each reminder with its copies for the guardians holding the vault it is about (a live
+    guardian delegation), announced together: a child's vault has no address of its own, and
+    its guardians are the ones who renew the child's papers."""
+    owners = sorted({owner for owner, _ in notices})
+    guardians: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for start in range(0, len(owners), 500):
+        rows = session.exec(
+            select(Guardianship.child_id, Guardianship.guardian_id, Delegation)
+            .join(Delegation, col(Delegation.id) == Guardianship.delegation_id)
+            .where(col(Guardianship.child_id).in_(owners[start : start + 500]))
+        ).all()
+        for child_id, guardian_id, delegation in rows:
+            if delegations.status_of(delegation) == DelegationStatus.ACTIVE:
+                guardians.setdefault(child_id, []).append(guardian_id)
+    names = {
+        child_id: citizens.profile(session, keyring, session.get_one(Citizen, child_id)).full_name
+        for child_id in guardians
+    }
+    return [
+        [
+            (owner, notice),
+            *(
+                (guardian_id, texts.about_child(notice, owner, names[owner]))
+                for guardian_id in guardians.get(owner, [])
+            ),
+        ]
+        for owner, notice in notices
+    ]
 
 
 def _guardians(session: Session, child: Citizen) -> list[uuid.UUID]:

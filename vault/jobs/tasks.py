@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from vault import db, queue
 from vault.accounts import citizens
 from vault.accounts.models import Citizen
-from vault.assist import sessions
+from vault.assist import dependents, sessions
 from vault.audit import anchors, checkpoints
 from vault.documents import expiry, recognition, sweep
 from vault.jobs.work import Work
@@ -104,24 +104,28 @@ def retried(engine: Engine, task: str, args: Mapping[str, Any]) -> None:
 
 def expiry_reminders(work: Work, day: str) -> None:
     with db.unit_of_work(work.engine, writes=False) as session:
-        notices = expiry.due(session, date.fromisoformat(day))
-    _announce(work, notices)
+        due = expiry.due(session, date.fromisoformat(day))
+        told = dependents.told_to_guardians(session, work.keyring, due)
+    _announce(work, told)
 
 
 def shares_digest(work: Work, day: str) -> None:
     with db.unit_of_work(work.engine, writes=False) as session:
         notices = digest.due(session, date.fromisoformat(day))
-    _announce(work, notices)
+    _announce(work, [[notice] for notice in notices])
 
 
-def _announce(work: Work, notices: list[tuple[uuid.UUID, inbox.Notice]]) -> None:
+def _announce(work: Work, groups: list[list[tuple[uuid.UUID, inbox.Notice]]]) -> None:
     """In batches, each its own transaction: one for a whole city's papers would hold the
-    database (on SQLite, its only write lock) for as long as it takes."""
-    for start in range(0, len(notices), BATCH):
+    database (on SQLite, its only write lock) for as long as it takes. A group (a reminder and
+    its copies for a child's guardians) is never split: the next day's run, finding the
+    reminder announced, would not make the copies again."""
+    for start in range(0, len(groups), BATCH):
         with db.unit_of_work(work.engine) as session:
-            for citizen_id, notice in notices[start : start + BATCH]:
-                if session.get(Citizen, citizen_id) is not None:
-                    citizens.announce(session, work.keyring, citizen_id, notice)
+            for group in groups[start : start + BATCH]:
+                for citizen_id, notice in group:
+                    if session.get(Citizen, citizen_id) is not None:
+                        citizens.announce(session, work.keyring, citizen_id, notice)
 
 
 def audit_anchor(work: Work) -> None:

@@ -284,6 +284,19 @@ def delegation_accepted(delegation_id: uuid.UUID, delegate: str, last_day: date)
 _KINSHIP_WORDS = {"mother": "mẹ", "father": "cha", "guardian": "người giám hộ"}
 
 
+def about_child(notice: Notice, child_id: uuid.UUID, child: str) -> Notice:
+    """A reminder about a child's paper, for a guardian: a child's vault has no address of its
+    own. The reminders' texts say "của bạn" once; here it is the child's. The link is the
+    guardian's list of children, from where they open the child's vault."""
+    return Notice(
+        kind=notice.kind,
+        title=notice.title,
+        body=notice.body.replace("của bạn", f"của {child}", 1),
+        link="/children",
+        dedup_key=f"child:{child_id}:{notice.dedup_key}",
+    )
+
+
 def guardian_joined(guardianship_id: uuid.UUID, child: str, joiner: str, kinship: str) -> Notice:
     """To the guardians already keeping a child's vault, when another joins it."""
     role = _KINSHIP_WORDS.get(kinship, kinship)
