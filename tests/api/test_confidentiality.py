@@ -4,6 +4,7 @@ shredding."""
 import contextlib
 import os
 import tempfile
+import time
 import uuid
 
 import pytest
@@ -20,6 +21,7 @@ from tests.support.env import settings_env
 from tests.support.pages import signed_in
 from vault import crypto
 from vault.app import create_app
+from vault.audit.models import AuditEvent
 from vault.cli import app as cli
 from vault.crypto import masterkeys
 from vault.crypto.stream import HEADER_SIZE, TAG_SIZE
@@ -229,6 +231,39 @@ def test_a_paper_deleted_as_it_is_opened_is_not_found_not_an_integrity_failure(
     answer = reader.get(where.format(id=paper["id"]), headers=citizen.headers)
     assert answer.status_code == 404
     assert store.reader is opening
+
+
+def _integrity_events(app: FastAPI, document_id: str) -> list[tuple[str | None, str | None]]:
+    """The failures audited for the paper, once the thread that writes them has."""
+    deadline = time.monotonic() + 10
+    while True:
+        with Session(app.state.engine) as session:
+            rows = session.exec(
+                select(AuditEvent).where(
+                    AuditEvent.action == "document.integrity_failure",
+                    AuditEvent.document_id == uuid.UUID(document_id),
+                )
+            ).all()
+        if rows or time.monotonic() > deadline:
+            return [(row.outcome, row.reason) for row in rows]
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("damage", ["flip", "delete"])
+def test_a_paper_that_fails_its_check_is_written_into_its_owners_audit_chain(
+    app: FastAPI, strict_client: TestClient, damage: str
+) -> None:
+    citizen = register(strict_client)
+    paper = upload(strict_client, citizen, ("a.pdf", files.pdf())).json()
+    key = object_key(app, paper["id"])
+    if damage == "flip":
+        _rewrite(app, key, TAMPERING["flip-first-chunk"])
+    else:
+        app.state.backend.store.delete(key)
+    url = f"/api/v1/documents/{paper['id']}/content"
+    assert strict_client.get(url, headers=citizen.headers).status_code == 500
+    reason = "failed-check" if damage == "flip" else "missing-from-store"
+    assert _integrity_events(app, paper["id"]) == [("denied", reason)]
 
 
 def test_wrapped_key_copied_onto_another_document_does_not_open(

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Generator
+from concurrent import futures
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select, SelectOfScalar
 
-from vault import audit, crypto
+from storage import BlobNotFound
+from vault import audit, crypto, db
 from vault.accounts.models import Citizen
 from vault.agencies.models import Agency
+from vault.audit.models import Outcome
 from vault.blobs import objects
 from vault.blobs.backend import Backend
 from vault.catalog import document_types
@@ -22,6 +27,8 @@ from vault.documents.sealing import data_key, object_binding, open_metadata
 from vault.keys import ObjectBinding
 from vault.kit import filenames
 from vault.kit.errors import NotFound
+
+log = logging.getLogger("vault.documents")
 
 
 @dataclass(frozen=True)
@@ -58,9 +65,69 @@ class Content:
     _backend: Backend
     _object: objects.StoredObject
     _binding: ObjectBinding
+    _engine: Engine
 
     def chunks(self, start: int = 0, stop: int | None = None) -> Generator[bytes]:
-        return objects.read_stream(self._backend.store, self._object, self._binding, start, stop)
+        """A paper that fails its check, or whose object is gone while its row is not, is
+        written into its owner's audit chain (in a transaction of its own: the request's is
+        rolled back, or the answer is already under way)."""
+        try:
+            stream = objects.read_stream(
+                self._backend.store, self._object, self._binding, start, stop
+            )
+        except (crypto.IntegrityError, BlobNotFound) as error:
+            self._failed(error)
+            raise
+        return self._watched(stream)
+
+    def _watched(self, stream: Generator[bytes]) -> Generator[bytes]:
+        try:
+            yield from stream
+        except (crypto.IntegrityError, BlobNotFound) as error:
+            self._failed(error)
+            raise
+
+    def _failed(self, error: Exception) -> None:
+        # From a thread of its own: the reader's transaction may hold SQLite's write lock.
+        _RECORDING.submit(_record_failure, self._engine, self._object.key, error)
+
+
+# One thread: failures come rarely, and each waits its turn at the database.
+_RECORDING = futures.ThreadPoolExecutor(1, thread_name_prefix="vault-integrity")
+
+
+def _record_failure(engine: Engine, key: str, error: Exception) -> None:
+    try:
+        with db.unit_of_work(engine) as session:
+            record_failure(session, key, error)
+    except Exception:
+        log.exception("an integrity failure could not be audited")
+
+
+def record_failure(session: Session, key: str, error: Exception) -> None:
+    """`document.integrity_failure` in the owner's chain, unless the paper was deleted while it
+    was being read (its object gone with its row: the owner's own doing, not damage)."""
+    row = session.exec(
+        select(Document.id, Document.owner_id, DocumentVersion.version)
+        .join(DocumentVersion, col(DocumentVersion.document_id) == Document.id)
+        .where(col(DocumentVersion.object_key) == key)
+    ).first()
+    if row is None:
+        return
+    document_id, owner_id, version = row
+    missing = isinstance(error, BlobNotFound)
+    audit.append(
+        session,
+        audit.Event(
+            "document.integrity_failure",
+            subject=owner_id,
+            actor_type="system",
+            outcome=Outcome.DENIED,
+            reason="missing-from-store" if missing else "failed-check",
+            document_id=document_id,
+            details={"version": version},
+        ),
+    )
 
 
 def owned_by(owner: Citizen) -> SelectOfScalar[Document]:
@@ -160,6 +227,7 @@ def content_of(
         _backend=backend,
         _object=objects.StoredObject(row.object_key, dek, row.size, metadata["sha256"]),
         _binding=binding,
+        _engine=session.get_bind(),  # type: ignore[arg-type]
     )
 
 
