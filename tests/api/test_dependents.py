@@ -555,3 +555,44 @@ def test_a_childs_paper_reminders_reach_the_guardians(
             select(Notification.kind).where(Notification.citizen_id == uuid.UUID(child["id"]))
         ).all()
     assert "paper_expired" in kinds
+
+
+def test_a_paper_cannot_change_under_the_officers_eyes_before_they_certify_it(
+    client: TestClient,
+) -> None:
+    """The officer compares the paper on the screen with the original; a reading confirmed from
+    the citizen's phone meanwhile (with another family's child's number) would be certified
+    unseen, and the certificate would open that child's vault."""
+    mother = register(client, full_name="Nguyễn Thị Lan")
+    born = years_ago(6)
+    number = child_number(born.year)
+    made = add_child(client, mother, number, born, certified_certificate(client, mother, number))
+    assert made.status_code == 201, made.text
+    stranger = register(client, full_name="Lê Văn Lạ")
+    own = child_number(born.year)
+    paper = certificate(client, stranger, number=own)
+    acting = open_acting(client, counter_officer(client), stranger)
+    seen = client.get(f"/api/v1/documents/{paper}", headers=acting.headers).json()
+    assert seen["number"] == own
+
+    moved = client.post(
+        f"/api/v1/documents/{paper}/reading/accept",
+        headers=stranger.headers,
+        json={"number": number},
+    )
+    assert moved.status_code == 409, moved.text
+    certified = client.post(
+        CERTIFY, headers=acting.headers, json={"document_id": paper, "version": seen["version"]}
+    )
+    assert certified.status_code == 201, certified.text
+    kept = client.get(f"/api/v1/documents/{paper}", headers=stranger.headers).json()
+    assert (kept["number"], kept["trust"]) == (own, "certified")
+    joined = add_child(client, stranger, number, born, paper, relationship="father")
+    assert joined.status_code != 201, joined.text
+    # The officer, looking at the paper, may confirm its reading themselves.
+    other = certificate(client, stranger, number=own)
+    confirmed = client.post(
+        f"/api/v1/documents/{other}/reading/accept", headers=acting.headers, json={}
+    )
+    assert confirmed.status_code in (200, 409), confirmed.text
+    assert "officer at the counter" not in confirmed.text

@@ -10,6 +10,7 @@ from PIL import Image, ImageChops, ImageStat
 from tests.support import files
 from vault.documents.intake import pdfs
 from vault.documents.intake.images import THUMBNAIL_SIZE, make_thumbnail
+from vault.kit.errors import ImageBomb
 
 SMALL_PAGE = {"width": 620, "height": 877}
 
@@ -83,3 +84,25 @@ def test_a_text_page_is_rendered() -> None:
     page = _first_page(files.pdf())
     assert pdfs._scanned_picture(page, THUMBNAIL_SIZE) is None
     assert Image.open(io.BytesIO(pdfs.render_thumbnail(page))).format == "JPEG"
+
+
+def test_a_scan_whose_picture_claims_too_many_pixels_has_no_thumbnail_not_an_error() -> None:
+    """A JPEG's header may claim 30000 × 30000 pixels: Pillow refuses it before decoding a
+    byte, and the paper is then kept without a picture (the upload catches ImageBomb)."""
+    small = io.BytesIO()
+    Image.new("RGB", (16, 16), "white").save(small, "JPEG")
+    data = bytearray(small.getvalue())
+    start = data.index(b"\xff\xc0")
+    data[start + 5 : start + 9] = (30000).to_bytes(2, "big") + (30000).to_bytes(2, "big")
+    pdf = pikepdf.new()
+    picture = pikepdf.Stream(pdf, bytes(data))
+    picture.Type, picture.Subtype = pikepdf.Name.XObject, pikepdf.Name.Image
+    picture.Width, picture.Height, picture.BitsPerComponent = 16, 16, 8
+    picture.ColorSpace, picture.Filter = pikepdf.Name.DeviceRGB, pikepdf.Name.DCTDecode
+    page = pdf.add_blank_page(page_size=(595, 842))
+    page.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=picture))
+    page.Contents = pikepdf.Stream(pdf, b"q 595 0 0 842 0 0 cm /Im0 Do Q")
+    out = io.BytesIO()
+    pdf.save(out)
+    with pytest.raises(ImageBomb):
+        pdfs.render_thumbnail(_first_page(out.getvalue()))

@@ -205,3 +205,19 @@ def test_folding() -> None:
     assert words("Số: 123/2001") == ["so", "123", "2001"]
     assert matches_all(words("giay khai"), "Giấy khai sinh")
     assert not matches_all(words("giay ket hon"), "Giấy khai sinh")
+
+
+@pytest.mark.parametrize(
+    "printed",
+    ["Ngày cấp: 01/01/9999", "Ngày cấp: 31/12/1899", "Hà Nội, ngày 1 tháng 1 năm 9995"],
+)
+def test_a_date_no_paper_bears_is_no_reading_and_never_a_hang(printed: str) -> None:
+    """Year 9999 plus a passport's ten years is past what `date` holds: it looped for ever,
+    holding SQLite's write lock in the reading job."""
+    found = suggest.suggest(f"HỘ CHIẾU\nSố hộ chiếu: C1234567\n{printed}", 0.9)
+    assert found.doc_type == "HC"
+    assert found.fields.get("issued_on") is None and found.fields.get("expires_on") is None
+
+
+def test_a_qr_code_with_a_birth_year_no_one_has_is_not_read_as_one() -> None:
+    assert qr._ddmmyyyy("01019990") is None and qr._ddmmyyyy("01011989") == "1989-01-01"

@@ -7,11 +7,12 @@ from datetime import date
 from typing import Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from vault.api.deps import BackendDep, SessionDep, WritesPapers
 from vault.api.schemas import DocumentPublic
 from vault.documents import DocumentView, recognition
+from vault.kit import days
 
 router = APIRouter(prefix="/documents", tags=["documents"])
 
@@ -79,6 +80,13 @@ class ReadingAccept(BaseModel):
     issued_on: date | None = None
     expires_on: date | None = None
     address: str | None = Field(default=None, max_length=300)
+
+    @field_validator("date_of_birth", "issued_on", "expires_on")
+    @classmethod
+    def _plausible(cls, value: date | None) -> date | None:
+        if value is not None and not days.plausible(value):
+            raise ValueError(f"a date between {days.FIRST_YEAR} and {days.LAST_YEAR}")
+        return value
 
     def corrections(self) -> dict[str, str | None]:
         given = self.model_dump(exclude_unset=True)

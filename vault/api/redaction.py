@@ -1,4 +1,5 @@
-"""Share tokens travel in URL paths (so a QR code works at the counter); they never reach a log."""
+"""Share tokens travel in URL paths (so a QR code works at the counter); they never reach a log.
+Nor does a search: what a citizen looks for among their papers is a number or a name."""
 
 import logging
 import re
@@ -6,7 +7,7 @@ import re
 _TOKEN_IN_PATH = re.compile(r"/(shared|agency/share)/[^/?\s]+")
 # Also percent-encoded (a share link carried in a query), and any `code=` parameter.
 _TOKEN_ENCODED = re.compile(r"(?i)%2F(shared|agency%2Fshare)%2F[^&\s]+")
-_CODE_PARAMETER = re.compile(r"([?&]code=)[^&\s]+")
+_CODE_PARAMETER = re.compile(r"([?&](?:code|q)=)[^&\s]+")
 
 
 def redact(path: str) -> str:

@@ -77,6 +77,7 @@ def certify(
             f"({document.current_version}); only the current one can be certified."
         )
     row = documents.version_row(session, document, version)
+    session.refresh(row, with_for_update=True)  # a reading confirmed at once waits, or we do
     if row.trust is Trust.ISSUED:
         raise Conflict(
             "This paper was issued into the vault with its agency's signature; "

@@ -22,3 +22,13 @@ def parse(value: str) -> date:
     if not _DAY.fullmatch(value):
         raise ValueError(f"not a YYYY-MM-DD date: {value!r}")
     return date.fromisoformat(value)
+
+
+# A paper's dates, a person's birth included: read off a photo or typed, anything outside is a
+# misreading or mischief, and the arithmetic on them (a validity added, a milestone birthday)
+# must stay inside what `date` holds.
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+
+
+def plausible(day: date) -> bool:
+    return FIRST_YEAR <= day.year <= LAST_YEAR

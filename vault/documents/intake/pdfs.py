@@ -13,7 +13,7 @@ import pikepdf
 from pikepdf import Dictionary, Name
 from PIL import Image
 
-from vault.kit.errors import ActiveContent, CorruptFile, InvalidInput
+from vault.kit.errors import ActiveContent, CorruptFile, ImageBomb, InvalidInput
 
 MAX_OBJECTS = 2_000_000
 MAX_THUMBNAIL_SOURCE = 32 << 20
@@ -172,6 +172,9 @@ def _scanned_picture(pdf: bytes, size: int) -> Image.Image | None:
         image = Image.open(io.BytesIO(data), formats=["JPEG"])
         image.draft("RGB", (size, size))
         image.load()
+    except Image.DecompressionBombError:
+        # Over the pixels this sandbox worker allows: the paper is kept, without a picture.
+        raise ImageBomb("This scan's picture is too large to draw a thumbnail of.") from None
     except (pikepdf.PdfError, KeyError, AttributeError, TypeError, ValueError, OSError):
         return None
     return image

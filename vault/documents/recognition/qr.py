@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from vault.kit import days
+
 SIDES = (1000, 2000, 3000)  # the longer sides tried, each capped at the photo's own
 MAX_PHOTOS = 4  # a căn cước is two photos; a paper's QR code is on its first pages
 SIDE = 1000  # about the longer side of the copy `codes_in` looks at the whole frame on
@@ -135,9 +137,10 @@ class Found:
 
 def _ddmmyyyy(value: str) -> str | None:
     try:
-        return datetime.strptime(value, "%d%m%Y").date().isoformat()
+        found = datetime.strptime(value, "%d%m%Y").date()
     except ValueError:
         return None
+    return found.isoformat() if days.plausible(found) else None
 
 
 def _keep(value: str) -> str | None:

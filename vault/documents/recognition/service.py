@@ -18,11 +18,11 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from vault import audit, crypto, db, queue
 from vault.accounts import citizens
-from vault.accounts.models import Citizen
+from vault.accounts.models import ActingSession, ActorKind, Citizen
 from vault.blobs import objects
 from vault.blobs.backend import Backend
 from vault.catalog.document_types import Trust
@@ -245,6 +245,30 @@ def text_of(
     return crypto.open_box(key, reading.sealed_text, aad=aad + b"/text").decode()
 
 
+def _not_under_an_officers_eyes(session: Session, owner: Citizen) -> None:
+    """While an officer at the counter acts for the citizen, what the officer is looking at
+    stays what they see: a certification vouches for the type, number and dates shown, and a
+    change made from elsewhere meanwhile (the citizen's phone, or whoever holds their password)
+    would be certified unseen. The officer may confirm the reading themselves."""
+    actor = audit.acting(session)
+    if actor is not None and actor.actor_type == "officer":
+        return
+    now = db.utc_now()
+    watching = session.exec(
+        select(ActingSession.id).where(
+            ActingSession.citizen_id == owner.id,
+            ActingSession.kind == ActorKind.OFFICER,
+            col(ActingSession.ended_at).is_(None),
+            col(ActingSession.expires_at) > now,
+        )
+    ).first()
+    if watching is not None:
+        raise Conflict(
+            "An officer at the counter is acting for you now: confirm the reading with them, "
+            "or once their session has ended."
+        )
+
+
 def accept(
     session: Session,
     backend: Backend,
@@ -258,6 +282,9 @@ def accept(
     suggestion can still be given its type and fields this way."""
     document = get(session, owner=owner, document_id=document_id)
     version = version_row(session, document, document.current_version)
+    session.refresh(version, with_for_update=True)  # a certification at once waits, or we do
+    if version.trust is Trust.SELF_SCAN:
+        _not_under_an_officers_eyes(session, owner)
     reading = session.get(DocumentReading, (document.id, version.version))
     shown = view(session, backend, document, version)
     suggested = shown.status is ReadingStatus.DONE

@@ -4,6 +4,7 @@ makes findable behind their printed labels. Runs in the server on text Tesseract
 
 from __future__ import annotations
 
+import calendar
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from functools import cache
 from vault.catalog import document_types
 from vault.documents.recognition import cccd
 from vault.documents.recognition.words import fold
+from vault.kit import days
 
 FIELDS = ("number", "full_name", "date_of_birth", "issued_on", "expires_on", "address")
 FUZZY = 0.8  # how alike a line's words must be to a heading misread by OCR
@@ -171,9 +173,10 @@ def _date_in(folded: str) -> date | None:
         if found:
             day, month, year = (int(part) for part in found.groups())
             try:
-                return date(year, month, day)
+                found_day = date(year, month, day)
             except ValueError:
                 return None
+            return found_day if days.plausible(found_day) else None
     return None
 
 
@@ -204,11 +207,8 @@ def _fill_expiry(doc_type: str, found: dict[str, str | None]) -> None:
 
 
 def _clamped(year: int, month: int, day: int) -> date:
-    while True:
-        try:
-            return date(year, month, day)
-        except ValueError:
-            day -= 1
+    """The day in that month, or its last (31 January + 1 month is 28 or 29 February)."""
+    return date(year, month, min(day, calendar.monthrange(year, month)[1]))
 
 
 def _aligned_fold(line: str) -> str:
