@@ -86,6 +86,22 @@ def test_a_delivery_is_posted_once_and_recorded_sent(
 
 
 @on_both
+def test_a_delivery_made_by_a_vault_older_than_its_schema_is_sent_not_a_crash(
+    work: Work, delivery: uuid.UUID, receiver: WebhookReceiver
+) -> None:
+    """An upgrade runs migration 0022 while the old processes are still up: what they make
+    has no sealed destination. It goes where that vault's job would have sent it (the
+    gateway, with the citizen's confirmed email; the profile's phone is not the job's to read)."""
+    with work.engine.begin() as connection:
+        connection.execute(text("UPDATE delivery SET sealed_to = NULL"))
+    tasks.deliver(work, str(delivery))
+    (posted,) = receiver.delivered
+    assert (posted.json()["event_id"], posted.json()["phone"]) == (str(delivery), None)
+    (row,) = _deliveries(work)
+    assert row.state == DeliveryState.SENT
+
+
+@on_both
 def test_a_helper_s_phone_gets_its_code_and_not_the_citizen_s_phone(
     work: Work, delivery: uuid.UUID, receiver: WebhookReceiver
 ) -> None:

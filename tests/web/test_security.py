@@ -99,6 +99,20 @@ def test_a_csrf_cookie_planted_in_the_browser_forges_nothing_once_signed_in(
     assert mine.post(f"/papers/{paper}/delete") == 303
 
 
+def test_a_form_posted_after_its_session_ended_elsewhere_goes_to_the_login(
+    client: TestClient, browsers: tuple[Browser, Browser]
+) -> None:
+    """Logged out in another tab: the page's form, bound to the session gone, leads to the
+    login page rather than a refusal as forged."""
+    mine, _ = browsers
+    mine.log_in(api.register(client))
+    token = mine.csrf("/profile")
+    assert mine.post("/logout") == 303
+    answer = mine.client.post("/profile", data={"csrf": token, "full_name": "Lê Văn Mới"})
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/login?next=/profile"
+
+
 def test_a_csrf_token_that_is_not_ascii_is_refused_not_an_error(
     client: TestClient, browsers: tuple[Browser, Browser]
 ) -> None:

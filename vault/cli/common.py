@@ -14,7 +14,8 @@ from storage import StoreUnavailable
 from vault import bootstrap, db
 from vault.audit.checkpoints import TreeDamaged
 from vault.crypto import MasterKeyError
-from vault.keys import Keyring
+from vault.crypto.masterkeys import MasterKeys
+from vault.keys import Keyring, checks
 from vault.kit.errors import VaultError
 from vault.settings import Settings
 
@@ -55,6 +56,17 @@ def load_settings() -> Settings:
 
 def keyring(settings: Settings) -> Keyring:
     return bootstrap.keyring(settings)
+
+
+def vouch_for(settings: Settings, master: MasterKeys) -> None:
+    """The database vouches for the key file's versions, as a start does, so that a key
+    command run before the first start (`vault keys init-signing`) can wrap under them."""
+    engine = db.make_engine(settings.resolved_database_url)
+    try:
+        with db.unit_of_work(engine) as session:
+            checks.record(session, master)
+    finally:
+        engine.dispose()
 
 
 @contextmanager

@@ -5,8 +5,7 @@ from __future__ import annotations
 import typer
 
 from vault import db
-from vault.cli.common import keyring, load_settings, operator_errors
-from vault.keys import checks
+from vault.cli.common import keyring, load_settings, operator_errors, vouch_for
 
 app = typer.Typer(help="The database schema.", no_args_is_help=True)
 
@@ -15,8 +14,7 @@ app = typer.Typer(help="The database schema.", no_args_is_help=True)
 def db_upgrade() -> None:
     """Apply the schema migrations (`vault serve` does this on start). The master key file is
     read if it exists: a migration that seals rows needs it, and says so when it is missing.
-    With it, the database then vouches for its versions, as a start does, so that a key
-    command run before the first start (`vault keys init-signing`) can wrap under them."""
+    With it, the database then vouches for its versions (`vouch_for`)."""
     with operator_errors():
         settings = load_settings()
         settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # the SQLite default
@@ -24,7 +22,4 @@ def db_upgrade() -> None:
         master = keyring(settings).master if key_file.exists() else None
         db.upgrade(settings.resolved_database_url, master=master)
         if master is not None:
-            engine = db.make_engine(settings.resolved_database_url)
-            with db.unit_of_work(engine) as session:
-                checks.record(session, master)
-            engine.dispose()
+            vouch_for(settings, master)

@@ -9,7 +9,7 @@ import typer
 
 from vault import bootstrap, db, queue
 from vault.audit import anchors, checkpoints
-from vault.cli.common import fail, keyring, load_settings, operator_errors
+from vault.cli.common import fail, keyring, load_settings, operator_errors, vouch_for
 from vault.crypto import masterkeys, notes
 from vault.keys import Keyring, checks, rotation, signing_keys
 from vault.settings import Settings
@@ -40,6 +40,10 @@ def keys_init(
                     "back from its backup"
                 )
         masterkeys.create(path)
+        if path.resolve() == settings.resolved_master_key_file.resolve() and db.at_head(
+            settings.resolved_database_url
+        ):
+            vouch_for(settings, masterkeys.load(path))
     typer.echo(f"created {path}; back it up apart from the database")
 
 

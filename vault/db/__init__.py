@@ -248,7 +248,7 @@ def alembic_config(url: str, *, master: MasterKeys | None = None) -> Config:
 def upgrade(url: str, *, master: MasterKeys | None = None) -> None:
     """Each start and each CLI command calls this: a database already at the head is answered
     by one read of its version, without alembic loading every migration file again."""
-    if _at_head(url):
+    if at_head(url):
         return
     config = alembic_config(url, master=master)
     command.upgrade(config, "head")
@@ -261,7 +261,7 @@ def _heads() -> frozenset[str]:
     return frozenset(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
 
 
-def _at_head(url: str) -> bool:
+def at_head(url: str) -> bool:
     if url.startswith("sqlite"):
         database = make_url(url).database
         if not database or not Path(database).exists():

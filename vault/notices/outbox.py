@@ -25,8 +25,10 @@ from vault.notices import contacts, inbox, sealing, texts
 from vault.notices.models import (
     Channel,
     Contact,
+    ContactRole,
     Delivery,
     DeliveryState,
+    Medium,
     Notification,
     Purpose,
 )
@@ -120,10 +122,38 @@ def claim(connection: Connection, keyring: Keyring, delivery_id: uuid.UUID) -> O
         return _outgoing(keys, keyring, delivery_id, row)
 
 
+def _addressed_now(session: Session, keyring: Keyring, row: Row[Any]) -> sealing.Destination:
+    """A delivery made by a vault older than migration 0022 while the new one took over (an
+    upgrade with the old processes still up): addressed as that vault's job would have, from
+    its contact as it is now; the citizen's own gateway message gets the confirmed email, and
+    no phone (the profile's is not this package's to read)."""
+    contact = (
+        session.get(Contact, row.contact_id)
+        if row.contact_id is not None
+        else session.exec(
+            select(Contact).where(
+                Contact.citizen_id == row.citizen_id,
+                Contact.role == ContactRole.SELF,
+                col(Contact.verified_at).is_not(None),
+            )
+        ).first()
+    )
+    if contact is None:
+        return sealing.Destination()
+    found, _ = sealing.address(session, keyring, row.citizen_id, contact.id, contact.sealed_address)
+    if contact.medium is Medium.EMAIL:
+        return sealing.Destination(email=found)
+    return sealing.Destination(phone=found)
+
+
 def _outgoing(
     session: Session, keyring: Keyring, delivery_id: uuid.UUID, row: Row[Any]
 ) -> Outgoing:
-    to = sealing.destination(session, keyring, row.citizen_id, delivery_id, row.sealed_to)
+    to = (
+        sealing.destination(session, keyring, row.citizen_id, delivery_id, row.sealed_to)
+        if row.sealed_to is not None
+        else _addressed_now(session, keyring, row)
+    )
     if row.purpose is Purpose.VERIFY:
         code = contacts.code_of(session, keyring, row.citizen_id, row.contact_id, row.sealed_code)
         title, body, link, kind = texts.CODE_TITLE, texts.verification_code(code), None, "verify"

@@ -90,7 +90,10 @@ def _bound(request: Request) -> str | None:
     if not held:
         return None
     digest = hashlib.sha256(b"vault/csrf\x00" + "\x00".join(held).encode()).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    return _BOUND + base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+_BOUND = "s."  # a token bound to a session; a pre-login one is URL-safe base64, with no dot
 
 
 def csrf_token(request: Request) -> str:
@@ -109,7 +112,12 @@ def remember_csrf(request: Request, response: Response) -> None:
 
 
 def check_csrf(request: Request, submitted: str | None) -> None:
-    expected = _bound(request) or cookie(request, CSRF)
+    bound = _bound(request)
+    if bound is None and submitted and submitted.startswith(_BOUND):
+        # A signed-in page whose session has gone since (a logout in another tab, its end).
+        login = "/agency/login" if request.url.path.startswith("/agency") else "/login"
+        raise LoginRequired(f"{login}?next={request.url.path}")
+    expected = bound or cookie(request, CSRF)
     # Bytes: compare_digest refuses str holding anything but ASCII, and anyone can send that.
     if (
         not expected

@@ -182,8 +182,25 @@
           }
         });
         running = upload;
+        // Another file may share the type, size and time the fingerprint keeps: an upload is
+        // continued only if the server names it as this file.
+        function sameFile(previous) {
+          return new Promise(function (resolve) {
+            var request = tusRequest("HEAD", previous.uploadUrl);
+            request.addEventListener("load", function () {
+              resolve(request.status === 200 &&
+                filename(request.getResponseHeader("Upload-Metadata")) === file.name);
+            });
+            request.addEventListener("error", function () { resolve(false); });
+            request.send();
+          });
+        }
         upload.findPreviousUploads().then(function (previous) {
-          if (previous.length) { resumed = true; upload.resumeFromPreviousUpload(previous[0]); }
+          return previous.length ? sameFile(previous[0]).then(function (same) {
+            if (same) { resumed = true; upload.resumeFromPreviousUpload(previous[0]); }
+            else { urlStorage.removeUpload(previous[0].urlStorageKey); }
+          }) : null;
+        }).then(function () {
           if (!offline) { upload.start(); } else { say(text("offline")); }
         });
       }

@@ -14,6 +14,7 @@ Create Date: 2026-12-08 03:00:00.000000
 
 import uuid
 from collections.abc import Sequence
+from datetime import date
 
 import sqlalchemy as sa
 from alembic import op
@@ -45,10 +46,15 @@ def upgrade() -> None:
             _NOTIFICATION.c.kind.in_(["paper_expiring", "paper_expired"])
         )
     ).all()
+    dates = _dates(connection, {_version_of(key) for _, _, key in rows} - {None})
     taken = {(citizen, key) for _, citizen, key in rows}
     for notice_id, citizen, key in rows:
-        renamed = _by_date(connection, key)
-        if renamed is None or (citizen, renamed) in taken:
+        kind, paper, _, *milestone = key.split(":")
+        expires_on = dates.get(_version_of(key))  # type: ignore[arg-type]
+        if expires_on is None:
+            continue  # already by date, or its version has gone
+        renamed = ":".join([kind, paper, expires_on.isoformat(), *milestone])
+        if (citizen, renamed) in taken:
             continue
         connection.execute(
             sa.update(_NOTIFICATION)
@@ -58,18 +64,27 @@ def upgrade() -> None:
         taken.add((citizen, renamed))
 
 
-def _by_date(connection: sa.Connection, key: str) -> str | None:
-    kind, paper, version, *milestone = key.split(":")
-    if not version.isdigit():
-        return None  # already by date
-    expires_on = connection.execute(
-        sa.select(_VERSION.c.expires_on).where(
-            _VERSION.c.document_id == uuid.UUID(paper), _VERSION.c.version == int(version)
-        )
-    ).scalar()
-    if expires_on is None:
-        return None
-    return ":".join([kind, paper, expires_on.isoformat(), *milestone])
+def _version_of(key: str) -> tuple[uuid.UUID, int] | None:
+    _, paper, version, *_ = key.split(":")
+    return (uuid.UUID(paper), int(version)) if version.isdigit() else None
+
+
+def _dates(
+    connection: sa.Connection, versions: set[tuple[uuid.UUID, int]]
+) -> dict[tuple[uuid.UUID, int], date]:
+    """The expiry dates of these versions, read 500 at a time rather than one by one."""
+    wanted, found = sorted(versions), {}
+    for start in range(0, len(wanted), 500):
+        rows = connection.execute(
+            sa.select(_VERSION.c.document_id, _VERSION.c.version, _VERSION.c.expires_on).where(
+                sa.tuple_(_VERSION.c.document_id, _VERSION.c.version).in_(
+                    wanted[start : start + 500]
+                ),
+                _VERSION.c.expires_on.is_not(None),
+            )
+        ).all()
+        found |= {(document_id, version): day for document_id, version, day in rows}
+    return found
 
 
 def downgrade() -> None:
