@@ -4,6 +4,7 @@ import io
 import os
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import BinaryIO
 
 import pytest
@@ -53,6 +54,23 @@ def test_a_stuck_decoder_is_killed_and_the_pool_replaced(impatient: Sandbox) -> 
         impatient.run(_sleep, 60)
     assert time.monotonic() - started < 10
     assert impatient.run(_sleep, 0) == 0
+
+
+def test_a_file_behind_a_stuck_one_is_tried_again_not_refused() -> None:
+    """The stuck file's pool is ended, and with it the honest file waiting behind it: that one
+    is run in the new pool rather than refused for another's fault."""
+    box = Sandbox(workers=1, memory_limit=512 << 20, timeout=2)
+    try:
+        box.warm()
+        with ThreadPoolExecutor(2) as threads:
+            stuck = threads.submit(box.run, _sleep, 60)
+            time.sleep(0.5)
+            honest = threads.submit(box.run, _sleep, 0.1)
+            with pytest.raises(CorruptFile, match="too long"):
+                stuck.result()
+            assert honest.result() == 0.1
+    finally:
+        box.close()
 
 
 def test_a_crashing_decoder_is_a_refusal_not_a_dead_server(sandbox: Sandbox) -> None:

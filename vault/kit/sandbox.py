@@ -14,6 +14,7 @@ import multiprocessing
 import resource
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -29,6 +30,10 @@ T = TypeVar("T")
 _TOO_LONG = "This file took too long to process; it may be damaged."
 # The most one read over the pipe asks for: neither side trusts the other's sizes.
 _MAX_READ = 4 << 20
+
+
+class _TookTooLong(CorruptFile):
+    """This file's own time ran out (not a pool ended for another's)."""
 
 
 def _start_worker(memory_limit: int) -> None:
@@ -57,8 +62,23 @@ class Sandbox:
         self._timeout = timeout
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
+        # Pools ended because a file in them ran out of time, with that file's future: the
+        # others' files were innocent.
+        self._ended_late: weakref.WeakKeyDictionary[ProcessPoolExecutor, Future[Any]] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def run(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """A file whose worker was killed for another file's time running out is tried again,
+        once, in the new pool: it did nothing wrong."""
+        pool, future = self._submit(function, *args, **kwargs)
+        try:
+            return self._outcome(pool, future, time.monotonic() + self._timeout)
+        except _TookTooLong:
+            raise
+        except CorruptFile:
+            if self._ended_late.get(pool) in (None, future):
+                raise
         pool, future = self._submit(function, *args, **kwargs)
         return self._outcome(pool, future, time.monotonic() + self._timeout)
 
@@ -75,8 +95,9 @@ class Sandbox:
             try:
                 failure = _serve(source, here, future, deadline)
             except FutureTimeout:
+                self._ended_late.setdefault(pool, future)
                 self._discard(pool)
-                raise CorruptFile(_TOO_LONG) from None
+                raise _TookTooLong(_TOO_LONG) from None
             if failure is not None:
                 with contextlib.suppress(Exception):
                     self._outcome(pool, future, deadline)
@@ -102,8 +123,11 @@ class Sandbox:
         try:
             return future.result(timeout=max(0.0, deadline - time.monotonic()))
         except FutureTimeout:
+            if self._ended_late.setdefault(pool, future) is not future:
+                # Waiting behind a file whose time ran out, in the pool ended for it.
+                raise CorruptFile("This file could not be processed safely.") from None
             self._discard(pool)
-            raise CorruptFile(_TOO_LONG) from None
+            raise _TookTooLong(_TOO_LONG) from None
         except (BrokenProcessPool, CancelledError):
             self._discard(pool)
             raise CorruptFile("This file could not be processed safely.") from None
