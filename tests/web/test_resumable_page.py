@@ -5,6 +5,7 @@ name, and forgets even that at logout."""
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from pathlib import Path
@@ -163,3 +164,32 @@ def test_logging_out_forgets_the_unfinished_upload_kept_in_the_browser(
         page.get_by_role("button", name="Đăng xuất").click()
         expect(page.get_by_role("link", name="Đăng nhập")).to_be_visible()
         assert _kept(page) == "[]"
+
+
+def test_another_file_of_the_same_size_and_time_is_not_taken_for_the_unfinished_one(
+    browser: Browser, served: RunningServer, settings: Settings, tmp_path: Path
+) -> None:
+    """The browser knows an unfinished upload by the file's type, size and time alone: before
+    going on from it, the page asks the server its name, and another file starts afresh."""
+    first, other = tmp_path / "so-do.pdf", tmp_path / "giay-khac.pdf"
+    first.write_bytes(marked_pdf(SIZE))
+    data = marked_pdf(SIZE)
+    other.write_bytes(data)
+    assert first.stat().st_size == other.stat().st_size
+    stamp = first.stat().st_mtime_ns
+    os.utime(other, ns=(stamp, stamp))
+    with cutting_proxy(_port(served), 1 << 40, rate=1 << 20) as proxy:
+        page = _phone(browser, proxy)
+        _pick(page, proxy.url, first)
+        page.get_by_role("button", name="Lưu giấy tờ").click()
+        _half_way(page, 30)
+        page.reload()
+        expect(page.locator("[data-resume-offer]")).to_be_visible()
+        _pick(page, proxy.url, other)
+        page.get_by_role("button", name="Lưu giấy tờ").click()
+        assert _stored(page, proxy.url) == data
+    engine = db.make_engine(settings.resolved_database_url)
+    with db.unit_of_work(engine, writes=False) as session:
+        uploads = session.exec(select(ResumableUpload)).all()
+    engine.dispose()
+    assert len(uploads) == 2, "the other file went on from the first one's upload"
