@@ -6,6 +6,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
 
+# Tesseract's Vietnamese model, for reading papers (tesserocr's wheel brings the library):
+# Debian bookworm's package, as the tests install it. Without it every paper without a QR
+# code is stored unread.
+RUN apt-get update && apt-get install -y --no-install-recommends tesseract-ocr-vie \
+    && rm -rf /var/lib/apt/lists/*
+
 # Dependencies first (a layer that changes only with the lock): every file checked against the
 # SHA-256 in the lock, nothing resolved at build time.
 COPY requirements-build.lock requirements.lock ./

@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     s3_secure: bool = False
     s3_region: str | None = None
     master_key_file: Path | None = None
+    # Under compose, the secret the image's entrypoint copies to `master_key_file` (a tmpfs):
+    # the commands that change the key file refuse to change that copy, which dies with the
+    # container (deploy/entrypoint.sh).
+    master_key_secret: Path | None = None
     max_upload_bytes: int = Field(default=GIB, ge=1)
     # Every other request body (JSON, urlencoded forms) is read whole into memory.
     max_body_bytes: int = Field(default=1 << 20, ge=4 << 10)

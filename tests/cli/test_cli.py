@@ -231,3 +231,26 @@ def _running(process: psutil.Process) -> bool:
         return process.status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+def test_a_containers_copy_of_the_key_secret_is_not_rotated_or_retired(tmp_path: Path) -> None:
+    """`docker compose exec … vault keys rotate` would add the version to the entrypoint's copy
+    on a tmpfs, which vanishes with the container after keys were rewrapped under it."""
+    secret = tmp_path / "secret" / "master.key"
+    secret.parent.mkdir()
+    env = {"VAULT_DATA_DIR": str(tmp_path), "VAULT_MASTER_KEY_FILE": str(secret)}
+    assert runner.invoke(cli, ["keys", "init"], env=env).exit_code == 0
+    assert runner.invoke(cli, ["db", "upgrade"], env=env).exit_code == 0
+    copy = tmp_path / "run" / "master.key"
+    copy.parent.mkdir()
+    copy.write_bytes(secret.read_bytes())
+    copy.chmod(0o600)
+    inside = env | {"VAULT_MASTER_KEY_FILE": str(copy), "VAULT_MASTER_KEY_SECRET": str(secret)}
+    for command in (["keys", "rotate"], ["keys", "retire", "--version", "1"]):
+        refused = runner.invoke(cli, command, env=inside)
+        assert refused.exit_code == 2, refused.output
+        assert "copy of the secret" in refused.output
+    assert copy.read_bytes() == secret.read_bytes()
+    # The secret's own file, as the README's one-off container writes it: rotated.
+    own = env | {"VAULT_MASTER_KEY_SECRET": str(secret)}
+    assert runner.invoke(cli, ["keys", "rotate"], env=own).exit_code == 0

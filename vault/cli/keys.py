@@ -17,6 +17,19 @@ from vault.settings import Settings
 app = typer.Typer(help="Master keys: rotation and status.", no_args_is_help=True)
 
 
+def _not_a_copy(settings: Settings) -> None:
+    """Inside a container the key file is the entrypoint's copy of the secret, on a tmpfs: a
+    version added there would vanish with the container, after keys were rewrapped under it."""
+    secret, path = settings.master_key_secret, settings.resolved_master_key_file
+    if secret is None or not secret.exists() or not path.exists() or path.samefile(secret):
+        return
+    raise fail(
+        f"{path} is this container's copy of the secret {secret}, gone when the container "
+        'stops: change the secret\'s own file instead (README, "Key rotation": '
+        '`docker compose run … --user 0 -v "$PWD/secrets:/keys" … prepare keys rotate`)'
+    )
+
+
 @app.command("init")
 def keys_init(
     file: Annotated[
@@ -56,6 +69,7 @@ def keys_rotate() -> None:
     touched."""
     with operator_errors():
         settings = load_settings()
+        _not_a_copy(settings)
         bootstrap.require_master_keys(settings)
         path = settings.resolved_master_key_file
         engine = db.make_engine(settings.resolved_database_url)
@@ -114,6 +128,7 @@ def keys_retire(
     it."""
     with operator_errors():
         settings = load_settings()
+        _not_a_copy(settings)
         if version == keyring(settings).master.current_version:
             raise fail(f"version {version} is the current master key; rotate first")
         engine = db.make_engine(settings.resolved_database_url)
