@@ -63,6 +63,15 @@ def _half_way(page: Page, percent: int) -> None:
         time.sleep(0.1)
 
 
+def _uploads(settings: Settings) -> int:
+    """How many resumable uploads the vault has had made (a paper keeps its upload's row)."""
+    engine = db.make_engine(settings.resolved_database_url)
+    with db.unit_of_work(engine, writes=False) as session:
+        count = len(session.exec(select(ResumableUpload)).all())
+    engine.dispose()
+    return count
+
+
 def _stored(page: Page, base: str) -> bytes:
     expect(page.get_by_role("status").first).to_contain_text("Đã lưu giấy tờ", timeout=60_000)
     found = re.search(r"/papers/([0-9a-f-]{36})", page.url)
@@ -142,11 +151,7 @@ def test_a_reload_mid_upload_offers_to_continue_where_it_stopped(
         page.get_by_role("button", name="Lưu giấy tờ").click()
         expect(offer).to_contain_text("Tải tiếp từ chỗ đã dừng")
         assert _stored(page, proxy.url) == data
-    engine = db.make_engine(settings.resolved_database_url)
-    with db.unit_of_work(engine, writes=False) as session:
-        uploads = session.exec(select(ResumableUpload)).all()
-    engine.dispose()
-    assert len(uploads) == 1, "the reload started the upload over instead of continuing it"
+    assert _uploads(settings) == 1, "the reload started the upload over instead of continuing it"
 
 
 def test_logging_out_forgets_the_unfinished_upload_kept_in_the_browser(
@@ -188,8 +193,4 @@ def test_another_file_of_the_same_size_and_time_is_not_taken_for_the_unfinished_
         _pick(page, proxy.url, other)
         page.get_by_role("button", name="Lưu giấy tờ").click()
         assert _stored(page, proxy.url) == data
-    engine = db.make_engine(settings.resolved_database_url)
-    with db.unit_of_work(engine, writes=False) as session:
-        uploads = session.exec(select(ResumableUpload)).all()
-    engine.dispose()
-    assert len(uploads) == 2, "the other file went on from the first one's upload"
+    assert _uploads(settings) == 2, "the other file went on from the first one's upload"
